@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/passgw/passgw/v2client/v2test"
+)
+
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "`HOST:PORT` to listen on (port 0 picks a free one)")
+	fixture := fs.String("fixture", "", "JSON `FILE` describing the sandbox world (default: the built-in fixture)")
+	admin := fs.Bool("admin", false, "serve the /_sandbox/ admin endpoints (fault injection, clock, reset)")
+	noThrottle := fs.Bool("no-throttle", false, "switch off the per-device throttle")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	cfg := v2test.Config{Admin: *admin, DisableThrottling: *noThrottle, Logger: logger}
+	if *fixture != "" {
+		f, err := v2test.LoadFixture(*fixture)
+		if err != nil {
+			return err
+		}
+		cfg.Fixture = f
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	cfg.BaseURL = "http://" + ln.Addr().String()
+	sb, err := v2test.New(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "sandbox listening on %s (v2 API under /api/v2, DCR under /o, MVPD pages under /adobe-services)\n", cfg.BaseURL)
+	return serveUntilDone(ctx, &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}, ln)
+}
+
+// serveUntilDone serves on ln until ctx ends, then shuts down, letting
+// in-flight requests finish for a bounded time.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package v1api
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// deviceAddr returns the device address of r. When the TCP peer is a
+// trusted proxy, X-Forwarded-For is walked from the right and the first
+// address that is not a trusted proxy is the device; otherwise the peer is
+// the device (an untrusted peer cannot name another address). The port is
+// known only when the device is the peer.
+func deviceAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, uint16) {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	var peerAddr netip.Addr
+	var peerPort uint16
+	if err == nil {
+		peerAddr, peerPort = peer.Addr().Unmap(), peer.Port()
+	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		peerAddr = a.Unmap()
+	}
+	if !peerAddr.IsValid() || !isTrusted(peerAddr, trusted) {
+		return peerAddr, peerPort
+	}
+	hops := forwardedFor(r.Header.Values("X-Forwarded-For"))
+	addr, port := peerAddr, peerPort
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			// Whatever a trusted hop appended to the left of garbage is not
+			// vouched for; the last trusted hop is the best we know.
+			break
+		}
+		addr, port = a, 0
+		if !isTrusted(a, trusted) {
+			break
+		}
+	}
+	return addr, port
+}
+
+func forwardedFor(values []string) []string {
+	var hops []string
+	for _, v := range values {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hops = append(hops, h)
+			}
+		}
+	}
+	return hops
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, optionally with a
+// port (IPv6 then in brackets).
+func parseHop(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil {
+			return a.Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,307 @@
+// Package v1api is the legacy Adobe Pass REST API v1 ("Clientless") HTTP
+// surface: routes, parameter parsing, format negotiation and the XML and
+// JSON bodies v1 devices expect. It turns each call into a typed request,
+// hands it to a Backend and renders the typed answer or v1 error.
+package v1api
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/passgw/passgw/translate"
+)
+
+// Default limits and the default enhanced-error help page.
+const (
+	DefaultMaxParamBytes = 16 << 10
+	DefaultMaxBodyBytes  = 256 << 10
+	DefaultHelpURL       = "https://experienceleague.adobe.com/docs/pass/authentication/auth-features/error-reportn/enhanced-error-codes.html"
+)
+
+// Config configures a Handler. Only Backend is required; every other field
+// has a safe zero value.
+type Config struct {
+	// Backend answers the operations. Required.
+	Backend Backend
+
+	// Logger receives failures (never parameters or credentials).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	// TrustedProxies are the peers allowed to name the device address in
+	// X-Forwarded-For. Nil means loopback only; an empty non-nil slice
+	// trusts no one.
+	TrustedProxies []netip.Prefix
+
+	// Enhanced reports whether a requestor gets Enhanced Error Codes
+	// bodies. Nil means legacy bodies for everyone.
+	Enhanced func(requestor string) bool
+
+	// Authenticate checks the caller credential of a request (DCR bearer
+	// token, access_token parameter or signed header). requestor is the one
+	// named by the path or parameters, possibly empty. A *translate.Error or
+	// *CredentialError result is rendered as such; other errors become 500.
+	// It is not called for the browser call GET /api/v1/authenticate.
+	// Nil means credentials are not checked; the signed header's
+	// requestor_id is still read as a requestor source.
+	Authenticate func(r *http.Request, requestor string) (translate.Caller, error)
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// RequestID returns the Adobe-Request-Id (and enhanced trace) of a
+	// response. Nil means random UUIDs.
+	RequestID func() string
+
+	// MaxParamBytes bounds the raw query string; larger requests get a 400.
+	// Zero means DefaultMaxParamBytes.
+	MaxParamBytes int
+
+	// MaxBodyBytes bounds a POST body; larger requests get a 400. Zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// HelpURL is the helpUrl of enhanced errors that carry none. Empty means
+	// DefaultHelpURL.
+	HelpURL string
+}
+
+// Handler serves the v1 API. Create it with New.
+type Handler struct {
+	cfg    Config
+	log    *slog.Logger
+	router *mux.Router
+}
+
+// New returns a Handler for cfg.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Backend == nil {
+		return nil, errors.New("v1api: Config.Backend is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TrustedProxies == nil {
+		cfg.TrustedProxies = []netip.Prefix{
+			netip.MustParsePrefix("127.0.0.0/8"),
+			netip.MustParsePrefix("::1/128"),
+		}
+	}
+	if cfg.Enhanced == nil {
+		cfg.Enhanced = func(string) bool { return false }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RequestID == nil {
+		cfg.RequestID = newUUID
+	}
+	if cfg.MaxParamBytes <= 0 {
+		cfg.MaxParamBytes = DefaultMaxParamBytes
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.HelpURL == "" {
+		cfg.HelpURL = DefaultHelpURL
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger, router: mux.NewRouter()}
+	h.addRoutes()
+	return h, nil
+}
+
+// call is the state of one request on its way through the handler.
+type call struct {
+	r         *http.Request
+	route     *route
+	vars      map[string]string
+	params    params
+	format    format
+	requestID string
+	device    translate.Device
+	enhanced  bool
+	helpURL   string
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	c := &call{r: r, requestID: h.cfg.RequestID(), helpURL: h.cfg.HelpURL}
+	w.Header().Set("Adobe-Request-Id", c.requestID)
+
+	r, extFormat := stripExtension(r)
+	c.r = r
+
+	p, perr := readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes)
+	c.params = p
+	c.format = negotiate(extFormat, p.get("format"), r.Header.Values("Accept"))
+	if perr != nil {
+		h.fail(w, c, perr)
+		return
+	}
+
+	var match mux.RouteMatch
+	if !h.router.Match(r, &match) || match.MatchErr != nil {
+		c.enhanced = h.cfg.Enhanced(p.get("requestor"))
+		if errors.Is(match.MatchErr, mux.ErrMethodMismatch) {
+			h.fail(w, c, translate.ErrMethodNotAllowed())
+		} else {
+			h.fail(w, c, translate.ErrNotFound(""))
+		}
+		return
+	}
+	rt, ok := match.Handler.(*route)
+	if !ok {
+		h.fail(w, c, fmt.Errorf("v1api: route without operation for %s", r.URL.Path))
+		return
+	}
+	c.route = rt
+	c.vars = match.Vars
+
+	var res result
+	err := h.prepare(c)
+	if err == nil {
+		res, err = rt.serve(r.Context(), h.cfg.Backend, c)
+	}
+	if err != nil {
+		h.fail(w, c, err)
+	} else {
+		h.write(w, c, res)
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelDebug, "v1 request",
+		slog.String("op", rt.name), slog.String("requestor", c.device.Requestor),
+		slog.String("request_id", c.requestID), slog.Duration("took", h.cfg.Now().Sub(start)))
+}
+
+// prepare fills the device of c: requestor, caller, device facts.
+func (h *Handler) prepare(c *call) error {
+	rt := c.route
+	d := &c.device
+	d.Requestor = c.vars["requestor"]
+	for _, name := range rt.requestorParams {
+		if d.Requestor != "" {
+			break
+		}
+		d.Requestor = c.params.get(name)
+	}
+
+	if rt.anonymous || h.cfg.Authenticate == nil {
+		d.Caller.Requestor = signedHeaderRequestor(c.r.Header.Get("Authorization"))
+	} else {
+		caller, err := h.cfg.Authenticate(c.r, d.Requestor)
+		if err != nil {
+			c.enhanced = h.cfg.Enhanced(d.Requestor)
+			return err
+		}
+		d.Caller = caller
+	}
+	if d.Requestor == "" {
+		d.Requestor = d.Caller.Requestor
+	}
+	c.enhanced = h.cfg.Enhanced(d.Requestor)
+	if rt.needRequestor && d.Requestor == "" {
+		name := "requestor"
+		if len(rt.requestorParams) > 0 {
+			name = rt.requestorParams[0]
+		}
+		return translate.ErrRequired(name, translate.CodeInvalidRequestor)
+	}
+
+	d.DeviceID = c.params.get("deviceId")
+	if rt.needDevice && d.DeviceID == "" {
+		return translate.ErrRequired("deviceId", translate.CodeInvalidDeviceID)
+	}
+	raw := c.r.Header.Get("X-Device-Info")
+	if raw == "" {
+		raw = c.params.get("device_info")
+	}
+	if raw != "" {
+		b64, obj, err := decodeDeviceInfo(raw)
+		if err != nil {
+			e := translate.ErrBadRequest(translate.CodeInvalidDeviceInfo)
+			e.Cause = err
+			return e
+		}
+		d.DeviceInfoBase64, d.DeviceInfo = b64, obj
+	}
+	d.DeviceType = c.params.get("deviceType")
+	d.DeviceUser = c.params.get("deviceUser")
+	d.AppID = c.params.get("appId")
+	d.AppVersion = c.params.get("appVersion")
+	d.IP, d.Port = deviceAddr(c.r, h.cfg.TrustedProxies)
+	d.UserAgent = c.r.Header.Get("User-Agent")
+	d.SubjectToken = c.r.Header.Get("Adobe-Subject-Token")
+	if d.SubjectToken == "" {
+		d.SubjectToken = c.params.get("ast")
+	}
+	d.RokuToken = c.r.Header.Get("X-Roku-Reserved-Roku-Connect-Token")
+	d.GenericData = c.params.get("generic_data")
+	return nil
+}
+
+// fail renders err as the v1 error answer.
+func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
+	var credErr *CredentialError
+	if errors.As(err, &credErr) {
+		writeCredentialError(w, credErr)
+		return
+	}
+	var v1err *translate.Error
+	if !errors.As(err, &v1err) {
+		h.log.LogAttrs(c.r.Context(), slog.LevelError, "v1 operation failed",
+			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path),
+			slog.String("error", err.Error()))
+		v1err = translate.ErrInternal(err)
+	} else if v1err.Status >= 500 {
+		h.log.LogAttrs(c.r.Context(), slog.LevelError, "v1 operation failed",
+			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path),
+			slog.String("error", v1err.Error()))
+	}
+	if v1err.Status == http.StatusTooManyRequests {
+		writeThrottled(w)
+		return
+	}
+	e := *v1err
+	if c.route != nil && c.route.nullDetails {
+		e.NullDetails = true
+	}
+	if c.enhanced && e.Code != "" {
+		completeEnhanced(&e, c.helpURL, c.requestID)
+	} else {
+		e.Code, e.Action, e.HelpURL, e.Trace = "", "", "", ""
+	}
+	status := e.Status
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	writeBody(w, c.format, status, errorXML(&e), errorJSON(&e))
+}
+
+// completeEnhanced fills the enhanced fields the backend left empty.
+func completeEnhanced(e *translate.Error, helpURL, trace string) {
+	if e.Action == "" {
+		e.Action = translate.ActionFor(e.Code)
+	}
+	if e.HelpURL == "" {
+		e.HelpURL = helpURL
+	}
+	if e.Trace == "" {
+		e.Trace = trace
+	}
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,324 @@
+package v1api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passgw/passgw/translate"
+)
+
+// route is one v1 operation: where it is served, what it requires before
+// the backend is asked, and how it is answered.
+type route struct {
+	name    string
+	paths   []string
+	methods []string
+	// requestorParams name the parameters that carry the requestor when the
+	// path does not, in order of preference.
+	requestorParams []string
+	needRequestor   bool
+	needDevice      bool
+	// anonymous routes are browser calls that never carry a credential.
+	anonymous bool
+	// nullDetails renders an empty JSON details as null (tokens/authz).
+	nullDetails bool
+	serve       func(ctx context.Context, b Backend, c *call) (result, error)
+}
+
+// result is a successful answer: a body in both formats, a redirect, an
+// opaque payload or nothing (204).
+type result struct {
+	status   int
+	xml      xmlBody
+	json     jvalue
+	location string
+	octets   []byte
+	// confidence adds Adobe-Response-Confidence: full (preauthorize).
+	confidence bool
+}
+
+func routeTable() []*route {
+	deviceRequestor := []string{"requestor"}
+	browserRequestor := []string{"requestor_id", "requestor"}
+	return []*route{
+		{name: "regcode.create", paths: []string{"/reggie/v1/{requestor}/regcode"}, methods: []string{http.MethodPost},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveCreateRegcode},
+		{name: "regcode.get", paths: []string{"/reggie/v1/{requestor}/regcode/{code}", "/reggie/v1/regcode/{code}"},
+			methods: []string{http.MethodGet}, requestorParams: deviceRequestor, serve: serveGetRegcode},
+		{name: "regcode.delete", paths: []string{"/reggie/v1/{requestor}/regcode/{code}", "/reggie/v1/regcode/{code}"},
+			methods: []string{http.MethodDelete}, requestorParams: deviceRequestor, serve: serveDeleteRegcode},
+		{name: "config", paths: []string{"/api/v1/config/{requestor}"}, methods: []string{http.MethodGet, http.MethodPost},
+			needRequestor: true, serve: serveConfig},
+		{name: "authenticate", paths: []string{"/api/v1/authenticate"}, methods: []string{http.MethodGet},
+			requestorParams: browserRequestor, needRequestor: true, anonymous: true, serve: serveAuthenticate},
+		// Registered before authenticate/{code}: a GET on freepreview is a code.
+		{name: "freepreview", paths: []string{"/api/v1/authenticate/freepreview"}, methods: []string{http.MethodPost},
+			requestorParams: browserRequestor, needRequestor: true, needDevice: true, serve: serveFreePreview},
+		{name: "authenticate.code", paths: []string{"/api/v1/authenticate/{code}"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, serve: serveAuthnToken},
+		{name: "checkauthn", paths: []string{"/api/v1/checkauthn"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveCheckAuthn},
+		{name: "checkauthn.code", paths: []string{"/api/v1/checkauthn/{code}"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, serve: serveCheckAuthn},
+		{name: "tokens.authn", paths: []string{"/api/v1/tokens/authn"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveAuthnToken},
+		{name: "tokens.exchange", paths: []string{"/api/v1/tokens/authn"}, methods: []string{http.MethodPost},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveTokenExchange},
+		{name: "authorize", paths: []string{"/api/v1/authorize"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveAuthorize},
+		{name: "tokens.authz", paths: []string{"/api/v1/tokens/authz"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, nullDetails: true, serve: serveAuthzToken},
+		{name: "tokens.media", paths: []string{"/api/v1/tokens/media", "/api/v1/mediatoken"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveMediaToken},
+		{name: "preauthorize", paths: []string{"/api/v1/preauthorize"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: servePreauthorize},
+		{name: "preauthorize.code", paths: []string{"/api/v1/preauthorize/{code}"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, serve: servePreauthorize},
+		{name: "tokens.usermetadata", paths: []string{"/api/v1/tokens/usermetadata"}, methods: []string{http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveUserMetadata},
+		{name: "logout", paths: []string{"/api/v1/logout"}, methods: []string{http.MethodDelete, http.MethodGet},
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveLogout},
+		{name: "profilerequest", paths: []string{"/api/v1/{requestor}/profile-requests/{mvpd}"}, methods: []string{http.MethodGet},
+			needRequestor: true, serve: serveProfileRequest},
+	}
+}
+
+// addRoutes registers every route with the router. The route itself is
+// the mux handler so a match hands it back; it is never served directly.
+func (h *Handler) addRoutes() {
+	for _, rt := range routeTable() {
+		for _, p := range rt.paths {
+			h.router.Handle(p, rt).Methods(rt.methods...)
+		}
+	}
+}
+
+// ServeHTTP exists so a route can be registered with the router; the
+// Handler dispatches matched routes itself.
+func (rt *route) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusInternalServerError)
+}
+
+// required returns the named parameter or the v1 400 for its absence.
+func (c *call) required(name, code string) (string, error) {
+	v := c.params.get(name)
+	if v == "" {
+		return "", translate.ErrRequired(name, code)
+	}
+	return v, nil
+}
+
+func serveCreateRegcode(ctx context.Context, b Backend, c *call) (result, error) {
+	ttl, err := parseTTL(c.params.get("ttl"))
+	if err != nil {
+		return result{}, err
+	}
+	reg, err := b.CreateRegcode(ctx, &translate.CreateRegcodeRequest{
+		Device:          c.device,
+		MVPD:            c.params.get("mvpd"),
+		TTL:             ttl,
+		RegistrationURL: c.params.get("registrationURL"),
+	})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusCreated, xml: registrationXML(reg), json: registrationJSON(reg)}, nil
+}
+
+// parseTTL reads the regcode ttl parameter: whole seconds, 1..36000.
+func parseTTL(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n > int64(translate.MaxRegcodeTTL/time.Second) {
+		e := translate.ErrBadRequest("")
+		e.Cause = errBadTTL
+		return 0, e
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func serveGetRegcode(ctx context.Context, b Backend, c *call) (result, error) {
+	reg, err := b.GetRegcode(ctx, &translate.GetRegcodeRequest{Device: c.device, Code: c.vars["code"]})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: registrationXML(reg), json: registrationJSON(reg)}, nil
+}
+
+func serveDeleteRegcode(ctx context.Context, b Backend, c *call) (result, error) {
+	err := b.DeleteRegcode(ctx, &translate.DeleteRegcodeRequest{Device: c.device, Code: c.vars["code"]})
+	return result{status: http.StatusNoContent}, err
+}
+
+func serveConfig(ctx context.Context, b Backend, c *call) (result, error) {
+	cfg, err := b.Config(ctx, &translate.ConfigRequest{Device: c.device})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: configXML(cfg), json: configJSON(cfg)}, nil
+}
+
+func serveAuthenticate(ctx context.Context, b Backend, c *call) (result, error) {
+	req := &translate.AuthenticateRequest{Device: c.device}
+	c.params.recoverRegCode()
+	var err error
+	if req.Code, err = c.required("reg_code", ""); err != nil {
+		return result{}, err
+	}
+	if req.MVPD, err = c.required("mso_id", ""); err != nil {
+		return result{}, err
+	}
+	if req.DomainName, err = c.required("domain_name", ""); err != nil {
+		return result{}, err
+	}
+	if req.RedirectURL, err = c.required("redirect_url", ""); err != nil {
+		return result{}, err
+	}
+	redirect, err := b.Authenticate(ctx, req)
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusFound, location: redirect.URL}, nil
+}
+
+func serveFreePreview(ctx context.Context, b Backend, c *call) (result, error) {
+	req := &translate.FreePreviewRequest{Device: c.device}
+	var err error
+	if req.MVPD, err = c.required("mso_id", ""); err != nil {
+		return result{}, err
+	}
+	if req.DomainName, err = c.required("domain_name", ""); err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusNoContent}, b.FreePreview(ctx, req)
+}
+
+func serveCheckAuthn(ctx context.Context, b Backend, c *call) (result, error) {
+	tok, err := b.CheckAuthn(ctx, &translate.CheckAuthnRequest{Device: c.device, Code: c.vars["code"]})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: authnXML(tok), json: authnJSON(tok)}, nil
+}
+
+func serveAuthnToken(ctx context.Context, b Backend, c *call) (result, error) {
+	tok, err := b.AuthnToken(ctx, &translate.AuthnTokenRequest{Device: c.device, Code: c.vars["code"]})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: authnXML(tok), json: authnJSON(tok)}, nil
+}
+
+func serveTokenExchange(ctx context.Context, b Backend, c *call) (result, error) {
+	req := &translate.TokenExchangeRequest{Device: c.device}
+	var err error
+	if req.MVPD, err = c.required("mvpd", ""); err != nil {
+		return result{}, err
+	}
+	if _, err = c.required("deviceType", ""); err != nil {
+		return result{}, err
+	}
+	if req.SAMLResponse, err = c.required("SAMLResponse", ""); err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusNoContent}, b.TokenExchange(ctx, req)
+}
+
+func serveAuthorize(ctx context.Context, b Backend, c *call) (result, error) {
+	res, err := c.required("resource", translate.CodeMissingResource)
+	if err != nil {
+		return result{}, err
+	}
+	tok, err := b.Authorize(ctx, &translate.AuthorizeRequest{Device: c.device, Resource: res})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: authzXML(tok), json: authzJSON(tok)}, nil
+}
+
+func serveAuthzToken(ctx context.Context, b Backend, c *call) (result, error) {
+	res, err := c.required("resource", translate.CodeMissingResource)
+	if err != nil {
+		return result{}, err
+	}
+	tok, err := b.AuthzToken(ctx, &translate.AuthzTokenRequest{Device: c.device, Resource: res})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: authzXML(tok), json: authzJSON(tok)}, nil
+}
+
+func serveMediaToken(ctx context.Context, b Backend, c *call) (result, error) {
+	res, err := c.required("resource", translate.CodeMissingResource)
+	if err != nil {
+		return result{}, err
+	}
+	tok, err := b.MediaToken(ctx, &translate.MediaTokenRequest{Device: c.device, Resource: res})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: mediaXML(tok), json: mediaJSON(tok)}, nil
+}
+
+func servePreauthorize(ctx context.Context, b Backend, c *call) (result, error) {
+	ids := splitResources(c.params.all("resource"))
+	if len(ids) == 0 {
+		return result{}, translate.ErrRequired("resource", translate.CodeMissingResource)
+	}
+	pre, err := b.Preauthorize(ctx, &translate.PreauthorizeRequest{Device: c.device, Code: c.vars["code"], Resources: ids})
+	if err != nil {
+		return result{}, err
+	}
+	opts := itemErrorOptions{enhanced: c.enhanced, helpURL: c.helpURL, trace: c.requestID}
+	return result{status: http.StatusOK, xml: preauthorizeXML(pre, opts), json: preauthorizeJSON(pre, opts), confidence: true}, nil
+}
+
+// splitResources turns the resource values (comma-separated, possibly
+// repeated) into IDs in request order, blanks dropped, duplicates collapsed.
+func splitResources(values []string) []string {
+	var ids []string
+	seen := make(map[string]bool)
+	for _, v := range values {
+		for _, id := range strings.Split(v, ",") {
+			id = strings.TrimSpace(id)
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func serveUserMetadata(ctx context.Context, b Backend, c *call) (result, error) {
+	md, err := b.UserMetadata(ctx, &translate.UserMetadataRequest{Device: c.device})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, xml: userMetadataXML(md), json: userMetadataJSON(md)}, nil
+}
+
+func serveLogout(ctx context.Context, b Backend, c *call) (result, error) {
+	return result{status: http.StatusNoContent}, b.Logout(ctx, &translate.LogoutRequest{Device: c.device})
+}
+
+func serveProfileRequest(ctx context.Context, b Backend, c *call) (result, error) {
+	if _, err := c.required("deviceType", ""); err != nil {
+		return result{}, err
+	}
+	p, err := b.ProfileRequest(ctx, &translate.ProfileRequest{Device: c.device, MVPD: c.vars["mvpd"]})
+	if err != nil {
+		return result{}, err
+	}
+	body := p.Body
+	if body == nil {
+		body = []byte{}
+	}
+	return result{status: http.StatusOK, octets: body}, nil
+}
