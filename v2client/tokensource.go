@@ -1,0 +1,288 @@
+package v2client
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// DefaultSkew is how long before its expiry a cached access token is
+// replaced.
+const DefaultSkew = 60 * time.Second
+
+// serverDeviceInfo is the X-Device-Info sent on the gateway's own DCR calls
+// unless TokenSource.Options override it: valid JSON with the five required
+// keys, describing the gateway host.
+func serverDeviceInfo() string {
+	return base64.StdEncoding.EncodeToString([]byte(
+		`{"primaryHardwareType":"Unknown","model":"passgw","version":"1","osName":"Linux","osVersion":"unknown","connectionType":"LAN"}`))
+}
+
+// TokenSource obtains and caches the gateway's access token per service
+// provider with Dynamic Client Registration (§5.3, §13):
+//
+//   - it registers once per service provider and keeps the credentials in
+//     Store forever; it registers again only when /o/client/token answers
+//     invalid_client;
+//   - it reuses an access token until created_at + expires_in - Skew;
+//   - after a v2 401 it fetches one new token (RefreshToken);
+//   - concurrent callers for one service provider share a single refresh.
+//
+// Set Client and Statement; the other fields have working zero values. A
+// TokenSource must not be copied after first use.
+type TokenSource struct {
+	// Client sends the DCR calls (its BaseURL serves /o). Required.
+	Client *Client
+
+	// Statement returns the software statement (and optional redirect URI)
+	// registered for the service provider; see StaticStatements. Nil, or an
+	// answer wrapping ErrUnknownServiceProvider, fails the call.
+	Statement func(ctx context.Context, sp string) (RegisterRequest, error)
+
+	// Store persists credentials and tokens. Nil means a private MemoryStore,
+	// which loses the registration on restart.
+	Store CredentialStore
+
+	// Skew is subtracted from a token's expiry; never more than half the
+	// token's lifetime is taken. Zero means DefaultSkew; negative means none.
+	Skew time.Duration
+
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+
+	// Options are sent on DCR calls after a default X-Device-Info describing
+	// the gateway, which WithDeviceInfo here replaces.
+	Options []Option
+
+	// Logger receives registration and refresh events (ids and expiry times,
+	// never secrets). Nil discards.
+	Logger *slog.Logger
+
+	once  sync.Once
+	mem   MemoryStore
+	mu    sync.Mutex
+	locks map[string]chan struct{}
+	creds map[string]ClientCredentials
+	cache map[string]AccessToken
+}
+
+// StaticStatements returns a TokenSource.Statement backed by a map from
+// service provider to software statement.
+func StaticStatements(m map[string]RegisterRequest) func(context.Context, string) (RegisterRequest, error) {
+	return func(_ context.Context, sp string) (RegisterRequest, error) {
+		r, ok := m[sp]
+		if !ok || r.SoftwareStatement == "" {
+			return RegisterRequest{}, fmt.Errorf("%w %q", ErrUnknownServiceProvider, sp)
+		}
+		return r, nil
+	}
+}
+
+func (ts *TokenSource) init() {
+	ts.once.Do(func() {
+		ts.locks = map[string]chan struct{}{}
+		ts.creds = map[string]ClientCredentials{}
+		ts.cache = map[string]AccessToken{}
+	})
+}
+
+func (ts *TokenSource) store() CredentialStore {
+	if ts.Store == nil {
+		return &ts.mem
+	}
+	return ts.Store
+}
+
+func (ts *TokenSource) now() time.Time {
+	if ts.Now == nil {
+		return time.Now()
+	}
+	return ts.Now()
+}
+
+func (ts *TokenSource) logger() *slog.Logger {
+	if ts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return ts.Logger
+}
+
+func (ts *TokenSource) dcrOptions() []Option {
+	return append([]Option{WithDeviceInfo(serverDeviceInfo())}, ts.Options...)
+}
+
+// fresh reports whether t can still be used.
+func (ts *TokenSource) fresh(t AccessToken) bool {
+	if t.AccessToken == "" {
+		return false
+	}
+	skew := ts.Skew
+	switch {
+	case skew == 0:
+		skew = DefaultSkew
+	case skew < 0:
+		skew = 0
+	}
+	if half := t.Lifetime() / 2; skew > half {
+		skew = half
+	}
+	return ts.now().Before(t.ExpiresAt().Add(-skew))
+}
+
+func (ts *TokenSource) cached(sp string) (AccessToken, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t, ok := ts.cache[sp]
+	return t, ok && ts.fresh(t)
+}
+
+// AccessToken implements TokenProvider.
+func (ts *TokenSource) AccessToken(ctx context.Context, sp string) (string, error) {
+	ts.init()
+	if t, ok := ts.cached(sp); ok {
+		return t.AccessToken, nil
+	}
+	return ts.obtain(ctx, sp, "")
+}
+
+// RefreshToken implements TokenProvider: it returns a token other than
+// rejected, fetching a new one unless a concurrent caller already did.
+func (ts *TokenSource) RefreshToken(ctx context.Context, sp, rejected string) (string, error) {
+	ts.init()
+	return ts.obtain(ctx, sp, rejected)
+}
+
+// lock serialises refreshes per service provider; waiting honours ctx.
+func (ts *TokenSource) lock(ctx context.Context, sp string) (unlock func(), err error) {
+	ts.mu.Lock()
+	ch, ok := ts.locks[sp]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		ts.locks[sp] = ch
+	}
+	ts.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string, error) {
+	unlock, err := ts.lock(ctx, sp)
+	if err != nil {
+		return "", fmt.Errorf("v2client: access token for %s: %w", sp, err)
+	}
+	defer unlock()
+
+	// Whoever held the lock before us may have done the work already.
+	if t, ok := ts.cached(sp); ok && t.AccessToken != rejected {
+		return t.AccessToken, nil
+	}
+	// So may another gateway instance sharing the store.
+	st := ts.store()
+	if t, ok, err := st.LoadToken(ctx, sp); err != nil {
+		ts.logger().WarnContext(ctx, "adobe pass: loading stored access token failed", "service_provider", sp, "error", err)
+	} else if ok && t.AccessToken != rejected && ts.fresh(t) {
+		ts.remember(sp, t)
+		return t.AccessToken, nil
+	}
+
+	cred, err := ts.credentials(ctx, sp, false)
+	if err != nil {
+		return "", err
+	}
+	tok, err := ts.Client.Token(ctx, cred, ts.dcrOptions()...)
+	if IsInvalidClient(err) {
+		ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, registering again",
+			"service_provider", sp, "client_id", cred.ClientID)
+		if cred, err = ts.credentials(ctx, sp, true); err != nil {
+			return "", err
+		}
+		tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
+	}
+	if err != nil {
+		return "", fmt.Errorf("v2client: access token for %s: %w", sp, err)
+	}
+	if tok.CreatedAt == 0 {
+		// Without created_at the lifetime counts from now.
+		tok.CreatedAt = ts.now().UnixMilli()
+	}
+	if err := st.SaveToken(ctx, sp, *tok); err != nil {
+		ts.logger().WarnContext(ctx, "adobe pass: storing access token failed", "service_provider", sp, "error", err)
+	}
+	ts.remember(sp, *tok)
+	ts.logger().InfoContext(ctx, "adobe pass: access token obtained", "service_provider", sp, "token", *tok)
+	return tok.AccessToken, nil
+}
+
+func (ts *TokenSource) remember(sp string, t AccessToken) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.cache[sp] = t
+}
+
+// credentials returns the stored client credentials of sp, registering when
+// there are none or when renew is set. Called with sp's lock held.
+func (ts *TokenSource) credentials(ctx context.Context, sp string, renew bool) (ClientCredentials, error) {
+	st := ts.store()
+	if !renew {
+		ts.mu.Lock()
+		c, ok := ts.creds[sp]
+		ts.mu.Unlock()
+		if ok {
+			return c, nil
+		}
+		c, ok, err := st.LoadCredentials(ctx, sp)
+		if err != nil {
+			// Registering now would orphan the stored credentials and every
+			// profile bound to them.
+			return ClientCredentials{}, fmt.Errorf("v2client: loading client credentials for %s: %w", sp, err)
+		}
+		if ok {
+			ts.keep(sp, c)
+			return c, nil
+		}
+	}
+	if ts.Statement == nil {
+		return ClientCredentials{}, fmt.Errorf("%w %q", ErrUnknownServiceProvider, sp)
+	}
+	req, err := ts.Statement(ctx, sp)
+	if err != nil {
+		return ClientCredentials{}, fmt.Errorf("v2client: software statement for %s: %w", sp, err)
+	}
+	c, err := ts.Client.Register(ctx, req, ts.dcrOptions()...)
+	if err != nil {
+		return ClientCredentials{}, fmt.Errorf("v2client: registering client for %s: %w", sp, err)
+	}
+	if err := st.SaveCredentials(ctx, sp, *c); err != nil {
+		// Keep using them in this process; the operator must fix the store
+		// before a restart forces another registration.
+		ts.logger().ErrorContext(ctx, "adobe pass: storing client credentials failed", "service_provider", sp, "error", err)
+	}
+	ts.keep(sp, *c)
+	ts.logger().InfoContext(ctx, "adobe pass: client registered", "service_provider", sp, "credentials", *c)
+	return *c, nil
+}
+
+func (ts *TokenSource) keep(sp string, c ClientCredentials) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.creds[sp] = c
+}
+
+// StaticToken is a TokenProvider that always answers the same token, for
+// tests and tools.
+type StaticToken string
+
+// AccessToken implements TokenProvider.
+func (t StaticToken) AccessToken(context.Context, string) (string, error) { return string(t), nil }
+
+// RefreshToken implements TokenProvider; a static token cannot be renewed.
+func (t StaticToken) RefreshToken(context.Context, string, string) (string, error) {
+	return "", fmt.Errorf("v2client: static token cannot be refreshed")
+}
