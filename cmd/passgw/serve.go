@@ -3,9 +3,198 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v2client"
+	"github.com/passgw/passgw/v2client/v2test"
 )
 
+// signedInPath is the gateway's own landing page after an MVPD login, the
+// default redirect_url of the built-in requestor.
+const signedInPath = "/passgw/signed-in"
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("serve: not built yet")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML configuration `FILE` (see CONFIG.md); flags override it")
+	addr := fs.String("addr", "", "`HOST:PORT` to listen on (default 127.0.0.1:8080)")
+	upstream := fs.String("upstream", "", "Adobe Pass v2: sandbox, production, staging, prequal-production, prequal-staging or a base `URL` (default sandbox)")
+	sandboxAddr := fs.String("sandbox-addr", "", "`HOST:PORT` of the embedded sandbox (default 127.0.0.1:8081)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := &Config{}
+	if *configFile != "" {
+		var err error
+		if cfg, err = loadConfig(*configFile); err != nil {
+			return err
+		}
+	}
+	for flagVal, field := range map[*string]*string{addr: &cfg.Addr, upstream: &cfg.Upstream, sandboxAddr: &cfg.SandboxAddr} {
+		if *flagVal != "" {
+			*field = *flagVal
+		}
+	}
+	if err := cfg.provision(os.Getenv); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stderr)
+
+	g, ctx := errgroup.WithContext(ctx)
+	sandboxURL := ""
+	if cfg.sandbox() {
+		ln, sb, err := startSandbox(cfg, logger)
+		if err != nil {
+			return err
+		}
+		sandboxURL = "http://" + ln.Addr().String()
+		logger.Warn("RUNNING ON THE SANDBOX, NOT ADOBE: the embedded fake of Adobe Pass v2 answers every upstream call; "+
+			"sign in on its MVPD pages as alice/alice-pass, bob/bob-pass or carol/carol-pass",
+			"sandbox", sandboxURL)
+		g.Go(func() error {
+			return serveUntilDone(ctx, &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}, ln, cfg.ShutdownTimeout)
+		})
+	}
+
+	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger, hooks{})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("passgw listening", "addr", "http://"+ln.Addr().String(), "upstream", cfg.upstreamURL(sandboxURL), "requestors", len(cfg.Requestors))
+	fmt.Fprintf(stdout, "passgw listening on http://%s\n", ln.Addr())
+	g.Go(func() error {
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		return serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout)
+	})
+	return g.Wait()
+}
+
+func startSandbox(cfg *Config, logger *slog.Logger) (net.Listener, *v2test.Server, error) {
+	sc := v2test.Config{Logger: logger.With("component", "sandbox")}
+	if cfg.SandboxFixture != "" {
+		f, err := v2test.LoadFixture(cfg.SandboxFixture)
+		if err != nil {
+			return nil, nil, err
+		}
+		sc.Fixture = f
+	}
+	ln, err := net.Listen("tcp", cfg.SandboxAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	sc.BaseURL = "http://" + ln.Addr().String()
+	sb, err := v2test.New(sc)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, sb, nil
+}
+
+// hooks replace the gateway's clock and id sources; tests set them so that
+// answers are deterministic. The zero value uses the real ones.
+type hooks struct {
+	Now       func() time.Time
+	NewID     func() string // registration record ids
+	NewCode   func() string // codes the gateway issues itself
+	RequestID func() string // Adobe-Request-Id
+}
+
+// newGatewayHandler builds the gateway's HTTP surface: the v1 API answered
+// through the v2 service at upstreamURL.
+func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (http.Handler, error) {
+	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client")}
+	client.Tokens = &v2client.TokenSource{
+		Client:    client,
+		Now:       h.Now,
+		Statement: v2client.StaticStatements(cfg.statements()),
+		Logger:    logger.With("component", "tokens"),
+	}
+	gw, err := translate.New(translate.GatewayConfig{
+		Client:     client,
+		Now:        h.Now,
+		NewID:      h.NewID,
+		NewCode:    h.NewCode,
+		Logger:     logger.With("component", "translate"),
+		Requestors: cfg.translateRequestors(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	enhanced := map[string]bool{}
+	for _, r := range cfg.Requestors {
+		enhanced[r.ID] = r.EnhancedErrors
+	}
+	v1, err := v1api.New(v1api.Config{
+		Backend:        gw,
+		Logger:         logger.With("component", "v1api"),
+		TrustedProxies: cfg.trustedProxies(),
+		Enhanced:       func(requestor string) bool { return enhanced[requestor] },
+		Now:            h.Now,
+		RequestID:      h.RequestID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", v1)
+	mux.HandleFunc("GET "+signedInPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, signedInPage)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	return mux, nil
+}
+
+const signedInPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Signed in</title></head>
+<body><h1>You are signed in</h1><p>Return to your TV: it will continue by itself.</p></body></html>
+`
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by provision
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serveUntilDone serves on ln until ctx ends, then shuts down, letting
+// in-flight requests finish for at most grace.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
