@@ -1,0 +1,38 @@
+package v2test
+
+import "net/http"
+
+// handleConfiguration is GET /api/v2/{sp}/configuration, in the shape of
+// Adobe's sample (spec §15 #3).
+func (s *Server) handleConfiguration(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.begin(w, r, 0)
+	if !ok {
+		return
+	}
+	resp := configurationResponse{
+		Device:     "unknown",
+		ClientType: "html5",
+		OS:         "Unknown",
+		Requestor: configurationReqr{
+			ID:      c.sp.ID,
+			Name:    c.sp.Name,
+			Domains: []configurationDomain{},
+			MVPDs:   []configurationMVPD{},
+		},
+	}
+	for _, d := range c.sp.Domains {
+		resp.Requestor.Domains = append(resp.Requestor.Domains, configurationDomain{Name: d})
+	}
+	for _, id := range c.sp.MVPDs {
+		m := s.fixture.mvpd(id)
+		resp.Requestor.MVPDs = append(resp.Requestor.MVPDs, configurationMVPD{
+			ID:                     m.ID,
+			DisplayName:            m.DisplayName,
+			LogoURL:                m.LogoURL,
+			IsTempPass:             m.TempPass != nil,
+			PlatformMappingID:      m.PlatformMappingID,
+			EnablePlatformServices: m.PlatformMappingID != "",
+		})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
