@@ -53,6 +53,12 @@ type Config struct {
 	// requestor_id is still read as a requestor source.
 	Authenticate func(r *http.Request, requestor string) (translate.Caller, error)
 
+	// Throttle limits the calls of each device on the paths Adobe
+	// throttled, before credentials are checked (refused calls count too).
+	// The limit is chosen by the requestor the call names (path, parameter
+	// or signed header). Nil means no throttling.
+	Throttle *Throttle
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -89,10 +95,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.TrustedProxies == nil {
-		cfg.TrustedProxies = []netip.Prefix{
-			netip.MustParsePrefix("127.0.0.0/8"),
-			netip.MustParsePrefix("::1/128"),
-		}
+		cfg.TrustedProxies = defaultTrustedProxies()
 	}
 	if cfg.Enhanced == nil {
 		cfg.Enhanced = func(string) bool { return false }
@@ -142,13 +145,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, perr := readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes)
 	c.params = p
 	c.format = negotiate(extFormat, p.get("format"), r.Header.Values("Accept"))
+	var match mux.RouteMatch
+	matched := h.router.Match(r, &match) && match.MatchErr == nil
+	if !h.allowed(c, match.Vars) {
+		writeThrottled(w)
+		return
+	}
 	if perr != nil {
 		h.fail(w, c, perr)
 		return
 	}
 
-	var match mux.RouteMatch
-	if !h.router.Match(r, &match) || match.MatchErr != nil {
+	if !matched {
 		c.enhanced = h.cfg.Enhanced(p.get("requestor"))
 		if errors.Is(match.MatchErr, mux.ErrMethodMismatch) {
 			h.fail(w, c, translate.ErrMethodNotAllowed())

@@ -1,0 +1,258 @@
+package v1api
+
+import (
+	"container/list"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of Throttle, from Adobe's throttling page: one request per
+// second plus a one-time burst of ten; buckets idle for ten minutes are
+// forgotten.
+const (
+	DefaultThrottleInterval = time.Second
+	DefaultThrottleBurst    = 10
+	DefaultThrottleIdle     = 10 * time.Minute
+	DefaultThrottleDevices  = 1 << 20
+)
+
+// ThrottleLimit is the allowance of one device: one call per Interval, the
+// first Interval starting at its first call, plus a one-time Burst of extra
+// calls that never refills.
+type ThrottleLimit struct {
+	Interval time.Duration
+	Burst    int
+}
+
+// DefaultThrottleLimit is 1 call/s with a one-time burst of 10.
+func DefaultThrottleLimit() ThrottleLimit {
+	return ThrottleLimit{Interval: DefaultThrottleInterval, Burst: DefaultThrottleBurst}
+}
+
+// Throttle is a token bucket per device IP, the way Adobe throttled v1:
+// each whole Interval since a device's first call allows one call, extra
+// calls within an Interval spend the burst, and with neither left the call
+// is answered 429 (which spends nothing). Only the paths Adobe listed are
+// counted (ThrottledPath).
+//
+// Devices whose requestors share a limit share one bucket per IP, as at
+// Adobe; a requestor with a limit of its own has its own buckets.
+//
+// Memory is bounded: a bucket idle for IdleTimeout is forgotten, and beyond
+// MaxDevices buckets the least recently used goes. A forgotten device that
+// returns gets a fresh burst; after that much idleness its rate allowance
+// has caught up anyway, so only the ten-call burst is granted anew.
+//
+// The zero value is ready to use (default limit for every requestor).
+type Throttle struct {
+	// Limit returns the allowance for calls naming requestor ("" when the
+	// call names none); false means those calls are not throttled. Nil
+	// means DefaultThrottleLimit for every call.
+	Limit func(requestor string) (ThrottleLimit, bool)
+
+	// TrustedProxies are used by Wrap to find the device address (see
+	// Config.TrustedProxies); a Handler uses its own Config instead. Nil
+	// means loopback only.
+	TrustedProxies []netip.Prefix
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// IdleTimeout forgets buckets unused that long; zero means
+	// DefaultThrottleIdle.
+	IdleTimeout time.Duration
+
+	// MaxDevices bounds the number of buckets; zero means
+	// DefaultThrottleDevices.
+	MaxDevices int
+
+	mu      sync.Mutex
+	buckets map[bucketKey]*list.Element
+	lru     list.List // of *bucket, most recently used first
+}
+
+type bucketKey struct {
+	addr  netip.Addr
+	limit ThrottleLimit
+}
+
+type bucket struct {
+	key   bucketKey
+	first time.Time
+	// slot is the index of the last Interval whose one call was used.
+	slot     int64
+	burst    int
+	lastSeen time.Time
+}
+
+// Allow reports whether a call from addr naming requestor may proceed, and
+// counts it if so.
+func (t *Throttle) Allow(addr netip.Addr, requestor string) bool {
+	limit, ok := DefaultThrottleLimit(), true
+	if t.Limit != nil {
+		limit, ok = t.Limit(requestor)
+	}
+	if !ok {
+		return true
+	}
+	if limit.Interval <= 0 {
+		limit.Interval = DefaultThrottleInterval
+	}
+	now := time.Now()
+	if t.Now != nil {
+		now = t.Now()
+	}
+	key := bucketKey{addr: addr.Unmap(), limit: limit}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.buckets == nil {
+		t.buckets = make(map[bucketKey]*list.Element)
+	}
+	t.evict(now)
+	el, found := t.buckets[key]
+	if !found {
+		b := &bucket{key: key, first: now, burst: limit.Burst, lastSeen: now}
+		t.buckets[key] = t.lru.PushFront(b)
+		t.trim()
+		return true
+	}
+	t.lru.MoveToFront(el)
+	b := el.Value.(*bucket)
+	b.lastSeen = now
+	slot := int64(now.Sub(b.first) / limit.Interval)
+	switch {
+	case slot > b.slot:
+		b.slot = slot
+		return true
+	case b.burst > 0:
+		b.burst--
+		return true
+	}
+	return false
+}
+
+// evict forgets buckets idle since before now-IdleTimeout; the list is in
+// use order, so only its tail needs looking at.
+func (t *Throttle) evict(now time.Time) {
+	idle := t.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultThrottleIdle
+	}
+	for el := t.lru.Back(); el != nil; el = t.lru.Back() {
+		b := el.Value.(*bucket)
+		if now.Sub(b.lastSeen) < idle {
+			return
+		}
+		t.lru.Remove(el)
+		delete(t.buckets, b.key)
+	}
+}
+
+func (t *Throttle) trim() {
+	limit := t.MaxDevices
+	if limit <= 0 {
+		limit = DefaultThrottleDevices
+	}
+	for t.lru.Len() > limit {
+		el := t.lru.Back()
+		t.lru.Remove(el)
+		delete(t.buckets, el.Value.(*bucket).key)
+	}
+}
+
+// Len is the number of buckets held.
+func (t *Throttle) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lru.Len()
+}
+
+// Wrap throttles the calls of next on covered paths (such as the DCR
+// issuer's /o/client/register and /o/client/token), with the device
+// address from TrustedProxies and the requestor from the requestor or
+// requestor_id query parameter.
+func (t *Throttle) Wrap(next http.Handler) http.Handler {
+	trusted := t.TrustedProxies
+	if trusted == nil {
+		trusted = defaultTrustedProxies()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ThrottledPath(r.URL.Path) {
+			addr, _ := deviceAddr(r, trusted)
+			q := r.URL.Query()
+			requestor := q.Get("requestor")
+			if requestor == "" {
+				requestor = q.Get("requestor_id")
+			}
+			if !t.Allow(addr, requestor) {
+				writeThrottled(w)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ThrottledPath reports whether calls to path count against the device's
+// allowance: the endpoint list of Adobe's throttling page, each entry
+// matched as a prefix (its two regular expressions included).
+func ThrottledPath(path string) bool {
+	// The plain prefixes of the page. The browser call /api/v1/authenticate
+	// (no slash) is not among them, and /reggie/v1/regcode/ is the gateway's
+	// addition: the same regcode calls without the requestor segment (both
+	// forms are served).
+	prefixes := [...]string{
+		"/o/client/register", "/o/client/token", "/o/client/scopes", "/o/client/validate",
+		"/api/v2/",
+		"/api/v1/tokens/usermetadata", "/api/v1/tokens/authn", "/api/v1/tokens/authz", "/api/v1/tokens/media",
+		"/api/v1/config/", "/api/v1/checkauthn", "/api/v1/logout", "/api/v1/authorize", "/api/v1/preauthorize",
+		"/api/v1/mediatoken", "/api/v1/authenticate/freepreview", "/api/v1/authenticate/", "/api/v1/identities",
+		"/adobe-services/config/",
+		"/reggie/v1/regcode/",
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	// /api/v1/.+/profile-requests/.+
+	if rest, ok := strings.CutPrefix(path, "/api/v1/"); ok {
+		if i := strings.Index(rest, "/profile-requests/"); i > 0 && len(rest) > i+len("/profile-requests/") {
+			return true
+		}
+	}
+	// /reggie/v1/.+/regcode (and /reggie/v1/.+/regcode/.+, which it covers)
+	if rest, ok := strings.CutPrefix(path, "/reggie/v1/"); ok {
+		if i := strings.Index(rest, "/regcode"); i > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed applies the configured throttle to a call on a covered path.
+func (h *Handler) allowed(c *call, vars map[string]string) bool {
+	t := h.cfg.Throttle
+	if t == nil || !ThrottledPath(c.r.URL.Path) {
+		return true
+	}
+	requestor := vars["requestor"]
+	for _, name := range [...]string{"requestor", "requestor_id"} {
+		if requestor == "" {
+			requestor = c.params.get(name)
+		}
+	}
+	if requestor == "" {
+		requestor = signedHeaderRequestor(c.r.Header.Get("Authorization"))
+	}
+	addr, _ := deviceAddr(c.r, h.cfg.TrustedProxies)
+	return t.Allow(addr, requestor)
+}
+
+func defaultTrustedProxies() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
