@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1api/callerauth"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -49,8 +52,27 @@ type Config struct {
 	// (default), warn or error.
 	LogFormat string `yaml:"log_format"`
 	LogLevel  string `yaml:"log_level"`
+	// DCRKeys sign the client credentials and access tokens the gateway
+	// issues to devices on /o/client/*, as "id:base64secret" (at least 16
+	// bytes). The first signs; the others are still accepted, so a key can be
+	// rotated without breaking live tokens. PASSGW_DCR_KEYS (comma-separated)
+	// overrides. Default: one random key per process (device credentials
+	// then do not survive a restart nor work across instances).
+	DCRKeys []string `yaml:"dcr_keys"`
+	// Throttle is the per-device-IP limit on the v1 paths Adobe throttled,
+	// for every requestor without its own. Default: 1 call/s after a
+	// one-time burst of 10.
+	Throttle ThrottleConfig `yaml:"throttle"`
 	// Requestors are the v1 requestors served. Default (sandbox only): REF30.
 	Requestors []RequestorConfig `yaml:"requestors"`
+}
+
+// ThrottleConfig is a token bucket per device IP: one call per Interval
+// after a one-time Burst. Off switches throttling off.
+type ThrottleConfig struct {
+	Off      bool          `yaml:"off"`
+	Interval time.Duration `yaml:"interval"`
+	Burst    int           `yaml:"burst"`
 }
 
 // RequestorConfig is one v1 requestor; see translate.Requestor for the
@@ -68,6 +90,17 @@ type RequestorConfig struct {
 	PreauthorizeChunk   int           `yaml:"preauthorize_chunk"`
 	ProfileCacheTTL     time.Duration `yaml:"profile_cache_ttl"`
 	TempPassMVPD        string        `yaml:"temppass_mvpd"`
+	// CallerAuth is none (default), optional (credentials checked when
+	// present) or required (401 without a valid one).
+	CallerAuth string `yaml:"caller_auth"`
+	// DeviceStatements are the software statements the requestor's apps
+	// register with on the gateway's /o/client/register.
+	DeviceStatements []string `yaml:"device_statements"`
+	// SigningKeys verify the legacy signed Authorization header: public key
+	// -> private key, as the apps were provisioned.
+	SigningKeys map[string]string `yaml:"signing_keys"`
+	// Throttle overrides the top-level throttle for this requestor.
+	Throttle *ThrottleConfig `yaml:"throttle"`
 }
 
 // sandboxStatement is the software statement the default sandbox fixture
@@ -150,6 +183,15 @@ func (c *Config) provision(getenv func(string) string) error {
 	default:
 		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
 	}
+	if v := getenv("PASSGW_DCR_KEYS"); v != "" {
+		c.DCRKeys = strings.Split(v, ",")
+	}
+	for i, k := range c.DCRKeys {
+		if _, err := callerauth.ParseKey(strings.TrimSpace(k)); err != nil {
+			bad(fmt.Sprintf("dcr_keys[%d]", i), "%v", err)
+		}
+	}
+	c.Throttle.provision("throttle", bad)
 	if len(c.Requestors) == 0 {
 		if !c.sandbox() {
 			bad("requestors", "at least one requestor is required with a real upstream")
@@ -174,6 +216,15 @@ func (c *Config) provision(getenv func(string) string) error {
 		}
 		if r.SoftwareStatement == "" {
 			bad(fmt.Sprintf("requestors[%d].software_statement", i), "required (or PASSGW_SOFTWARE_STATEMENT_%s)", strings.ToUpper(r.ID))
+		}
+		if r.CallerAuth == "" {
+			r.CallerAuth = string(callerauth.ModeNone)
+		}
+		if _, err := callerauth.ParseMode(r.CallerAuth); err != nil {
+			bad(fmt.Sprintf("requestors[%d].caller_auth", i), "%v", err)
+		}
+		if r.Throttle != nil {
+			r.Throttle.provision(fmt.Sprintf("requestors[%d].throttle", i), bad)
 		}
 	}
 	return errors.Join(errs...)
@@ -233,6 +284,58 @@ func (c *Config) statements() map[string]v2client.RegisterRequest {
 		m[sp] = v2client.RegisterRequest{SoftwareStatement: r.SoftwareStatement}
 	}
 	return m
+}
+
+func (t *ThrottleConfig) provision(field string, bad func(field, format string, args ...any)) {
+	if t.Interval == 0 {
+		t.Interval = v1api.DefaultThrottleInterval
+	}
+	if t.Burst == 0 {
+		t.Burst = v1api.DefaultThrottleBurst
+	}
+	if t.Interval < 0 {
+		bad(field+".interval", "must be positive")
+	}
+	if t.Burst < 0 {
+		bad(field+".burst", "must not be negative")
+	}
+}
+
+// throttleLimit is the v1api.Throttle limit hook of the configuration.
+func (c *Config) throttleLimit() func(requestor string) (v1api.ThrottleLimit, bool) {
+	per := map[string]ThrottleConfig{}
+	for _, r := range c.Requestors {
+		if r.Throttle != nil {
+			per[r.ID] = *r.Throttle
+		}
+	}
+	return func(requestor string) (v1api.ThrottleLimit, bool) {
+		t, ok := per[requestor]
+		if !ok {
+			t = c.Throttle
+		}
+		return v1api.ThrottleLimit{Interval: t.Interval, Burst: t.Burst}, !t.Off
+	}
+}
+
+// keyRing is the DCR key ring of the configuration, or a fresh random key.
+func (c *Config) keyRing(random io.Reader) (*callerauth.KeyRing, error) {
+	if len(c.DCRKeys) == 0 {
+		k, err := callerauth.GenerateKey("generated", random)
+		if err != nil {
+			return nil, err
+		}
+		return callerauth.NewKeyRing(k)
+	}
+	keys := make([]callerauth.Key, 0, len(c.DCRKeys))
+	for _, s := range c.DCRKeys {
+		k, err := callerauth.ParseKey(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return callerauth.NewKeyRing(keys[0], keys[1:]...)
 }
 
 func absURL(s string) bool {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1api/callerauth"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -118,15 +121,22 @@ type hooks struct {
 // newGatewayHandler builds the gateway's HTTP surface: the v1 API answered
 // through the v2 service at upstreamURL.
 func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (http.Handler, error) {
+	now := h.Now
+	if now == nil {
+		now = time.Now
+	}
+	st := store.NewMemory(now)
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client")}
 	client.Tokens = &v2client.TokenSource{
 		Client:    client,
+		Store:     translate.Credentials{Store: st, Now: now},
 		Now:       h.Now,
 		Statement: v2client.StaticStatements(cfg.statements()),
 		Logger:    logger.With("component", "tokens"),
 	}
 	gw, err := translate.New(translate.GatewayConfig{
 		Client:     client,
+		Store:      st,
 		Now:        h.Now,
 		NewID:      h.NewID,
 		NewCode:    h.NewCode,
@@ -136,15 +146,53 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if err != nil {
 		return nil, err
 	}
-	enhanced := map[string]bool{}
-	for _, r := range cfg.Requestors {
-		enhanced[r.ID] = r.EnhancedErrors
+	keys, err := cfg.keyRing(rand.Reader)
+	if err != nil {
+		return nil, err
 	}
+	if len(cfg.DCRKeys) == 0 {
+		logger.Warn("no dcr_keys configured: device credentials issued on /o/client/* are signed with a random key and end with this process")
+	}
+	modes := map[string]callerauth.Mode{}
+	signing := map[string]map[string]string{}
+	var statements []callerauth.Statement
+	for _, r := range cfg.Requestors {
+		modes[r.ID], _ = callerauth.ParseMode(r.CallerAuth) // checked by provision
+		signing[r.ID] = r.SigningKeys
+		for _, st := range r.DeviceStatements {
+			statements = append(statements, callerauth.Statement{Requestor: r.ID, Text: st})
+		}
+	}
+	issuer, err := callerauth.NewIssuer(callerauth.IssuerConfig{
+		Keys: keys, Statements: statements, Now: h.Now, Logger: logger.With("component", "dcr"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	verifier := callerauth.NewVerifier(callerauth.VerifierConfig{
+		Issuer: issuer,
+		Policy: func(requestor string) callerauth.Mode {
+			if m, ok := modes[requestor]; ok {
+				return m
+			}
+			return callerauth.ModeNone // unknown requestors are refused by translate
+		},
+		SigningKey: func(requestor, publicKey string) ([]byte, bool) {
+			k, ok := signing[requestor][publicKey]
+			return []byte(k), ok
+		},
+		Nonces: &callerauth.MemoryNonces{Now: h.Now},
+		Now:    h.Now,
+		Logger: logger.With("component", "callerauth"),
+	})
+	throttle := &v1api.Throttle{Limit: cfg.throttleLimit(), TrustedProxies: cfg.trustedProxies(), Now: h.Now}
 	v1, err := v1api.New(v1api.Config{
 		Backend:        gw,
 		Logger:         logger.With("component", "v1api"),
 		TrustedProxies: cfg.trustedProxies(),
-		Enhanced:       func(requestor string) bool { return enhanced[requestor] },
+		Enhanced:       gw.Enhanced,
+		Authenticate:   verifier.Authenticate,
+		Throttle:       throttle,
 		Now:            h.Now,
 		RequestID:      h.RequestID,
 	})
@@ -153,6 +201,7 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", v1)
+	mux.Handle("/o/client/", throttle.Wrap(issuer))
 	mux.HandleFunc("GET "+signedInPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, signedInPage)

@@ -1,0 +1,115 @@
+package translate
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/passgw/passgw/v2client"
+)
+
+// partnerApple is the v2 partner name of Apple single sign-on.
+const partnerApple = "Apple"
+
+// partnerStatusLifetime is the provider-info lifetime claimed in the partner
+// framework status the gateway builds for v1 Apple SSO devices.
+const partnerStatusLifetime = 24 * time.Hour
+
+// ProfileRequest implements the Apple SSO call GET
+// /api/v1/{requestor}/profile-requests/{mvpd}: v2's partner session, whose
+// SAML request is the payload the device hands to Apple.
+func (g *Gateway) ProfileRequest(ctx context.Context, req *ProfileRequest) (*ProfileRequestPayload, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "profile-requests", err)
+	}
+	p, err := g.profileRequest(ctx, rq, req)
+	return p, g.fail(ctx, rq, "profile-requests", err)
+}
+
+func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *ProfileRequest) (*ProfileRequestPayload, error) {
+	opts, _, err := g.partnerOptions(ctx, rq, &req.Device, req.MVPD)
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.client.PartnerSession(ctx, rq.ServiceProvider, partnerApple, v2client.SessionParams{
+		DomainName: rq.DomainName, RedirectURL: rq.RedirectURL,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if s.ActionName != v2client.ActionNamePartnerProfile || s.AuthenticationRequest == nil {
+		return nil, ErrBadRequest(CodeUnknownIntegration)
+	}
+	return &ProfileRequestPayload{Body: []byte(s.AuthenticationRequest.Request)}, nil
+}
+
+// TokenExchange implements the Apple SSO call POST /api/v1/tokens/authn:
+// Apple's SAML response becomes a v2 profile.
+func (g *Gateway) TokenExchange(ctx context.Context, req *TokenExchangeRequest) error {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return g.fail(ctx, nil, "token exchange", err)
+	}
+	return g.fail(ctx, rq, "token exchange", g.tokenExchange(ctx, rq, req))
+}
+
+func (g *Gateway) tokenExchange(ctx context.Context, rq *Requestor, req *TokenExchangeRequest) error {
+	if req.SAMLResponse == "" {
+		return ErrRequired("SAMLResponse", "")
+	}
+	opts, dv, err := g.partnerOptions(ctx, rq, &req.Device, req.MVPD)
+	if err != nil {
+		return err
+	}
+	if _, err := g.client.PartnerProfile(ctx, rq.ServiceProvider, partnerApple, req.SAMLResponse, opts...); err != nil {
+		return err
+	}
+	if dv != nil {
+		g.dropProfiles(ctx, dv)
+	}
+	return nil
+}
+
+// partnerOptions returns the device headers plus the partner framework
+// status v2 requires. A v1 device reached this call only after the user
+// granted TV-provider access in the system settings and Apple named the
+// MVPD, so the status says "granted" for the MVPD's platform mapping id.
+func (g *Gateway) partnerOptions(ctx context.Context, rq *Requestor, d *Device, mvpd string) ([]v2client.Option, *device, error) {
+	if mvpd == "" {
+		return nil, nil, ErrRequired("mvpd", "")
+	}
+	c, err := g.configuration(ctx, rq)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, ok := c.MVPD(mvpd)
+	if !ok || m.PlatformMappingID == "" {
+		e := ErrBadRequest(CodeUnknownIntegration)
+		e.Cause = errors.New("MVPD unknown or without Apple platform mapping")
+		return nil, nil, e
+	}
+	status, err := json.Marshal(map[string]any{
+		"frameworkPermissionInfo": map[string]any{"accessStatus": "granted"},
+		"frameworkProviderInfo": map[string]any{
+			"id":             m.PlatformMappingID,
+			"expirationDate": strconv.FormatInt(g.now().Add(partnerStatusLifetime).UnixMilli(), 10),
+		},
+	})
+	if err != nil {
+		return nil, nil, ErrInternal(err)
+	}
+	pfs := v2client.WithPartnerFrameworkStatus(base64.StdEncoding.EncodeToString(status))
+	if d.DeviceID == "" {
+		return append(browserOptions(d), pfs), nil, nil
+	}
+	dv, err := g.deviceOf(ctx, rq, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(slices.Clip(dv.opts), pfs), dv, nil
+}

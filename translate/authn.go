@@ -1,0 +1,156 @@
+package translate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// Authenticate implements the second-screen browser call GET
+// /api/v1/authenticate: it resumes the v2 session of the code with the
+// chosen MVPD and sends the browser to v2's authenticate URL.
+func (g *Gateway) Authenticate(ctx context.Context, req *AuthenticateRequest) (*AuthenticateRedirect, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "authenticate", err)
+	}
+	r, err := g.authenticate(ctx, rq, req)
+	return r, g.fail(ctx, rq, "authenticate", err)
+}
+
+func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *AuthenticateRequest) (*AuthenticateRedirect, error) {
+	for _, p := range []struct{ name, value string }{
+		{"reg_code", req.Code}, {"mso_id", req.MVPD}, {"domain_name", req.DomainName}, {"redirect_url", req.RedirectURL},
+	} {
+		if p.value == "" {
+			return nil, ErrRequired(p.name, "")
+		}
+	}
+	if !domainAllowed(rq.AllowedDomains, req.DomainName) || !redirectAllowed(rq.AllowedRedirectURLs, req.RedirectURL) {
+		e := ErrBadRequest(CodeInvalidRequestor)
+		e.Cause = errors.New("domain_name or redirect_url not allowed for the requestor")
+		return nil, e
+	}
+	rec, err := g.registration(ctx, req.Code)
+	switch {
+	case errors.Is(err, store.ErrDeleted):
+		return nil, ErrBadRequest("")
+	case errors.Is(err, store.ErrNotFound):
+		// A code from a v2 device app: v2 decides.
+	case err != nil:
+		return nil, ErrInternal(err)
+	case rec.Registration.Requestor != rq.ID:
+		return nil, ErrBadRequest("")
+	case rec.Local:
+		// The device was signed in when it asked for the code.
+		return &AuthenticateRedirect{URL: req.RedirectURL}, nil
+	}
+	s, err := g.client.ResumeSession(ctx, rq.ServiceProvider, req.Code, v2client.SessionParams{
+		MVPD: req.MVPD, DomainName: req.DomainName, RedirectURL: req.RedirectURL,
+	}, browserOptions(&req.Device)...)
+	switch {
+	case invalidSession(err):
+		return nil, ErrBadRequest("")
+	case err != nil:
+		return nil, err
+	}
+	switch s.ActionName {
+	case v2client.ActionNameAuthenticate:
+		u := g.client.AuthenticateURL(rq.ServiceProvider, req.Code)
+		if s.URL != "" {
+			if u, err = g.client.ResolveURL(s.URL); err != nil {
+				return nil, ErrInternal(err)
+			}
+		}
+		return &AuthenticateRedirect{URL: u}, nil
+	case v2client.ActionNameAuthorize:
+		return &AuthenticateRedirect{URL: req.RedirectURL}, nil
+	}
+	return nil, ErrBadRequest(CodeUnknownIntegration)
+}
+
+// CheckAuthn implements GET /api/v1/checkauthn and /api/v1/checkauthn/{code}.
+func (g *Gateway) CheckAuthn(ctx context.Context, req *CheckAuthnRequest) (*AuthnToken, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "checkauthn", err)
+	}
+	t, err := g.checkAuthn(ctx, rq, req)
+	return t, g.fail(ctx, rq, "checkauthn", err)
+}
+
+func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *CheckAuthnRequest) (*AuthnToken, error) {
+	if req.Code != "" {
+		a, _, _, err := g.codeAuthn(ctx, rq, req.Code)
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			return nil, ErrForbidden(CodeAuthenticationSessionMissing)
+		}
+		return a.token(rq), nil
+	}
+	dv, err := g.deviceOf(ctx, rq, &req.Device)
+	if err != nil {
+		return nil, err
+	}
+	a, expired, err := g.deviceAuthn(ctx, dv)
+	switch {
+	case err != nil:
+		return nil, err
+	case a != nil:
+		return a.token(rq), nil
+	case expired:
+		return nil, ErrAuthnTokenExpired(CodeAuthenticationSessionExpired)
+	}
+	return nil, ErrAuthnTokenExpired(CodeAuthenticationSessionMissing)
+}
+
+// AuthnToken implements GET /api/v1/tokens/authn and the deployed clients'
+// GET /api/v1/authenticate/{code}.
+func (g *Gateway) AuthnToken(ctx context.Context, req *AuthnTokenRequest) (*AuthnToken, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "tokens/authn", err)
+	}
+	t, err := g.authnToken(ctx, rq, req)
+	return t, g.fail(ctx, rq, "tokens/authn", err)
+}
+
+func (g *Gateway) authnToken(ctx context.Context, rq *Requestor, req *AuthnTokenRequest) (*AuthnToken, error) {
+	var (
+		a       *authn
+		expired bool
+		err     error
+	)
+	if req.Code != "" {
+		a, _, expired, err = g.codeAuthn(ctx, rq, req.Code)
+	} else {
+		var dv *device
+		if dv, err = g.deviceOf(ctx, rq, &req.Device); err != nil {
+			return nil, err
+		}
+		a, expired, err = g.deviceAuthn(ctx, dv)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case a != nil:
+		return a.token(rq), nil
+	case expired:
+		return nil, ErrGone(CodeAuthenticationSessionExpired)
+	}
+	return nil, ErrNotFound(CodeAuthenticationSessionMissing)
+}
+
+// notAuthenticated is the error of a device call that needs a profile and
+// has none.
+func notAuthenticated(status int, expired bool) *Error {
+	code := CodeAuthenticationSessionMissing
+	if expired {
+		code = CodeAuthenticationSessionExpired
+	}
+	return NewError(status, MsgNotAuthenticated, code)
+}

@@ -1,0 +1,257 @@
+package translate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// DefaultAuthorizationTTL is the lifetime given to a permit v2 sent without
+// timestamps (degraded AuthZAll answers carry none).
+const DefaultAuthorizationTTL = time.Hour
+
+// keptDecision is a v2 permit kept for tokens/authz and tokens/media, keyed
+// by requestor, device and resource.
+type keptDecision struct {
+	Resource string    `json:"resource"`
+	MVPD     string    `json:"mvpd"`
+	UserID   string    `json:"userId,omitempty"`
+	NotAfter time.Time `json:"notAfter"`
+	// The media token of the permit, handed out at most once.
+	MediaToken    string    `json:"mediaToken,omitempty"`
+	MediaNotAfter time.Time `json:"mediaNotAfter,omitzero"`
+}
+
+func (k *keptDecision) authz(rq *Requestor) *AuthzToken {
+	return &AuthzToken{Requestor: rq.ID, MVPD: k.MVPD, Resource: k.Resource, Expires: k.NotAfter}
+}
+
+func (g *Gateway) decisions() store.JSON[keptDecision] {
+	return store.JSON[keptDecision]{Store: g.store}
+}
+
+// Authorize implements GET /api/v1/authorize: a v2 authorization decision
+// for the resource, exactly as sent, with the device's profile.
+func (g *Gateway) Authorize(ctx context.Context, req *AuthorizeRequest) (*AuthzToken, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "authorize", err)
+	}
+	k, err := g.authorize(ctx, rq, &req.Device, req.Resource)
+	if err != nil {
+		return nil, g.fail(ctx, rq, "authorize", err)
+	}
+	return k.authz(rq), nil
+}
+
+// authorize asks v2 for a decision and keeps a permit.
+func (g *Gateway) authorize(ctx context.Context, rq *Requestor, d *Device, resource string) (*keptDecision, error) {
+	if resource == "" {
+		return nil, ErrRequired("resource", CodeMissingResource)
+	}
+	dv, err := g.deviceOf(ctx, rq, d)
+	if err != nil {
+		return nil, err
+	}
+	return g.authorizeDevice(ctx, dv, resource)
+}
+
+func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource string) (*keptDecision, error) {
+	a, expired, err := g.actingAuthn(ctx, dv)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, notAuthenticated(403, expired)
+	}
+	opts := dv.opts
+	if id := g.tempPassIdentity(ctx, dv, a.MVPD); id != "" {
+		opts = append(slices.Clip(opts), v2client.WithTempPassIdentity(id))
+	}
+	ds, err := g.client.Authorize(ctx, dv.rq.ServiceProvider, a.MVPD, []string{resource}, opts...)
+	if err != nil {
+		if authnProblem(err) != "" {
+			g.dropProfiles(ctx, dv)
+		}
+		return nil, err
+	}
+	dec, ok := findDecision(ds.Decisions, resource)
+	if !ok {
+		return nil, ErrInternal(fmt.Errorf("v2 authorize answered no decision for the resource"))
+	}
+	if !dec.Authorized {
+		if dec.Error == nil {
+			return nil, ErrNotAuthorized(CodeAuthorizationDeniedByMVPD, "")
+		}
+		if authnProblem(dec.Error) != "" {
+			g.dropProfiles(ctx, dv)
+		}
+		e := fromV2(dec.Error)
+		e.Cause = dec.Error
+		return nil, e
+	}
+	now := g.now()
+	k := &keptDecision{Resource: resource, MVPD: cmp.Or(dec.MVPD, a.MVPD), UserID: a.userID(), NotAfter: dec.NotAfter.Time()}
+	if dec.Token != nil {
+		k.MediaToken = dec.Token.SerializedToken
+		k.MediaNotAfter = dec.Token.NotAfter.Time()
+	}
+	if k.NotAfter.IsZero() {
+		k.NotAfter = now.Add(DefaultAuthorizationTTL)
+	}
+	if err := g.decisions().Set(ctx, dv.key("decision", resource), *k, keepFor(now, k.NotAfter, g.expiredMem)); err != nil {
+		return nil, ErrInternal(err)
+	}
+	return k, nil
+}
+
+// findDecision returns the decision for resource; v2 echoes resources
+// byte for byte.
+func findDecision(ds []v2client.Decision, resource string) (v2client.Decision, bool) {
+	for _, d := range ds {
+		if d.Resource == resource {
+			return d, true
+		}
+	}
+	if len(ds) == 1 {
+		return ds[0], true
+	}
+	return v2client.Decision{}, false
+}
+
+// tempPassIdentity returns the promotional TempPass identity to send when the
+// device acts with its free preview: the one sent now, else the one given at
+// free preview.
+func (g *Gateway) tempPassIdentity(ctx context.Context, dv *device, mvpd string) string {
+	if dv.tempPassIdentity != "" {
+		return dv.tempPassIdentity
+	}
+	tp, err := store.JSON[tempPass]{Store: g.store}.Get(ctx, dv.key("temppass"))
+	if err != nil || tp.MVPD != mvpd {
+		return ""
+	}
+	return tp.Identity
+}
+
+// AuthzToken implements GET /api/v1/tokens/authz from the kept decision,
+// without calling v2.
+func (g *Gateway) AuthzToken(ctx context.Context, req *AuthzTokenRequest) (*AuthzToken, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "tokens/authz", err)
+	}
+	t, err := g.authzToken(ctx, rq, req)
+	if err != nil {
+		err = g.fail(ctx, rq, "tokens/authz", err)
+		if e := (*Error)(nil); errors.As(err, &e) && e.Status != 429 && e.Status < 500 && e.Details == "" {
+			e.NullDetails = true // as v1's tokens/authz JSON did
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *AuthzTokenRequest) (*AuthzToken, error) {
+	if req.Resource == "" {
+		return nil, ErrRequired("resource", CodeMissingResource)
+	}
+	dv, err := g.deviceOf(ctx, rq, &req.Device)
+	if err != nil {
+		return nil, err
+	}
+	k, err := g.decisions().Get(ctx, dv.key("decision", req.Resource))
+	switch {
+	case err == nil && expired(g.now(), k.NotAfter):
+		return nil, ErrGone(CodeAuthorizationExpired)
+	case err == nil:
+		return k.authz(rq), nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, ErrInternal(err)
+	}
+	a, expiredAuthn, err := g.deviceAuthn(ctx, dv)
+	switch {
+	case err != nil:
+		return nil, err
+	case a == nil:
+		return nil, notAuthenticated(412, expiredAuthn)
+	}
+	return nil, ErrNotFound(CodeAuthorizationNotFound)
+}
+
+// MediaToken implements GET /api/v1/tokens/media and /api/v1/mediatoken: the
+// kept decision's media token if nobody has had it yet, otherwise the token
+// of a fresh authorization. A media token is never handed out twice, even to
+// concurrent callers on different gateway instances.
+func (g *Gateway) MediaToken(ctx context.Context, req *MediaTokenRequest) (*MediaToken, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "tokens/media", err)
+	}
+	t, err := g.mediaToken(ctx, rq, req)
+	return t, g.fail(ctx, rq, "tokens/media", err)
+}
+
+func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaTokenRequest) (*MediaToken, error) {
+	if req.Resource == "" {
+		return nil, ErrRequired("resource", CodeMissingResource)
+	}
+	dv, err := g.deviceOf(ctx, rq, &req.Device)
+	if err != nil {
+		return nil, err
+	}
+	k, err := g.decisions().Get(ctx, dv.key("decision", req.Resource))
+	switch {
+	case err == nil:
+		if t, err := g.handOut(ctx, rq, &k); t != nil || err != nil {
+			return t, err
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, ErrInternal(err)
+	}
+	for range 3 {
+		fresh, err := g.authorizeDevice(ctx, dv, req.Resource)
+		if err != nil {
+			return nil, err
+		}
+		if fresh.MediaToken == "" {
+			return nil, ErrInternal(errors.New("v2 permit without a media token"))
+		}
+		if t, err := g.handOut(ctx, rq, fresh); t != nil || err != nil {
+			return t, err
+		}
+		// A concurrent caller took the fresh token first (possible only
+		// when v2 repeats a token): ask again.
+	}
+	return nil, ErrInternal(errors.New("no unused media token after three authorizations"))
+}
+
+// handOut claims k's media token for this caller. It returns nil, nil when
+// the token is absent, expired or already handed out.
+func (g *Gateway) handOut(ctx context.Context, rq *Requestor, k *keptDecision) (*MediaToken, error) {
+	now := g.now()
+	if k.MediaToken == "" || expired(now, k.MediaNotAfter) || expired(now, k.NotAfter) {
+		return nil, nil
+	}
+	until := cmp.Or(k.MediaNotAfter, k.NotAfter)
+	won, err := store.Marks{Store: g.store}.TakeOnce(ctx, store.Key("media", k.MediaToken), keepFor(now, until, time.Minute))
+	if err != nil {
+		return nil, ErrInternal(err)
+	}
+	if !won {
+		return nil, nil
+	}
+	return &MediaToken{
+		Requestor:       rq.ID,
+		Resource:        k.Resource,
+		Expires:         until,
+		MVPDID:          k.MVPD,
+		SerializedToken: k.MediaToken,
+		UserID:          k.UserID,
+	}, nil
+}

@@ -1,0 +1,66 @@
+package translate
+
+import (
+	"context"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// Config implements GET /api/v1/config/{requestor}: the MVPD list of the v2
+// configuration.
+func (g *Gateway) Config(ctx context.Context, req *ConfigRequest) (*Config, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "config", err)
+	}
+	c, err := g.configuration(ctx, rq)
+	if err != nil {
+		return nil, g.fail(ctx, rq, "config", err)
+	}
+	out := &Config{Requestor: RequestorConfig{ID: rq.ID, Name: c.Requestor.Name}}
+	for _, m := range c.AllMVPDs() {
+		out.Requestor.MVPDs = append(out.Requestor.MVPDs, MVPD{
+			ID:                      m.ID,
+			DisplayName:             m.DisplayName,
+			LogoURL:                 m.LogoURL,
+			EnablePlatformServices:  m.EnablePlatformServices,
+			DisplayInPlatformPicker: m.DisplayInPlatformPicker,
+			BoardingStatus:          m.BoardingStatus,
+			PlatformMappingID:       m.PlatformMappingID,
+		})
+	}
+	return out, nil
+}
+
+// configuration returns the service provider's v2 configuration, cached for
+// ConfigCacheTTL as v2 asks of server-to-server callers. The configuration
+// varies by service provider and platform, not by device, so the call carries
+// no device headers.
+func (g *Gateway) configuration(ctx context.Context, rq *Requestor) (*v2client.Configuration, error) {
+	cache := store.JSON[v2client.Configuration]{Store: g.store}
+	key := store.Key("config", rq.ServiceProvider)
+	if c, err := cache.Get(ctx, key); err == nil {
+		return &c, nil
+	}
+	v, err, _ := g.flights.Do("config\x00"+key, func() (any, error) {
+		fctx := context.WithoutCancel(ctx)
+		// A flight that finished just before this one began has filled
+		// the cache.
+		if c, err := cache.Get(fctx, key); err == nil {
+			return &c, nil
+		}
+		c, err := g.client.Configuration(fctx, rq.ServiceProvider)
+		if err != nil {
+			return nil, err
+		}
+		if err := cache.Set(fctx, key, *c, g.configTTL); err != nil {
+			return nil, ErrInternal(err)
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*v2client.Configuration), nil
+}

@@ -1,0 +1,123 @@
+package translate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/v2client"
+)
+
+func TestProvision(t *testing.T) {
+	valid := func() GatewayConfig {
+		return GatewayConfig{
+			Client:     &v2client.Client{},
+			Requestors: []Requestor{{ID: "REF30", DomainName: "example.com", RedirectURL: "https://example.com/done"}},
+		}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*GatewayConfig)
+		field  string // "" means valid
+	}{
+		{"valid", func(*GatewayConfig) {}, ""},
+		{"no client", func(c *GatewayConfig) { c.Client = nil }, "Client"},
+		{"no requestors", func(c *GatewayConfig) { c.Requestors = nil }, "Requestors"},
+		{"no id", func(c *GatewayConfig) { c.Requestors[0].ID = "" }, "Requestors[0].ID"},
+		{"duplicate id", func(c *GatewayConfig) { c.Requestors = append(c.Requestors, c.Requestors[0]) }, "Requestors[1].ID"},
+		{"no domain", func(c *GatewayConfig) { c.Requestors[0].DomainName = "" }, "Requestors[0].DomainName"},
+		{"relative redirect", func(c *GatewayConfig) { c.Requestors[0].RedirectURL = "/done" }, "Requestors[0].RedirectURL"},
+		{"domain not allowed", func(c *GatewayConfig) { c.Requestors[0].AllowedDomains = []string{"other.com"} }, "Requestors[0].AllowedDomains"},
+		{"redirect not allowed", func(c *GatewayConfig) {
+			c.Requestors[0].AllowedRedirectURLs = []string{"https://other.com/"}
+		}, "Requestors[0].AllowedRedirectURLs"},
+		{"bad allowed redirect", func(c *GatewayConfig) {
+			c.Requestors[0].AllowedRedirectURLs = []string{"https://example.com/", "nope"}
+		}, "Requestors[0].AllowedRedirectURLs[1]"},
+		{"negative chunk", func(c *GatewayConfig) { c.Requestors[0].PreauthorizeChunk = -1 }, "Requestors[0].PreauthorizeChunk"},
+		{"negative config ttl", func(c *GatewayConfig) { c.ConfigCacheTTL = -time.Second }, "ConfigCacheTTL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.mutate(&c)
+			err := c.Provision()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Provision: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.field+":") {
+				t.Fatalf("Provision = %v, want an ErrInvalidConfig naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestProvisionDefaults(t *testing.T) {
+	c := GatewayConfig{
+		Client:     &v2client.Client{},
+		Requestors: []Requestor{{ID: "REF30", DomainName: "example.com", RedirectURL: "https://example.com/done"}},
+	}
+	if err := c.Provision(); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Requestors[0]
+	if r.ServiceProvider != "REF30" || r.PreauthorizeChunk != 5 || r.ProfileCacheTTL != 15*time.Second ||
+		len(r.AllowedDomains) != 1 || r.AllowedDomains[0] != "example.com" ||
+		len(r.AllowedRedirectURLs) != 1 || r.AllowedRedirectURLs[0] != "https://example.com/done" {
+		t.Errorf("requestor defaults = %+v", r)
+	}
+	if c.ConfigCacheTTL != 2*time.Minute || c.Store == nil || c.Now == nil || c.Logger == nil || c.DeviceDefaults.OSName == "" {
+		t.Errorf("gateway defaults = %+v", c)
+	}
+}
+
+func TestRedirectAllowed(t *testing.T) {
+	allowed := []string{"https://example.com/tv/", "https://login.example.com:8443"}
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://example.com/tv/", true},
+		{"https://example.com/tv/done?x=1", true},
+		{"https://EXAMPLE.com/tv/done", true},
+		{"https://example.com/tvx", false},
+		{"https://example.com/", false},
+		{"https://example.com/tv/../admin", false},
+		{"http://example.com/tv/", false},
+		{"https://example.com.evil.com/tv/", false},
+		{"https://evil.com/https://example.com/tv/", false},
+		{"https://user@example.com/tv/", false},
+		{"https://login.example.com:8443/anything", true},
+		{"https://login.example.com/anything", false},
+		{"//example.com/tv/", false},
+		{"javascript:alert(1)", false},
+	}
+	for _, tt := range tests {
+		if got := redirectAllowed(allowed, tt.url); got != tt.want {
+			t.Errorf("redirectAllowed(%q) = %v, want %v", tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestAuthenticateRefusesOpenRedirects(t *testing.T) {
+	e := newEnv(t)
+	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: testDevice("tv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ domain, redirect string }{
+		{"evil.com", testRedirect},
+		{testDomain, "https://evil.com/steal"},
+	} {
+		_, err := e.gw.Authenticate(e.ctx, &AuthenticateRequest{Device: Device{Requestor: testRequestor},
+			MVPD: "AcmeCable", Code: reg.Code, DomainName: tt.domain, RedirectURL: tt.redirect})
+		v1err(t, err, 400, CodeInvalidRequestor)
+	}
+	if n := len(e.upstream("/sessions/" + reg.Code)); n != 0 {
+		t.Errorf("a refused authenticate reached v2 %d times", n)
+	}
+}

@@ -1,0 +1,59 @@
+package translate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// tempPassMemory is how long the gateway remembers a device's free preview.
+// TempPass passes last minutes to hours; v2 ends them, this only bounds the
+// memory.
+const tempPassMemory = 7 * 24 * time.Hour
+
+// FreePreview implements POST /api/v1/authenticate/freepreview: a v2 session
+// with the TempPass MVPD, which v2 answers with authorize/temporary.
+func (g *Gateway) FreePreview(ctx context.Context, req *FreePreviewRequest) error {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return g.fail(ctx, nil, "freepreview", err)
+	}
+	return g.fail(ctx, rq, "freepreview", g.freePreview(ctx, rq, req))
+}
+
+func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *FreePreviewRequest) error {
+	mvpd := cmp.Or(req.MVPD, rq.TempPassMVPD)
+	if mvpd == "" {
+		return ErrRequired("mso_id", "")
+	}
+	domain := cmp.Or(req.DomainName, rq.DomainName)
+	if !domainAllowed(rq.AllowedDomains, domain) {
+		e := ErrBadRequest(CodeInvalidRequestor)
+		e.Cause = errors.New("domain_name not allowed for the requestor")
+		return e
+	}
+	dv, err := g.deviceOf(ctx, rq, &req.Device)
+	if err != nil {
+		return err
+	}
+	s, err := g.client.CreateSession(ctx, rq.ServiceProvider, v2client.SessionParams{
+		MVPD: mvpd, DomainName: domain, RedirectURL: rq.RedirectURL,
+	}, dv.opts...)
+	if err != nil {
+		return err
+	}
+	if s.ActionName != v2client.ActionNameAuthorize {
+		// Not a TempPass MVPD: it wants a real login.
+		return ErrBadRequest(CodeUnknownIntegration)
+	}
+	tp := tempPass{MVPD: mvpd, Identity: req.Device.GenericData}
+	if err := (store.JSON[tempPass]{Store: g.store}).Set(ctx, dv.key("temppass"), tp, tempPassMemory); err != nil {
+		return ErrInternal(err)
+	}
+	g.dropProfiles(ctx, dv)
+	return nil
+}

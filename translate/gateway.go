@@ -1,0 +1,285 @@
+// Package translate answers legacy Adobe Pass REST API v1 operations with
+// REST API v2: one Gateway method per v1 operation, typed v1 request in,
+// typed v1 answer or *Error out. It owns the gateway's state (registration
+// records, kept decisions, caches) through package store.
+package translate
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// Defaults applied by GatewayConfig.Provision.
+const (
+	DefaultPreauthorizeChunk = 5
+	DefaultProfileCacheTTL   = 15 * time.Second
+	DefaultConfigCacheTTL    = 2 * time.Minute
+	DefaultExpiredMemory     = 24 * time.Hour
+)
+
+// ErrInvalidConfig is wrapped by every error of GatewayConfig.Provision.
+var ErrInvalidConfig = errors.New("translate: invalid config")
+
+// GatewayConfig configures a Gateway. Provision fills the defaults and
+// rejects contradictions; New calls it.
+type GatewayConfig struct {
+	// Client calls Adobe Pass v2 with the gateway's own credentials. Required.
+	Client *v2client.Client
+	// Store keeps registrations, decisions and caches. Nil means an
+	// in-memory store on Now. A shared store (Redis) lets several gateway
+	// instances serve one device.
+	Store store.Store
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives operator alerts (the gateway's v2 credentials refused,
+	// upstream misconfiguration) and upstream failures. Nil discards.
+	Logger *slog.Logger
+	// NewID makes registration record ids. Nil means random version-4 UUIDs.
+	NewID func() string
+	// NewCode makes the registration codes the gateway issues itself, when
+	// v2 answers a new session with "authorize" (the device is already signed
+	// in) and so gives no code. Nil means 7 random characters of [A-Z0-9].
+	NewCode func() string
+	// Requestors lists the v1 requestors the gateway serves. Calls for any
+	// other requestor get 400 Bad Request (invalid_requestor).
+	Requestors []Requestor
+	// ConfigCacheTTL is how long a service provider's v2 configuration is
+	// reused. Zero means DefaultConfigCacheTTL.
+	ConfigCacheTTL time.Duration
+	// ExpiredMemory is how long the gateway remembers expired profiles and
+	// decisions, so that it answers "expired" (410) rather than "none" (404)
+	// as v1 did. Zero means DefaultExpiredMemory.
+	ExpiredMemory time.Duration
+	// DeviceDefaults complete the device information v2 requires when the
+	// device sent none or an incomplete one.
+	DeviceDefaults DeviceDefaults
+}
+
+// Requestor is the configuration of one v1 requestor.
+type Requestor struct {
+	// ID is the v1 requestor id. Required, unique.
+	ID string
+	// ServiceProvider is the v2 service provider. Empty means ID.
+	ServiceProvider string
+	// DomainName is sent as domainName on v2 sessions. Required.
+	DomainName string
+	// RedirectURL is where browsers land after an MVPD login or logout; sent
+	// as redirectUrl on v2 sessions and logout. Required, absolute.
+	RedirectURL string
+	// AllowedDomains are the domain_name values the second-screen
+	// authenticate call may carry. Empty means DomainName only; otherwise it
+	// must include DomainName.
+	AllowedDomains []string
+	// AllowedRedirectURLs are the redirect_url values the second-screen
+	// authenticate call may carry: a value is allowed when its scheme and
+	// host equal an entry's and its path lies under the entry's path. Empty
+	// means RedirectURL only; otherwise RedirectURL must be allowed.
+	AllowedRedirectURLs []string
+	// RegistrationURL is the login-app URL echoed in registration records
+	// when the device sent none.
+	RegistrationURL string
+	// EnhancedErrors enables v1 Enhanced Error Codes for this requestor.
+	// Off, errors carry only status, message and details.
+	EnhancedErrors bool
+	// PreauthorizeChunk is the most resources sent in one v2 preauthorize
+	// call. Zero means DefaultPreauthorizeChunk.
+	PreauthorizeChunk int
+	// ProfileCacheTTL is how long v2 profiles are reused for a device (never
+	// past a profile's notAfter). Zero means DefaultProfileCacheTTL;
+	// negative disables the cache.
+	ProfileCacheTTL time.Duration
+	// TempPassMVPD is the TempPass MVPD used by free preview when the device
+	// names none.
+	TempPassMVPD string
+}
+
+// DeviceDefaults are the values of the v2-required device information keys
+// used when neither the device's own information nor its User-Agent gives
+// one. Empty fields mean "unknown" (osName: "Linux", the most common legacy
+// platform among the closed list's values).
+type DeviceDefaults struct {
+	Model          string
+	Version        string
+	OSName         string
+	OSVersion      string
+	ConnectionType string
+}
+
+// Provision fills defaults and checks the configuration. Errors name the
+// offending field and wrap ErrInvalidConfig.
+func (c *GatewayConfig) Provision() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...)))
+	}
+	if c.Client == nil {
+		bad("Client", "required")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Store == nil {
+		c.Store = store.NewMemory(c.Now)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.NewID == nil {
+		c.NewID = newUUID
+	}
+	if c.NewCode == nil {
+		c.NewCode = newCode
+	}
+	switch {
+	case c.ConfigCacheTTL == 0:
+		c.ConfigCacheTTL = DefaultConfigCacheTTL
+	case c.ConfigCacheTTL < 0:
+		bad("ConfigCacheTTL", "must not be negative")
+	}
+	switch {
+	case c.ExpiredMemory == 0:
+		c.ExpiredMemory = DefaultExpiredMemory
+	case c.ExpiredMemory < 0:
+		bad("ExpiredMemory", "must not be negative")
+	}
+	d := &c.DeviceDefaults
+	for _, f := range []*string{&d.Model, &d.Version, &d.OSVersion, &d.ConnectionType} {
+		if *f == "" {
+			*f = "unknown"
+		}
+	}
+	if d.OSName == "" {
+		d.OSName = "Linux"
+	}
+	if len(c.Requestors) == 0 {
+		bad("Requestors", "at least one requestor is required")
+	}
+	seen := map[string]bool{}
+	for i := range c.Requestors {
+		r := &c.Requestors[i]
+		field := fmt.Sprintf("Requestors[%d]", i)
+		switch {
+		case r.ID == "":
+			bad(field+".ID", "required")
+		case seen[r.ID]:
+			bad(field+".ID", "duplicate requestor %q", r.ID)
+		}
+		seen[r.ID] = true
+		if r.ServiceProvider == "" {
+			r.ServiceProvider = r.ID
+		}
+		if r.DomainName == "" {
+			bad(field+".DomainName", "required")
+		}
+		if len(r.AllowedDomains) == 0 {
+			r.AllowedDomains = []string{r.DomainName}
+		} else if r.DomainName != "" && !slices.Contains(r.AllowedDomains, r.DomainName) {
+			bad(field+".AllowedDomains", "does not include DomainName %q", r.DomainName)
+		}
+		if !absoluteURL(r.RedirectURL) {
+			bad(field+".RedirectURL", "required, an absolute URL (got %q)", r.RedirectURL)
+		}
+		if len(r.AllowedRedirectURLs) == 0 {
+			r.AllowedRedirectURLs = []string{r.RedirectURL}
+		} else {
+			for j, u := range r.AllowedRedirectURLs {
+				if !absoluteURL(u) {
+					bad(fmt.Sprintf("%s.AllowedRedirectURLs[%d]", field, j), "not an absolute URL: %q", u)
+				}
+			}
+			if absoluteURL(r.RedirectURL) && !redirectAllowed(r.AllowedRedirectURLs, r.RedirectURL) {
+				bad(field+".AllowedRedirectURLs", "does not allow RedirectURL %q", r.RedirectURL)
+			}
+		}
+		switch {
+		case r.PreauthorizeChunk == 0:
+			r.PreauthorizeChunk = DefaultPreauthorizeChunk
+		case r.PreauthorizeChunk < 0:
+			bad(field+".PreauthorizeChunk", "must not be negative")
+		}
+		if r.ProfileCacheTTL == 0 {
+			r.ProfileCacheTTL = DefaultProfileCacheTTL
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func absoluteURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme != "" && u.Host != ""
+}
+
+// Gateway answers v1 operations through v2. It implements v1api.Backend.
+// Build it with New; it is safe for concurrent use.
+type Gateway struct {
+	client     *v2client.Client
+	store      store.Store
+	now        func() time.Time
+	log        *slog.Logger
+	newID      func() string
+	newCode    func() string
+	requestors map[string]*Requestor
+	configTTL  time.Duration
+	expiredMem time.Duration
+	defaults   DeviceDefaults
+
+	// flights collapses identical concurrent upstream reads (profiles,
+	// configuration) into one v2 call.
+	flights singleflight.Group
+}
+
+// New provisions cfg and returns a Gateway.
+func New(cfg GatewayConfig) (*Gateway, error) {
+	if err := cfg.Provision(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		client:     cfg.Client,
+		store:      cfg.Store,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+		newID:      cfg.NewID,
+		newCode:    cfg.NewCode,
+		requestors: map[string]*Requestor{},
+		configTTL:  cfg.ConfigCacheTTL,
+		expiredMem: cfg.ExpiredMemory,
+		defaults:   cfg.DeviceDefaults,
+	}
+	for i := range cfg.Requestors {
+		r := cfg.Requestors[i]
+		r.AllowedDomains = slices.Clone(r.AllowedDomains)
+		r.AllowedRedirectURLs = slices.Clone(r.AllowedRedirectURLs)
+		g.requestors[r.ID] = &r
+	}
+	return g, nil
+}
+
+// requestor returns the configuration of id, or the v1 400 for an unknown
+// requestor (always with its enhanced code: the requestor's own setting is
+// unknown too).
+func (g *Gateway) requestor(id string) (*Requestor, error) {
+	if r, ok := g.requestors[id]; ok {
+		return r, nil
+	}
+	if id == "" {
+		return nil, ErrRequired("requestor", CodeInvalidRequestor)
+	}
+	return nil, ErrBadRequest(CodeInvalidRequestor)
+}
+
+// Enhanced reports whether the requestor enabled Enhanced Error Codes; it
+// fits v1api's handler configuration hook of the same name. Unknown
+// requestors get the legacy form.
+func (g *Gateway) Enhanced(requestor string) bool {
+	r, ok := g.requestors[requestor]
+	return ok && r.EnhancedErrors
+}

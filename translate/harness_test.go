@@ -1,0 +1,211 @@
+package translate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+	"github.com/passgw/passgw/v2client/v2test"
+)
+
+const (
+	testRequestor = "REF30"
+	testRedirect  = "https://example.com/done"
+	testDomain    = "example.com"
+)
+
+// testClock is the fixed, manually advanced clock shared by the gateway and
+// the sandbox.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	t       *testing.T
+	ctx     context.Context
+	clock   *testClock
+	sandbox *v2test.Server
+	store   store.Store
+	gw      *Gateway
+	logs    *syncBuffer
+}
+
+type envOption struct {
+	sandbox func(*v2test.Config)
+	client  func(*v2client.Client)
+	gateway func(*GatewayConfig)
+}
+
+// newEnv starts a sandbox and a gateway for requestor REF30 in front of it.
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	clock := newTestClock()
+	scfg := v2test.Config{Now: clock.Now, IDs: v2test.DeterministicIDs(42), DisableThrottling: true}
+	for _, o := range opts {
+		if o.sandbox != nil {
+			o.sandbox(&scfg)
+		}
+	}
+	sb, err := v2test.NewServer(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+
+	st := store.NewMemory(clock.Now)
+	client := &v2client.Client{BaseURL: sb.URL, Retries: -1}
+	client.Tokens = &v2client.TokenSource{
+		Client: &v2client.Client{BaseURL: sb.URL, Retries: -1},
+		Statement: v2client.StaticStatements(map[string]v2client.RegisterRequest{
+			testRequestor: {SoftwareStatement: "sandbox-statement"},
+		}),
+		Store: Credentials{Store: st, Now: clock.Now},
+		Now:   clock.Now,
+	}
+	for _, o := range opts {
+		if o.client != nil {
+			o.client(client)
+		}
+	}
+	logs := &syncBuffer{}
+	cfg := GatewayConfig{
+		Client: client,
+		Store:  st,
+		Now:    clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Requestors: []Requestor{{
+			ID:             testRequestor,
+			DomainName:     testDomain,
+			RedirectURL:    testRedirect,
+			EnhancedErrors: true,
+			TempPassMVPD:   "TempPass_REF30",
+		}},
+	}
+	for _, o := range opts {
+		if o.gateway != nil {
+			o.gateway(&cfg)
+		}
+	}
+	gw, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, ctx: context.Background(), clock: clock, sandbox: sb, store: st, gw: gw, logs: logs}
+}
+
+// advance moves the shared clock.
+func (e *env) advance(d time.Duration) { e.clock.Advance(d) }
+
+// device returns a legacy Roku device without device information, as the
+// oldest clients call.
+func testDevice(id string) Device {
+	return Device{
+		Requestor: testRequestor,
+		DeviceID:  id,
+		IP:        netip.MustParseAddr("203.0.113.7"),
+		Port:      51234,
+		UserAgent: "Roku/DVP-9.10 (519.10E04111A)",
+	}
+}
+
+// signIn registers the device and signs user in on the second screen
+// through the gateway's authenticate redirect; it returns the code.
+func (e *env) signIn(d Device, mvpd, user string) string {
+	e.t.Helper()
+	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d})
+	if err != nil {
+		e.t.Fatalf("CreateRegcode: %v", err)
+	}
+	e.secondScreen(reg.Code, mvpd, user)
+	return reg.Code
+}
+
+// secondScreen plays the login web app and the user's browser for code.
+func (e *env) secondScreen(code, mvpd, user string) {
+	e.t.Helper()
+	redirect, err := e.gw.Authenticate(e.ctx, &AuthenticateRequest{
+		Device: Device{Requestor: testRequestor, IP: netip.MustParseAddr("198.51.100.9"), UserAgent: "Mozilla/5.0"},
+		MVPD:   mvpd, Code: code, DomainName: testDomain, RedirectURL: testRedirect,
+	})
+	if err != nil {
+		e.t.Fatalf("Authenticate: %v", err)
+	}
+	landed, err := v2test.SignIn(e.ctx, &http.Client{}, redirect.URL, user, user+"-pass")
+	if err != nil {
+		e.t.Fatalf("SignIn(%s) via %s: %v", user, redirect.URL, err)
+	}
+	if !strings.HasPrefix(landed, testRedirect) {
+		e.t.Fatalf("browser landed on %q, want the requestor's redirect URL %q", landed, testRedirect)
+	}
+}
+
+// v1err asserts err is a *Error with the given status and enhanced code.
+func v1err(t *testing.T, err error, status int, code string) *Error {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T), want *translate.Error %d %s", err, err, status, code)
+	}
+	if e.Status != status || e.Code != code {
+		t.Fatalf("error = %d %q (%s), want %d %q", e.Status, e.Code, e.Message, status, code)
+	}
+	return e
+}
+
+// upstream returns the sandbox requests whose path contains part.
+func (e *env) upstream(part string) []v2test.Request {
+	var out []v2test.Request
+	for _, r := range e.sandbox.Requests() {
+		if strings.Contains(r.Path, part) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

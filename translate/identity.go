@@ -1,0 +1,164 @@
+package translate
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// maxDeviceState bounds the lifetime of everything kept per device, and is
+// the lifetime of a device's state generation: a generation started by a
+// logout must outlive whatever the previous one kept.
+const maxDeviceState = 90 * 24 * time.Hour
+
+// device is the v2 identity of a device for one v1 call.
+type device struct {
+	rq *Requestor
+	// id is the deviceId exactly as the device sent it.
+	id string
+	// gen names the device's current state generation; a logout starts a new
+	// one, which makes everything kept before unreachable at once.
+	gen string
+	// info is the completed device information JSON sent as X-Device-Info.
+	info []byte
+	// tempPassIdentity is the promotional TempPass identity (generic_data).
+	tempPassIdentity string
+	opts             []v2client.Option
+}
+
+// deviceOf builds the v2 identity of d: AP-Device-Identifier from deviceId,
+// X-Device-Info completed with the keys v2 requires, X-Forwarded-For from the
+// device address, and the SSO tokens passed through.
+func (g *Gateway) deviceOf(ctx context.Context, rq *Requestor, d *Device) (*device, error) {
+	if d.DeviceID == "" {
+		return nil, ErrRequired("deviceId", CodeInvalidDeviceID)
+	}
+	info, err := g.deviceInfo(d)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := g.generation(ctx, rq, d.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	dv := &device{rq: rq, id: d.DeviceID, gen: gen, info: info, tempPassIdentity: d.GenericData}
+	dv.opts = deviceOptions(d.DeviceID, info, d.IP, d.UserAgent)
+	dv.opts = append(dv.opts, v2client.WithSubjectToken(d.SubjectToken), v2client.WithRokuToken(d.RokuToken))
+	return dv, nil
+}
+
+// deviceOptions returns the v2 headers describing a device.
+func deviceOptions(id string, info []byte, ip netip.Addr, userAgent string) []v2client.Option {
+	opts := []v2client.Option{
+		v2client.WithDeviceID(id),
+		v2client.WithUserAgent(userAgent),
+	}
+	if len(info) > 0 {
+		opts = append(opts, v2client.WithDeviceInfo(base64.StdEncoding.EncodeToString(info)))
+	}
+	if ip.IsValid() {
+		opts = append(opts, v2client.WithForwardedFor(ip.Unmap().String()))
+	}
+	return opts
+}
+
+// browserOptions describes the browser of a second-screen call: no device
+// identity, only its address and User-Agent.
+func browserOptions(d *Device) []v2client.Option {
+	opts := []v2client.Option{v2client.WithUserAgent(d.UserAgent), v2client.WithSubjectToken(d.SubjectToken)}
+	if d.IP.IsValid() {
+		opts = append(opts, v2client.WithForwardedFor(d.IP.Unmap().String()))
+	}
+	return opts
+}
+
+// deviceInfo returns the device information JSON to send upstream: the
+// device's own object, its values kept, completed with the five keys v2
+// requires (from the User-Agent, then the configured defaults) and with the
+// connection address and port the gateway saw.
+func (g *Gateway) deviceInfo(d *Device) ([]byte, error) {
+	obj := map[string]any{}
+	if d.DeviceInfo != nil {
+		dec := json.NewDecoder(bytes.NewReader(d.DeviceInfo))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil || obj == nil {
+			e := ErrBadRequest(CodeInvalidDeviceInfo)
+			e.Cause = errors.New("device information is not a JSON object")
+			return nil, e
+		}
+	}
+	ua := parseUserAgent(d.UserAgent)
+	fill := func(key string, values ...string) {
+		if v, ok := obj[key]; ok && v != nil && v != "" {
+			return
+		}
+		for _, v := range values {
+			if v != "" {
+				obj[key] = v
+				return
+			}
+		}
+	}
+	def := g.defaults
+	fill("model", ua.model, d.DeviceType, def.Model)
+	fill("version", d.AppVersion, def.Version)
+	fill("osName", ua.osName, def.OSName)
+	fill("osVersion", ua.osVersion, def.OSVersion)
+	fill("connectionType", def.ConnectionType)
+	if d.IP.IsValid() {
+		fill("connectionIp", d.IP.Unmap().String())
+	}
+	if d.Port != 0 {
+		fill("connectionPort", strconv.Itoa(int(d.Port)))
+	}
+	fill("userAgent", d.UserAgent)
+	fill("applicationId", d.AppID)
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, ErrInternal(err)
+	}
+	return b, nil
+}
+
+// generation returns the device's current state generation; "0" until the
+// first logout.
+func (g *Gateway) generation(ctx context.Context, rq *Requestor, deviceID string) (string, error) {
+	b, err := g.store.Get(ctx, store.Key("gen", rq.ID, deviceID))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "0", nil
+	case err != nil:
+		return "", ErrInternal(err)
+	}
+	return string(b), nil
+}
+
+// newGeneration starts a new state generation for the device, dropping
+// everything kept for it.
+func (g *Gateway) newGeneration(ctx context.Context, dv *device) error {
+	if err := g.store.Set(ctx, store.Key("gen", dv.rq.ID, dv.id), []byte(g.newID()), maxDeviceState); err != nil {
+		return ErrInternal(err)
+	}
+	return nil
+}
+
+// key builds a store key for state kept for the device in its current
+// generation.
+func (dv *device) key(kind string, parts ...string) string {
+	return store.Key(kind, append([]string{dv.rq.ID, dv.id, dv.gen}, parts...)...)
+}
+
+// keepFor returns the store TTL of something valid until notAfter and
+// remembered for extra afterwards, bounded by maxDeviceState.
+func keepFor(now, notAfter time.Time, extra time.Duration) time.Duration {
+	ttl := notAfter.Sub(now) + extra
+	return min(max(ttl, time.Second), maxDeviceState)
+}

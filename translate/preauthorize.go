@@ -1,0 +1,142 @@
+package translate
+
+import (
+	"context"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/passgw/passgw/v2client"
+)
+
+// Preauthorize implements GET /api/v1/preauthorize and the second-screen
+// GET /api/v1/preauthorize/{code}. The resources go to v2 in chunks of the
+// requestor's PreauthorizeChunk, in parallel, and the answers are merged in
+// request order, so a device never sees too_many_resources for a long list.
+func (g *Gateway) Preauthorize(ctx context.Context, req *PreauthorizeRequest) (*Preauthorization, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "preauthorize", err)
+	}
+	p, err := g.preauthorize(ctx, rq, req)
+	if err != nil {
+		return nil, g.fail(ctx, rq, "preauthorize", err)
+	}
+	if !rq.EnhancedErrors {
+		for i := range p.Resources {
+			p.Resources[i].Error = nil
+		}
+	}
+	return p, nil
+}
+
+func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *PreauthorizeRequest) (*Preauthorization, error) {
+	resources := dedupe(req.Resources)
+	if len(resources) == 0 {
+		return nil, ErrRequired("resource", CodeMissingResource)
+	}
+	var (
+		dv      *device
+		a       *authn
+		expired bool
+		err     error
+	)
+	if req.Code != "" {
+		var rec *regRecord
+		a, rec, expired, err = g.codeAuthn(ctx, rq, req.Code)
+		if err == nil && a != nil {
+			if rec == nil {
+				// v2 needs the device identifier, which only a code
+				// registered through the gateway gives.
+				a = nil
+			} else {
+				dv, err = g.recordDevice(ctx, rq, rec)
+			}
+		}
+	} else {
+		dv, err = g.deviceOf(ctx, rq, &req.Device)
+		if err == nil {
+			a, expired, err = g.actingAuthn(ctx, dv)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, preauthnError(expired)
+	}
+	opts := dv.opts
+	if id := g.tempPassIdentity(ctx, dv, a.MVPD); id != "" {
+		opts = append(slices.Clip(opts), v2client.WithTempPassIdentity(id))
+	}
+
+	chunks := slices.Collect(slices.Chunk(resources, rq.PreauthorizeChunk))
+	answers := make([][]v2client.Decision, len(chunks))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, chunk := range chunks {
+		eg.Go(func() error {
+			ds, err := g.client.Preauthorize(ectx, rq.ServiceProvider, a.MVPD, chunk, opts...)
+			if err != nil {
+				return err
+			}
+			answers[i] = ds.Decisions
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		if c := authnProblem(err); c != "" {
+			g.dropProfiles(ctx, dv)
+			return nil, preauthnError(c == "authenticated_profile_expired")
+		}
+		return nil, err
+	}
+
+	byResource := map[string]v2client.Decision{}
+	for _, ds := range answers {
+		for _, d := range ds {
+			if _, dup := byResource[d.Resource]; !dup {
+				byResource[d.Resource] = d
+			}
+		}
+	}
+	out := &Preauthorization{Resources: make([]ResourceDecision, 0, len(resources))}
+	for _, r := range resources {
+		d, ok := byResource[r]
+		rd := ResourceDecision{ID: r, Authorized: ok && d.Authorized}
+		if ok && !d.Authorized && d.Error != nil {
+			e := fromV2(d.Error)
+			switch authnProblem(d.Error) {
+			case "authenticated_profile_missing", "authenticated_profile_invalidated":
+				e = NewError(412, MsgNotAuthenticated, CodePreauthorizationAuthenticationSessionMissing)
+			case "authenticated_profile_expired":
+				e = NewError(412, MsgNotAuthenticated, CodePreauthorizationAuthenticationSessionExpired)
+			}
+			if e.Code == CodeAuthorizationDeniedByMVPD {
+				e.Code = CodePreauthorizationDeniedByMVPD
+			}
+			rd.Error = e
+		}
+		out.Resources = append(out.Resources, rd)
+	}
+	return out, nil
+}
+
+func preauthnError(expired bool) *Error {
+	if expired {
+		return ErrNotAuthenticated(CodePreauthorizationAuthenticationSessionExpired)
+	}
+	return ErrNotAuthenticated(CodePreauthorizationAuthenticationSessionMissing)
+}
+
+// dedupe returns the non-empty resources in order, each once.
+func dedupe(resources []string) []string {
+	seen := make(map[string]bool, len(resources))
+	out := make([]string, 0, len(resources))
+	for _, r := range resources {
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}

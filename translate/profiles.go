@@ -1,0 +1,252 @@
+package translate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// authn is the profile chosen to act for a device.
+type authn struct {
+	MVPD    string
+	Profile v2client.Profile
+}
+
+func (a *authn) userID() string {
+	if attr, ok := a.Profile.Attributes["userID"]; ok {
+		return attr.String()
+	}
+	return ""
+}
+
+func (a *authn) token(rq *Requestor) *AuthnToken {
+	return &AuthnToken{Requestor: rq.ID, MVPD: a.MVPD, UserID: a.userID(), Expires: a.Profile.NotAfter.Time()}
+}
+
+// chooseProfile picks the profile to act with when v2 returns several: the
+// one obtained most recently (largest notBefore), ties to the longest
+// notAfter, then to the smallest MVPD id so the choice is stable. A
+// temporary (TempPass) profile counts like any other. Profiles already past
+// their notAfter are skipped.
+func chooseProfile(profiles map[string]v2client.Profile, now time.Time) (*authn, bool) {
+	var best *authn
+	for mvpd, p := range profiles {
+		if !p.NotAfter.IsZero() && !now.Before(p.NotAfter.Time()) {
+			continue
+		}
+		c := &authn{MVPD: mvpd, Profile: p}
+		if best == nil || better(c, best) {
+			best = c
+		}
+	}
+	return best, best != nil
+}
+
+func better(a, b *authn) bool {
+	if c := cmp.Compare(a.Profile.NotBefore.Int64(), b.Profile.NotBefore.Int64()); c != 0 {
+		return c > 0
+	}
+	if c := cmp.Compare(a.Profile.NotAfter.Int64(), b.Profile.NotAfter.Int64()); c != 0 {
+		return c > 0
+	}
+	return a.MVPD < b.MVPD
+}
+
+// seenProfile remembers the last profile a device acted with, so that once
+// it is gone the gateway can tell "expired" from "never signed in".
+type seenProfile struct {
+	MVPD     string    `json:"mvpd"`
+	NotAfter time.Time `json:"notAfter"`
+}
+
+// tempPass remembers a free preview, because v2 lists temporary profiles only
+// per MVPD, never in the device's profile list.
+type tempPass struct {
+	MVPD     string `json:"mvpd"`
+	Identity string `json:"identity,omitempty"`
+}
+
+// profileSet is a cached profiles answer.
+type profileSet struct {
+	Profiles map[string]v2client.Profile `json:"profiles"`
+}
+
+// deviceAuthn returns the profile the device acts with, or ok false when it
+// has none. expired reports that the last profile the gateway saw for the
+// device has run out. Non-empty answers are cached for the requestor's
+// ProfileCacheTTL (never past a profile's notAfter); an empty answer is never
+// cached, so a device polling after its login sees the new profile at once.
+func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expired bool, err error) {
+	set, err := g.deviceProfiles(ctx, dv)
+	if err != nil {
+		return nil, false, err
+	}
+	now := g.now()
+	if a, ok := chooseProfile(set.Profiles, now); ok && !a.Profile.NotAfter.IsZero() {
+		seen := seenProfile{MVPD: a.MVPD, NotAfter: a.Profile.NotAfter.Time()}
+		if err := (store.JSON[seenProfile]{Store: g.store}).Set(ctx, dv.key("seen"), seen,
+			keepFor(now, seen.NotAfter, g.expiredMem)); err != nil {
+			return nil, false, ErrInternal(err)
+		}
+		return a, false, nil
+	}
+	seen, err := store.JSON[seenProfile]{Store: g.store}.Get(ctx, dv.key("seen"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, ErrInternal(err)
+	}
+	return nil, !now.Before(seen.NotAfter), nil
+}
+
+// actingAuthn is deviceAuthn for decisions: a device on a free preview whose
+// TempPass clock has not started yet has no profile, and acts with the
+// TempPass MVPD directly, as v2 intends.
+func (g *Gateway) actingAuthn(ctx context.Context, dv *device) (*authn, bool, error) {
+	a, expired, err := g.deviceAuthn(ctx, dv)
+	if a != nil || err != nil {
+		return a, expired, err
+	}
+	tp, err := store.JSON[tempPass]{Store: g.store}.Get(ctx, dv.key("temppass"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, expired, nil
+	case err != nil:
+		return nil, false, ErrInternal(err)
+	}
+	return &authn{MVPD: tp.MVPD}, false, nil
+}
+
+// deviceProfiles returns the device's profiles: the v2 profile list plus the
+// TempPass profile of a free preview.
+func (g *Gateway) deviceProfiles(ctx context.Context, dv *device) (*profileSet, error) {
+	cache := store.JSON[profileSet]{Store: g.store}
+	key := dv.key("profiles")
+	if dv.rq.ProfileCacheTTL > 0 {
+		if set, err := cache.Get(ctx, key); err == nil {
+			return &set, nil
+		}
+	}
+	v, err, _ := g.flights.Do("profiles\x00"+key, func() (any, error) {
+		// The upstream read is shared by every caller waiting on it, so it
+		// must not die with the first caller's request.
+		fctx := context.WithoutCancel(ctx)
+		if dv.rq.ProfileCacheTTL > 0 {
+			// A flight that finished just before this one began has
+			// filled the cache.
+			if set, err := cache.Get(fctx, key); err == nil {
+				return &set, nil
+			}
+		}
+		ps, err := g.client.Profiles(fctx, dv.rq.ServiceProvider, dv.opts...)
+		if err != nil {
+			return nil, err
+		}
+		set := &profileSet{Profiles: ps.Profiles}
+		tp, err := store.JSON[tempPass]{Store: g.store}.Get(fctx, dv.key("temppass"))
+		if err == nil {
+			if _, ok := set.Profiles[tp.MVPD]; !ok {
+				opts := append(slices.Clip(dv.opts), v2client.WithTempPassIdentity(cmp.Or(dv.tempPassIdentity, tp.Identity)))
+				tps, err := g.client.Profile(fctx, dv.rq.ServiceProvider, tp.MVPD, opts...)
+				switch {
+				case err == nil:
+					for m, p := range tps.Profiles {
+						set.Profiles[m] = p
+					}
+				case v2client.StatusCode(err) == 403 || v2client.StatusCode(err) == 400:
+					// The free preview is used up or unknown: no profile.
+				default:
+					return nil, err
+				}
+			}
+		}
+		if ttl := g.profileCacheTTL(dv.rq, set); ttl > 0 {
+			if err := cache.Set(fctx, key, *set, ttl); err != nil {
+				return nil, ErrInternal(err)
+			}
+		}
+		return set, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*profileSet), nil
+}
+
+func (g *Gateway) profileCacheTTL(rq *Requestor, set *profileSet) time.Duration {
+	if rq.ProfileCacheTTL <= 0 || len(set.Profiles) == 0 {
+		return 0
+	}
+	ttl := rq.ProfileCacheTTL
+	now := g.now()
+	for _, p := range set.Profiles {
+		if !p.NotAfter.IsZero() {
+			ttl = min(ttl, p.NotAfter.Time().Sub(now))
+		}
+	}
+	return ttl
+}
+
+// dropProfiles forgets the cached profiles of the device, after v2 said they
+// no longer hold.
+func (g *Gateway) dropProfiles(ctx context.Context, dv *device) {
+	if err := g.store.Delete(ctx, dv.key("profiles")); err != nil {
+		g.log.WarnContext(ctx, "dropping cached profiles", "error", err)
+	}
+}
+
+// codeAuthn returns the profile obtained with an authentication code. For
+// codes the gateway issued itself (the device was already signed in) and for
+// codes v2 no longer knows (sessions live 30 minutes), it falls back to the
+// profiles of the device that registered the code.
+func (g *Gateway) codeAuthn(ctx context.Context, rq *Requestor, code string) (*authn, *regRecord, bool, error) {
+	rec, err := g.registration(ctx, code)
+	switch {
+	case errors.Is(err, store.ErrDeleted):
+		return nil, nil, false, nil
+	case errors.Is(err, store.ErrNotFound):
+		rec = nil
+	case err != nil:
+		return nil, nil, false, ErrInternal(err)
+	}
+	if rec != nil && rec.Registration.Requestor != rq.ID {
+		return nil, nil, false, nil
+	}
+	if rec != nil && rec.Local {
+		a, expired, err := g.recordAuthn(ctx, rq, rec)
+		return a, rec, expired, err
+	}
+	var opts []v2client.Option
+	if rec != nil {
+		opts = rec.options()
+	}
+	ps, err := g.client.ProfileByCode(ctx, rq.ServiceProvider, code, opts...)
+	switch {
+	case err == nil:
+		if a, ok := chooseProfile(ps.Profiles, g.now()); ok {
+			return a, rec, false, nil
+		}
+		return nil, rec, false, nil
+	case invalidSession(err) && rec != nil:
+		a, expired, err := g.recordAuthn(ctx, rq, rec)
+		return a, rec, expired, err
+	case invalidSession(err):
+		return nil, nil, false, nil
+	}
+	return nil, rec, false, err
+}
+
+// recordAuthn reads the profiles of the device that registered rec.
+func (g *Gateway) recordAuthn(ctx context.Context, rq *Requestor, rec *regRecord) (*authn, bool, error) {
+	dv, err := g.recordDevice(ctx, rq, rec)
+	if err != nil {
+		return nil, false, err
+	}
+	return g.deviceAuthn(ctx, dv)
+}

@@ -1,0 +1,224 @@
+package translate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
+)
+
+// regRecord is a stored registration: the v1 record plus what the gateway
+// needs to act for the registering device later, when a second-screen call
+// names only the code.
+type regRecord struct {
+	Registration    Registration `json:"registration"`
+	ServiceProvider string       `json:"serviceProvider"`
+	SessionID       string       `json:"sessionId,omitempty"`
+	// Local marks a code the gateway issued itself because v2 answered
+	// "authorize": the device was already signed in.
+	Local bool `json:"local,omitempty"`
+	// The registering device. Its SSO tokens are deliberately not kept.
+	DeviceID   string `json:"deviceId"`
+	DeviceInfo []byte `json:"deviceInfo,omitempty"`
+	IP         string `json:"ip,omitempty"`
+	UserAgent  string `json:"userAgent,omitempty"`
+}
+
+func (r *regRecord) options() []v2client.Option {
+	ip, _ := netip.ParseAddr(r.IP)
+	return deviceOptions(r.DeviceID, r.DeviceInfo, ip, r.UserAgent)
+}
+
+func regKey(code string) string { return store.Key("reg", code) }
+
+func (g *Gateway) registrations() store.Records[regRecord] {
+	return store.Records[regRecord]{Store: g.store}
+}
+
+// registration returns the record of code; errors wrap store.ErrNotFound
+// (and store.ErrDeleted for a deleted code).
+func (g *Gateway) registration(ctx context.Context, code string) (*regRecord, error) {
+	rec, err := g.registrations().Get(ctx, regKey(code))
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// recordDevice rebuilds the v2 identity of the device that registered rec.
+func (g *Gateway) recordDevice(ctx context.Context, rq *Requestor, rec *regRecord) (*device, error) {
+	gen, err := g.generation(ctx, rq, rec.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	return &device{rq: rq, id: rec.DeviceID, gen: gen, info: rec.DeviceInfo, opts: rec.options()}, nil
+}
+
+// CreateRegcode implements POST /reggie/v1/{requestor}/regcode: a v2 session
+// whose code becomes the registration code.
+func (g *Gateway) CreateRegcode(ctx context.Context, req *CreateRegcodeRequest) (*Registration, error) {
+	rq, err := g.requestor(req.Device.Requestor)
+	if err != nil {
+		return nil, g.fail(ctx, nil, "regcode", err)
+	}
+	reg, err := g.createRegcode(ctx, rq, req)
+	return reg, g.fail(ctx, rq, "regcode", err)
+}
+
+func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateRegcodeRequest) (*Registration, error) {
+	dv, err := g.deviceOf(ctx, rq, &req.Device)
+	if err != nil {
+		return nil, err
+	}
+	ttl := cmp.Or(req.TTL, DefaultRegcodeTTL)
+	if ttl < 0 || ttl > MaxRegcodeTTL {
+		return nil, ErrBadRequest(CodeInternalError)
+	}
+	s, err := g.client.CreateSession(ctx, rq.ServiceProvider, v2client.SessionParams{
+		MVPD: req.MVPD, DomainName: rq.DomainName, RedirectURL: rq.RedirectURL,
+	}, dv.opts...)
+	if err != nil {
+		return nil, err
+	}
+	now := g.now()
+	expires := now.Add(ttl)
+	if !s.NotAfter.IsZero() && s.NotAfter.Time().Before(expires) {
+		expires = s.NotAfter.Time()
+	}
+	if !expires.After(now) {
+		return nil, ErrInternal(errors.New("v2 session already expired"))
+	}
+	d := &req.Device
+	rec := regRecord{
+		Registration: Registration{
+			ID:        g.newID(),
+			Code:      s.Code,
+			Requestor: rq.ID,
+			MVPD:      req.MVPD,
+			Generated: now,
+			Expires:   expires,
+			Info: RegistrationInfo{
+				DeviceID:          []byte(d.DeviceID),
+				DeviceType:        d.DeviceType,
+				DeviceUser:        d.DeviceUser,
+				AppID:             d.AppID,
+				AppVersion:        d.AppVersion,
+				RegistrationURL:   cmp.Or(req.RegistrationURL, rq.RegistrationURL),
+				DeviceInfo:        dv.info,
+				UserAgent:         d.UserAgent,
+				OriginalUserAgent: d.UserAgent,
+				AuthorizationType: d.Caller.AuthorizationType,
+				SourceApplication: d.Caller.Application,
+			},
+		},
+		ServiceProvider: rq.ServiceProvider,
+		SessionID:       s.SessionID,
+		DeviceID:        d.DeviceID,
+		DeviceInfo:      dv.info,
+		UserAgent:       d.UserAgent,
+	}
+	if d.IP.IsValid() {
+		rec.IP = d.IP.String()
+	}
+	if s.ActionName == v2client.ActionNameAuthorize {
+		// Already signed in: v2 gives no code, so the gateway issues one the
+		// second screen will report as done.
+		rec.Local = true
+		rec.Registration.MVPD = cmp.Or(req.MVPD, s.MVPD)
+	}
+	for range 3 {
+		if rec.Registration.Code == "" || rec.Local {
+			rec.Registration.Code = g.newCode()
+		}
+		err = g.registrations().Create(ctx, regKey(rec.Registration.Code), rec, expires.Sub(now))
+		if !errors.Is(err, store.ErrExists) || !rec.Local {
+			break
+		}
+	}
+	if err != nil {
+		return nil, ErrInternal(err)
+	}
+	reg := rec.Registration
+	return &reg, nil
+}
+
+// GetRegcode implements GET /reggie/v1/{requestor}/regcode/{code}.
+func (g *Gateway) GetRegcode(ctx context.Context, req *GetRegcodeRequest) (*Registration, error) {
+	rec, rq, err := g.lookupRegcode(ctx, &req.Device, req.Code)
+	if err != nil {
+		return nil, g.fail(ctx, rq, "regcode get", err)
+	}
+	if !rec.Local {
+		// Confirm v2 still knows the session; only a definite "unknown
+		// code" makes the record unusable, an unreachable upstream does not.
+		_, err := g.client.RetrieveSession(ctx, rq.ServiceProvider, req.Code, rec.options()...)
+		switch {
+		case invalidSession(err):
+			return nil, g.fail(ctx, rq, "regcode get", ErrNotFound(""))
+		case err != nil:
+			g.log.WarnContext(ctx, "confirming registration code upstream", "error", err)
+		}
+	}
+	reg := rec.Registration
+	return &reg, nil
+}
+
+// DeleteRegcode implements DELETE /reggie/v1/{requestor}/regcode/{code}. The
+// code stays refused until it would have expired.
+func (g *Gateway) DeleteRegcode(ctx context.Context, req *DeleteRegcodeRequest) error {
+	_, rq, err := g.lookupRegcode(ctx, &req.Device, req.Code)
+	if err != nil {
+		return g.fail(ctx, rq, "regcode delete", err)
+	}
+	err = g.registrations().Delete(ctx, regKey(req.Code))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return g.fail(ctx, rq, "regcode delete", ErrNotFound(""))
+	case err != nil:
+		return g.fail(ctx, rq, "regcode delete", ErrInternal(err))
+	}
+	return nil
+}
+
+// lookupRegcode finds the live record of code for the device's requestor,
+// or for the record's own requestor when the call named none.
+func (g *Gateway) lookupRegcode(ctx context.Context, d *Device, code string) (*regRecord, *Requestor, error) {
+	var rq *Requestor
+	if d.Requestor != "" {
+		r, err := g.requestor(d.Requestor)
+		if err != nil {
+			return nil, nil, err
+		}
+		rq = r
+	}
+	if code == "" {
+		return nil, rq, ErrRequired("code", "")
+	}
+	rec, err := g.registration(ctx, code)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, rq, ErrNotFound("")
+	case err != nil:
+		return nil, rq, ErrInternal(err)
+	}
+	if rq == nil {
+		r, err := g.requestor(rec.Registration.Requestor)
+		if err != nil {
+			return nil, nil, ErrNotFound("") // the requestor left the configuration
+		}
+		rq = r
+	}
+	if rec.Registration.Requestor != rq.ID {
+		return nil, rq, ErrNotFound("")
+	}
+	return rec, rq, nil
+}
+
+// expired reports whether notAfter (the zero time: never) has passed.
+func expired(now time.Time, notAfter time.Time) bool {
+	return !notAfter.IsZero() && !now.Before(notAfter)
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+)
+
+// DefaultEvictionGrace is how long past its expiry (by the wall clock) an
+// entry may linger in memory before the background sweep drops it.
+const DefaultEvictionGrace = time.Minute
+
+// Memory is the in-process Store, backed by go-cache. It is the default when
+// the gateway runs as a single instance. The zero value is ready to use.
+//
+// Expiry is judged against Now, not against go-cache's own wall-clock expiry,
+// so a test can move time; go-cache's expiry (the TTL plus EvictionGrace) only
+// bounds how long dead entries occupy memory.
+type Memory struct {
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// EvictionGrace is added to each TTL for go-cache's background sweep,
+	// so that entries a moved-back or frozen clock still considers live are
+	// not swept early. Zero means DefaultEvictionGrace.
+	EvictionGrace time.Duration
+
+	once sync.Once
+	c    *cache.Cache
+	// mu serialises writers so that check-then-act operations (SetNX,
+	// Replace, Take) are atomic; go-cache only locks single calls.
+	mu sync.Mutex
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns a Memory store that reads the time from now (nil: time.Now).
+func NewMemory(now func() time.Time) *Memory {
+	return &Memory{Now: now}
+}
+
+type memEntry struct {
+	value   []byte
+	expires time.Time // zero: never
+}
+
+func (m *Memory) init() {
+	m.once.Do(func() { m.c = cache.New(cache.NoExpiration, time.Minute) })
+}
+
+func (m *Memory) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Memory) grace() time.Duration {
+	if m.EvictionGrace > 0 {
+		return m.EvictionGrace
+	}
+	return DefaultEvictionGrace
+}
+
+// live returns the entry under key if it has not expired by m.now().
+func (m *Memory) live(key string) (memEntry, bool) {
+	v, ok := m.c.Get(key)
+	if !ok {
+		return memEntry{}, false
+	}
+	e := v.(memEntry)
+	if !e.expires.IsZero() && !m.now().Before(e.expires) {
+		return memEntry{}, false
+	}
+	return e, true
+}
+
+// put stores value for ttl; the caller holds m.mu.
+func (m *Memory) put(key string, value []byte, ttl time.Duration) {
+	e := memEntry{value: bytes.Clone(value)}
+	if e.value == nil {
+		e.value = []byte{}
+	}
+	sweep := cache.NoExpiration
+	if ttl > 0 {
+		e.expires = m.now().Add(ttl)
+		sweep = ttl + m.grace()
+	}
+	m.c.Set(key, e, sweep)
+}
+
+func checkTTL(op, key string, ttl time.Duration) error {
+	if ttl < 0 {
+		return fmt.Errorf("store: %s %q: %w (%v)", op, key, ErrInvalidTTL, ttl)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: get %q: %w", key, err)
+	}
+	m.init()
+	e, ok := m.live(key)
+	if !ok {
+		return nil, fmt.Errorf("store: get %q: %w", key, ErrNotFound)
+	}
+	return bytes.Clone(e.value), nil
+}
+
+// Set implements Store.
+func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: set %q: %w", key, err)
+	}
+	if err := checkTTL("set", key, ttl); err != nil {
+		return err
+	}
+	m.init()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.put(key, value, ttl)
+	return nil
+}
+
+// SetNX implements Store.
+func (m *Memory) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("store: setnx %q: %w", key, err)
+	}
+	if err := checkTTL("setnx", key, ttl); err != nil {
+		return false, err
+	}
+	m.init()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.live(key); ok {
+		return false, nil
+	}
+	m.put(key, value, ttl)
+	return true, nil
+}
+
+// Replace implements Store.
+func (m *Memory) Replace(ctx context.Context, key string, value []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: replace %q: %w", key, err)
+	}
+	m.init()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.live(key)
+	if !ok {
+		return fmt.Errorf("store: replace %q: %w", key, ErrNotFound)
+	}
+	sweep := cache.NoExpiration
+	if !e.expires.IsZero() {
+		sweep = e.expires.Sub(m.now()) + m.grace()
+	}
+	e.value = bytes.Clone(value)
+	if e.value == nil {
+		e.value = []byte{}
+	}
+	m.c.Set(key, e, sweep)
+	return nil
+}
+
+// Take implements Store.
+func (m *Memory) Take(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: take %q: %w", key, err)
+	}
+	m.init()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.live(key)
+	m.c.Delete(key)
+	if !ok {
+		return nil, fmt.Errorf("store: take %q: %w", key, ErrNotFound)
+	}
+	return e.value, nil
+}
+
+// Delete implements Store.
+func (m *Memory) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: delete %q: %w", key, err)
+	}
+	m.init()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.c.Delete(key)
+	return nil
+}
