@@ -3,6 +3,8 @@ package v2client
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -206,5 +208,47 @@ func TestDomainAlias(t *testing.T) {
 		if info.Missing("mvpd") || info.Param("mvpd") != "" {
 			t.Errorf("mvpd reported for %v", tt)
 		}
+	}
+}
+
+// TestRequestSamples sends the resources of each documented decisions
+// request through the client: the body on the wire must be the same JSON
+// value as Adobe's sample. (The DCR register request sample is not valid
+// JSON; the token request is a form and has no file.)
+func TestRequestSamples(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(sampleDir(t), "decisions-*-request*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 4 {
+		t.Fatalf("found %d decisions request samples, want 4", len(files))
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			raw := readSample(t, name)
+			var req struct {
+				Resources []string `json:"resources"`
+			}
+			if err := json.Unmarshal(raw, &req); err != nil {
+				t.Fatal(err)
+			}
+			var sent []byte
+			c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				sent, _ = io.ReadAll(r.Body)
+				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+				io.WriteString(w, `{"decisions":[]}`)
+			}))
+			call := c.Authorize
+			if strings.Contains(name, "preauthorize") {
+				call = c.Preauthorize
+			}
+			if _, err := call(t.Context(), "REF30", "Cablevision", req.Resources); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(genericJSON(t, raw), genericJSON(t, sent)); diff != "" {
+				t.Errorf("request body differs from the sample (-sample +sent):\n%s", diff)
+			}
+		})
 	}
 }
