@@ -34,7 +34,8 @@ func (g *Gateway) Config(ctx context.Context, req *ConfigRequest) (*Config, erro
 }
 
 // configuration returns the service provider's v2 configuration, cached for
-// ConfigCacheTTL as v2 asks of server-to-server callers. The configuration
+// ConfigCacheTTL as v2 asks of server-to-server callers; concurrent misses
+// share one upstream call. The configuration
 // varies by service provider and platform, not by device, so the call carries
 // no device headers.
 func (g *Gateway) configuration(ctx context.Context, rq *Requestor) (*v2client.Configuration, error) {
@@ -54,8 +55,10 @@ func (g *Gateway) configuration(ctx context.Context, rq *Requestor) (*v2client.C
 		if err != nil {
 			return nil, err
 		}
+		// The cache only saves upstream calls: while the store is
+		// unreachable the configuration is still answered, uncached.
 		if err := cache.Set(fctx, key, *c, g.configTTL); err != nil {
-			return nil, ErrInternal(err)
+			g.log.WarnContext(fctx, "caching the v2 configuration", "service_provider", rq.ServiceProvider, "error", err)
 		}
 		return c, nil
 	})

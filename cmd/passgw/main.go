@@ -2,6 +2,7 @@
 //
 //	passgw serve    [--addr HOST:PORT] [--upstream URL] [--sandbox-addr HOST:PORT] ...
 //	passgw sandbox  [--addr HOST:PORT] [--fixture FILE] [--admin]
+//	passgw healthcheck [--url URL] [--timeout DURATION]
 //	passgw version
 //
 // Every subcommand logs with log/slog to stderr and stops cleanly on SIGINT or
@@ -31,6 +32,7 @@ func commands() []command {
 	return []command{
 		{"serve", "answer REST API v1 through REST API v2 (on the embedded sandbox when no upstream is set)", runServe},
 		{"sandbox", "run the sandbox: a fake of Adobe Pass v2 + DCR with mock MVPD pages", runSandbox},
+		{"healthcheck", "probe a running gateway (default http://127.0.0.1:8080/readyz); exit status 1 unless it answers 200", runHealthcheck},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintln(stdout, "passgw", version)
 			return err
@@ -70,6 +72,6 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: passgw <command> [flags]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
@@ -34,6 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "", "`HOST:PORT` to listen on (default 127.0.0.1:8080)")
 	upstream := fs.String("upstream", "", "Adobe Pass v2: sandbox, production, staging, prequal-production, prequal-staging or a base `URL` (default sandbox)")
 	sandboxAddr := fs.String("sandbox-addr", "", "`HOST:PORT` of the embedded sandbox (default 127.0.0.1:8081)")
+	storeURL := fs.String("store", "", "where state is kept: memory (one instance) or redis://HOST:PORT/DB, shared by several instances (default memory)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,17 +46,43 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	for flagVal, field := range map[*string]*string{addr: &cfg.Addr, upstream: &cfg.Upstream, sandboxAddr: &cfg.SandboxAddr} {
+	for flagVal, field := range map[*string]*string{addr: &cfg.Addr, upstream: &cfg.Upstream, sandboxAddr: &cfg.SandboxAddr, storeURL: &cfg.Store} {
 		if *flagVal != "" {
 			*field = *flagVal
 		}
+	}
+	// With port 0 the system picks a free port; listening before the
+	// defaults are filled lets those derived from addr (public_url) name it.
+	early, err := listenFreePort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\naddr: %w", err)
+	}
+	if early != nil {
+		defer early.Close()
+		cfg.Addr = early.Addr().String()
 	}
 	if err := cfg.provision(os.Getenv); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	logger := newLogger(cfg, stderr)
+	tel, shutdownTracing, err := newTelemetry(ctx, os.Getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(shutdownTracing, cfg.ShutdownTimeout, logger)
+
+	st, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	// Closed once every in-flight request has finished with it.
+	defer closeStore()
 
 	g, ctx := errgroup.WithContext(ctx)
+	// The embedded sandbox stops after the gateway, so that requests the
+	// gateway is finishing at shutdown can still reach their upstream.
+	sandboxCtx, stopSandbox := context.WithCancel(context.Background())
+	defer stopSandbox()
 	sandboxURL := ""
 	if cfg.sandbox() {
 		ln, sb, err := startSandbox(cfg, logger)
@@ -66,23 +94,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"sign in on its MVPD pages as alice/alice-pass, bob/bob-pass or carol/carol-pass",
 			"sandbox", sandboxURL)
 		g.Go(func() error {
-			return serveUntilDone(ctx, &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}, ln, cfg.ShutdownTimeout)
+			return serveUntilDone(sandboxCtx, &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}, ln, cfg.ShutdownTimeout)
 		})
 	}
 
-	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger, hooks{})
+	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger, hooks{Store: st, Telemetry: tel})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	ln := early
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return err
+		}
 	}
 	logger.Info("passgw listening", "addr", "http://"+ln.Addr().String(), "upstream", cfg.upstreamURL(sandboxURL), "requestors", len(cfg.Requestors))
 	fmt.Fprintf(stdout, "passgw listening on http://%s\n", ln.Addr())
 	g.Go(func() error {
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-		return serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout)
+		defer stopSandbox()
+		return serveUntilDone(ctx, newGatewayServer(handler, logger), ln, cfg.ShutdownTimeout)
 	})
 	return g.Wait()
 }
@@ -116,6 +146,13 @@ type hooks struct {
 	NewID     func() string // registration record ids
 	NewCode   func() string // codes the gateway issues itself
 	RequestID func() string // Adobe-Request-Id
+	// Store, when set, holds the gateway's state instead of a fresh
+	// in-memory store, so several handlers can share it as instances do.
+	Store store.Store
+	// Telemetry, when set, traces and counts the gateway's calls and
+	// serves /metrics. Nil records nothing (trace context is still passed
+	// upstream).
+	Telemetry *telemetry.Telemetry
 }
 
 // newGatewayHandler builds the gateway's HTTP surface: the v1 API answered
@@ -125,8 +162,13 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if now == nil {
 		now = time.Now
 	}
-	st := store.NewMemory(now)
-	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client")}
+	st := h.Store
+	if st == nil {
+		st = store.NewMemory(now)
+	}
+	st = instrumentStore(h.Telemetry, st)
+	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
+		Breaker: cfg.breaker(h.Now, logger.With("component", "breaker"))}
 	client.Tokens = &v2client.TokenSource{
 		Client:    client,
 		Store:     translate.Credentials{Store: st, Now: now},
@@ -134,6 +176,7 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 		Statement: v2client.StaticStatements(cfg.statements()),
 		Logger:    logger.With("component", "tokens"),
 	}
+	instrumentClient(h.Telemetry, client)
 	gw, err := translate.New(translate.GatewayConfig{
 		Client:     client,
 		Store:      st,
@@ -146,12 +189,13 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cfg.keyRing(rand.Reader)
+	keys, err := cfg.keyRing(context.Background(), st, rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	if len(cfg.DCRKeys) == 0 {
-		logger.Warn("no dcr_keys configured: device credentials issued on /o/client/* are signed with a random key and end with this process")
+		logger.Warn("no dcr_keys configured: device credentials issued on /o/client/* are signed with a key generated and kept in the store; " +
+			"with the in-memory store they end with this process")
 	}
 	modes := map[string]callerauth.Mode{}
 	signing := map[string]map[string]string{}
@@ -181,7 +225,7 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 			k, ok := signing[requestor][publicKey]
 			return []byte(k), ok
 		},
-		Nonces: &callerauth.MemoryNonces{Now: h.Now},
+		Nonces: callerauth.StoreNonces{Store: st},
 		Now:    h.Now,
 		Logger: logger.With("component", "callerauth"),
 	})
@@ -206,10 +250,12 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, signedInPage)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	return mux, nil
+	tel := h.Telemetry
+	if tel == nil {
+		tel = &telemetry.Telemetry{}
+	}
+	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
+	return withOps(tel.Handler(mux, gatewayRoutes(v1)), ready, tel.Metrics), nil
 }
 
 const signedInPage = `<!doctype html>
@@ -221,14 +267,19 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by provision
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line logged with a v1 call's context names its request id.
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
-// serveUntilDone serves on ln until ctx ends, then shuts down, letting
-// in-flight requests finish for at most grace.
+// serveUntilDone serves on ln until ctx ends, then shuts down gracefully:
+// the listener closes at once (new connections are refused), idle
+// connections close, and in-flight requests get at most grace to finish.
+// Requests still running after grace are cut off by closing their
+// connections; that is logged to srv.ErrorLog but is still a clean stop
+// (nil), as the operator asked for it.
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -239,7 +290,14 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grac
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		if srv.ErrorLog != nil {
+			srv.ErrorLog.Printf("shutdown: requests still in flight after %v were cut off", grace)
+		}
+		err = srv.Close()
+	}
+	if err != nil {
 		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

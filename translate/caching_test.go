@@ -1,0 +1,133 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+)
+
+// profileReads counts the v2 calls that list a device's profiles.
+func (e *env) profileReads() int {
+	n := 0
+	for _, r := range e.upstream("/profiles") {
+		if strings.HasSuffix(r.Path, "/profiles") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestProfileCacheNeverPastNotAfter: however long the configured cache, a
+// cached profile is not reused once its notAfter (24 h in the sandbox) has
+// passed; v2 is asked again.
+func TestProfileCacheNeverPastNotAfter(t *testing.T) {
+	e := newEnv(t, envOption{gateway: func(c *GatewayConfig) { c.Requestors[0].ProfileCacheTTL = 48 * time.Hour }})
+	d := testDevice("long-cache")
+	e.signIn(d, "AcmeCable", "alice")
+	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(24*time.Hour - time.Second)
+	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.profileReads(); n != 1 {
+		t.Fatalf("two checkauthn within the profile's life read profiles %d times, want 1 (cached)", n)
+	}
+	e.advance(time.Second)
+	_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, CodeAuthenticationSessionExpired)
+	if n := e.profileReads(); n != 2 {
+		t.Fatalf("checkauthn at the profile's notAfter: %d profile reads in all, want 2 (cache ended with the profile)", n)
+	}
+}
+
+// TestProfileCacheDroppedOnLogout: right after a logout the device is signed
+// out, although its profiles were cached moments before.
+func TestProfileCacheDroppedOnLogout(t *testing.T) {
+	e := newEnv(t)
+	d := testDevice("logout-cache")
+	e.signIn(d, "AcmeCable", "alice")
+	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.gw.Logout(e.ctx, &LogoutRequest{Device: d}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, CodeAuthenticationSessionMissing)
+}
+
+// TestProfileReadsShared: concurrent calls for one device make one v2
+// profiles read.
+func TestProfileReadsShared(t *testing.T) {
+	e := newEnv(t)
+	d := testDevice("burst")
+	e.signIn(d, "AcmeCable", "alice")
+	const n = 16
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads := e.profileReads(); reads != 1 {
+		t.Errorf("%d concurrent checkauthn made %d v2 profile reads, want 1", n, reads)
+	}
+}
+
+// failingWrites is a store whose writes under one key prefix fail, as when
+// the shared store is unreachable.
+type failingWrites struct {
+	store.Store
+	prefix string
+}
+
+var errStoreDown = errors.New("store down")
+
+func (f failingWrites) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	if strings.HasPrefix(key, f.prefix) {
+		return errStoreDown
+	}
+	return f.Store.Set(ctx, key, v, ttl)
+}
+
+// TestConfigWithoutCache: the configuration is still answered when it cannot
+// be cached; it is then read from v2 each time.
+func TestConfigWithoutCache(t *testing.T) {
+	e := newEnv(t, envOption{gateway: func(c *GatewayConfig) {
+		c.Store = failingWrites{Store: store.NewMemory(c.Now), prefix: "config:"}
+	}})
+	for i := range 2 {
+		c, err := e.gw.Config(e.ctx, &ConfigRequest{Device: Device{Requestor: testRequestor}})
+		if err != nil {
+			t.Fatalf("config %d with the cache failing: %v", i, err)
+		}
+		if len(c.Requestor.MVPDs) == 0 {
+			t.Fatalf("config %d: no MVPDs", i)
+		}
+	}
+	if calls := len(e.upstream("/configuration")); calls != 2 {
+		t.Errorf("two uncacheable config calls made %d v2 calls, want 2", calls)
+	}
+	if !strings.Contains(e.logs.String(), "caching the v2 configuration") {
+		t.Error("the cache failure was not logged")
+	}
+}

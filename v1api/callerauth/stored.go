@@ -1,0 +1,81 @@
+package callerauth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+)
+
+// StoreNonces is a NonceStore on the gateway's store. Remembering a nonce is
+// one SetNX, so with a store shared by several gateway instances a nonce is
+// accepted once across all of them.
+type StoreNonces struct {
+	Store store.Store
+}
+
+// nonceKeyPrefix names nonce marks in the store. The nonce itself comes from
+// the device, of any length and alphabet, so it is hashed into the key.
+const nonceKeyPrefix = "callerauth:nonce"
+
+// SetIfAbsent implements NonceStore.
+func (n StoreNonces) SetIfAbsent(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	fresh, err := store.Marks{Store: n.Store}.TakeOnce(ctx, store.Key(nonceKeyPrefix, key), ttl)
+	if err != nil {
+		return false, fmt.Errorf("callerauth: remembering nonce: %w", err)
+	}
+	return fresh, nil
+}
+
+// SharedKeyID is the id of the DCR signing key SharedKey generates.
+const SharedKeyID = "stored"
+
+// sharedKeyName is where SharedKey keeps the key.
+const sharedKeyName = "callerauth:dcr-key"
+
+// SharedKey returns the DCR signing key kept in st, generating it from
+// random (crypto/rand when nil) and keeping it there forever when st holds
+// none. The first writer wins (SetNX), so gateway instances starting
+// together on one store all end up with the same key and accept each
+// other's device credentials. The key is the operator's fallback when no
+// keys are configured; configured keys are the way to rotate.
+func SharedKey(ctx context.Context, st store.Store, random io.Reader) (Key, error) {
+	// A key deleted between a lost SetNX and the Get is generated again;
+	// a few rounds cover any sane interleaving.
+	for range 3 {
+		fresh, err := GenerateKey(SharedKeyID, random)
+		if err != nil {
+			return Key{}, err
+		}
+		stored, err := st.SetNX(ctx, sharedKeyName, []byte(encodeKey(fresh)), 0)
+		if err != nil {
+			return Key{}, fmt.Errorf("callerauth: keeping the DCR key: %w", err)
+		}
+		if stored {
+			return fresh, nil
+		}
+		b, err := st.Get(ctx, sharedKeyName)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Key{}, fmt.Errorf("callerauth: reading the DCR key: %w", err)
+		}
+		k, err := ParseKey(string(b))
+		if err != nil {
+			// ParseKey's errors never quote the secret.
+			return Key{}, fmt.Errorf("callerauth: the DCR key in the store: %w", err)
+		}
+		return k, nil
+	}
+	return Key{}, errors.New("callerauth: the DCR key in the store keeps disappearing")
+}
+
+// encodeKey writes k the way ParseKey reads it.
+func encodeKey(k Key) string {
+	return k.ID + ":" + base64.RawURLEncoding.EncodeToString(k.Secret)
+}
