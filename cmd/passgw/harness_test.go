@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/v2client/v2test"
+)
+
+// enhancedRequestor is the second requestor of the test gateway: the same
+// service provider as REF30, with Enhanced Error Codes on.
+const enhancedRequestor = "REF30E"
+
+// fakeClock is the one clock of a test world: the sandbox, the gateway and
+// the gateway's v2 token source all read it, so advancing it moves every
+// expiry together.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// counter makes deterministic ids: prefix-free decimal sequences formatted by
+// format.
+type counter struct {
+	mu     sync.Mutex
+	n      int
+	format string
+}
+
+func (c *counter) Next() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return fmt.Sprintf(c.format, c.n)
+}
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testWorld is a gateway in front of a sandbox, both real HTTP servers on
+// loopback, with one fake clock and deterministic ids everywhere.
+type testWorld struct {
+	t       *testing.T
+	URL     string // the gateway's base URL
+	clock   *fakeClock
+	sandbox *v2test.Server
+	// client is a device: it does not follow redirects.
+	client *http.Client
+	logs   *syncBuffer
+}
+
+// newTestWorld starts the sandbox (throttling off, DeterministicIDs) and the
+// gateway built by newGatewayHandler from the zero Config (requestor REF30,
+// redirect_url PublicURL + /passgw/signed-in) plus REF30E.
+func newTestWorld(t *testing.T) *testWorld {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+
+	sb, err := v2test.NewServer(v2test.Config{
+		Now: clock.Now, IDs: v2test.DeterministicIDs(1), DisableThrottling: true,
+		Logger: logger.With("component", "sandbox"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+
+	gw := httptest.NewUnstartedServer(nil)
+	base := "http://" + gw.Listener.Addr().String()
+	// The v1 throttle is off like the sandbox's: on a fixed clock its
+	// one-call-per-second bucket would never refill.
+	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}}
+	if err := cfg.provision(func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	enhanced := cfg.Requestors[0]
+	enhanced.ID, enhanced.ServiceProvider, enhanced.EnhancedErrors = enhancedRequestor, "REF30", true
+	cfg.Requestors = append(cfg.Requestors, enhanced)
+
+	ids := &counter{format: "00000000-0000-4000-8000-%012d"}
+	codes := &counter{format: "GW%05d"}
+	reqIDs := &counter{format: "req-%06d"}
+	h, err := newGatewayHandler(cfg, sb.URL, logger, hooks{Now: clock.Now, NewID: ids.Next, NewCode: codes.Next, RequestID: reqIDs.Next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.Config.Handler = h
+	gw.Start()
+	t.Cleanup(gw.Close)
+
+	return &testWorld{
+		t: t, URL: base, clock: clock, sandbox: sb, logs: logs,
+		client: &http.Client{
+			Timeout:       20 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// do sends a device call to the gateway and returns the status, headers and
+// body.
+func (w *testWorld) do(method, target string, header map[string]string, body string) (*http.Response, []byte) {
+	w.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, w.URL+target, rd)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		w.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatalf("%s %s: reading body: %v", method, target, err)
+	}
+	return resp, b
+}
+
+// authenticateURL is the v1 second-screen URL a login web app opens for
+// code.
+func (w *testWorld) authenticateURL(code, requestor string) string {
+	q := url.Values{
+		"reg_code": {code}, "requestor_id": {requestor}, "mso_id": {"AcmeCable"}, "domain_name": {"localhost"},
+		"redirect_url": {w.URL + signedInPath}, "noflash": {"true"}, "no_iframe": {"false"},
+	}
+	return w.URL + "/api/v1/authenticate?" + q.Encode()
+}
+
+// moduleRoot finds the directory holding go.mod above the working
+// directory.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root (go.mod) not found")
+		}
+		dir = parent
+	}
+}
