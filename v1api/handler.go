@@ -136,7 +136,14 @@ type call struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
-	c := &call{r: r, requestID: h.cfg.RequestID(), helpURL: h.cfg.HelpURL}
+	id, ok := RequestIDFromContext(r.Context())
+	if !ok {
+		// Carried in the context so that every log line of the call,
+		// down to the v2 client, can name it.
+		id = h.cfg.RequestID()
+		r = r.WithContext(ContextWithRequestID(r.Context(), id))
+	}
+	c := &call{r: r, requestID: id, helpURL: h.cfg.HelpURL}
 	w.Header().Set("Adobe-Request-Id", c.requestID)
 
 	r, extFormat := stripExtension(r)
@@ -146,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.params = p
 	c.format = negotiate(extFormat, p.get("format"), r.Header.Values("Accept"))
 	var match mux.RouteMatch
-	matched := h.router.Match(r, &match) && match.MatchErr == nil
+	matched := h.router.Match(r, &match) && match.MatchErr == nil && safePathVars(match.Vars)
 	if !h.allowed(c, match.Vars) {
 		writeThrottled(w)
 		return

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/passgw/passgw/telemetry"
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v2client"
+)
+
+// instrumentStore counts store failures and cache lookups when metrics are
+// on.
+func instrumentStore(tel *telemetry.Telemetry, st store.Store) store.Store {
+	if tel == nil || tel.Metrics == nil {
+		return st
+	}
+	return tel.Metrics.Store(st)
+}
+
+// instrumentClient sends the v2 client's calls through the traced, counted
+// transport and counts its token refreshes. Without telemetry the
+// transport still forwards incoming W3C trace context upstream.
+func instrumentClient(tel *telemetry.Telemetry, c *v2client.Client) {
+	if tel == nil {
+		tel = &telemetry.Telemetry{}
+	}
+	var base http.RoundTripper
+	if c.HTTPClient != nil {
+		base = c.HTTPClient.Transport
+	}
+	c.HTTPClient = &http.Client{Transport: tel.Transport(base)}
+	if tel.Metrics != nil && c.Tokens != nil {
+		c.Tokens = tel.Metrics.Tokens(c.Tokens)
+	}
+}
+
+// gatewayRoutes names the calls of the device-facing surface for spans and
+// metrics: the v1 route template, the DCR endpoints, the landing page, and
+// telemetry.RouteUnmatched for anything else.
+func gatewayRoutes(v1 *v1api.Handler) func(*http.Request) string {
+	return func(r *http.Request) string {
+		if name, ok := v1.RouteTemplate(r); ok {
+			return name
+		}
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodPost && (p == "/o/client/register" || p == "/o/client/token"),
+			r.Method == http.MethodGet && p == signedInPath:
+			return r.Method + " " + p
+		}
+		return telemetry.RouteUnmatched
+	}
+}
+
+// readiness is /readyz: the store answers, and the gateway holds (or can
+// obtain) a v2 access token for every service provider it serves. The
+// token source caches tokens until shortly before expiry, so a probe costs
+// a store read and, at most once per token lifetime, a DCR call.
+func readiness(st store.Store, tokens v2client.TokenProvider, cfg *Config, logger *slog.Logger) *telemetry.Readiness {
+	rd := &telemetry.Readiness{Logger: logger}
+	rd.Checks = append(rd.Checks, telemetry.Check{Name: "store", Run: func(ctx context.Context) error {
+		return telemetry.Ping(ctx, st)
+	}})
+	sps := make([]string, 0, len(cfg.Requestors))
+	for sp := range cfg.statements() {
+		sps = append(sps, sp)
+	}
+	slices.Sort(sps)
+	for _, sp := range sps {
+		rd.Checks = append(rd.Checks, telemetry.Check{Name: "v2 token " + sp, Run: func(ctx context.Context) error {
+			if tokens == nil {
+				return nil
+			}
+			_, err := tokens.AccessToken(ctx, sp)
+			return err
+		}})
+	}
+	return rd
+}
+
+// withOps serves the operator endpoints in front of the device-facing
+// handler: /healthz (the process answers), /readyz and, when metrics are
+// on, /metrics. They are neither traced nor counted.
+func withOps(device http.Handler, ready http.Handler, metrics *telemetry.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", device)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /readyz", ready)
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics.Handler())
+	}
+	return mux
+}
+
+// newTelemetry sets up tracing from the OTEL_* environment and a metrics
+// registry; shutdown flushes spans not yet exported.
+func newTelemetry(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*telemetry.Telemetry, func(context.Context) error, error) {
+	tp, shutdown, err := telemetry.NewTracerProvider(ctx, version, getenv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: %w", err)
+	}
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		logger.Info("tracing: spans exported over OTLP")
+	}
+	return &telemetry.Telemetry{
+		TracerProvider: tp,
+		Metrics:        telemetry.NewMetrics(version),
+		Logger:         logger.With("component", "http"),
+	}, shutdown, nil
+}
+
+// flushTraces sends the spans not yet exported, waiting at most grace.
+func flushTraces(shutdown func(context.Context) error, grace time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		logger.Warn("tracing: flushing spans at exit", "error", err)
+	}
+}

@@ -1,0 +1,51 @@
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/passgw/passgw/v1api"
+)
+
+// LogHandler wraps h so that every record logged with the context of a v1
+// call carries the call's request_id (its Adobe-Request-Id) and, when the
+// call is traced, trace_id and span_id — whichever package logs it.
+func LogHandler(h slog.Handler) slog.Handler { return &logHandler{next: h} }
+
+type logHandler struct{ next slog.Handler }
+
+func (l *logHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.next.Enabled(ctx, level)
+}
+
+func (l *logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if ctx == nil {
+		return l.next.Handle(ctx, r)
+	}
+	if id, ok := v1api.RequestIDFromContext(ctx); ok && !hasAttr(r, "request_id") {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !hasAttr(r, "trace_id") {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return l.next.Handle(ctx, r)
+}
+
+func (l *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logHandler{next: l.next.WithAttrs(attrs)}
+}
+
+func (l *logHandler) WithGroup(name string) slog.Handler {
+	return &logHandler{next: l.next.WithGroup(name)}
+}
+
+func hasAttr(r slog.Record, key string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = a.Key == key
+		return !found
+	})
+	return found
+}

@@ -1,0 +1,179 @@
+// Package telemetry instruments the gateway for its operators: OpenTelemetry
+// traces (a server span per v1 call, a client span per v2 call, W3C trace
+// context sent upstream), Prometheus metrics, request-scoped log fields and
+// the readiness endpoint.
+//
+// The instrumented packages (v1api, translate, v2client) know nothing of
+// exporters: telemetry wraps what they already expose — an http.Handler, the
+// v2 client's http.RoundTripper, the store and the token provider.
+package telemetry
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the gateway's Prometheus registry and the series it keeps.
+// Every method is safe on a nil *Metrics, which records nothing, so
+// instrumented code needs no "metrics enabled" checks.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	v1Requests     *prometheus.CounterVec
+	v1Duration     *prometheus.HistogramVec
+	throttled      *prometheus.CounterVec
+	v2Calls        *prometheus.CounterVec
+	v2Duration     *prometheus.HistogramVec
+	cacheLookups   *prometheus.CounterVec
+	tokenRefreshes *prometheus.CounterVec
+	storeErrors    *prometheus.CounterVec
+	shadow         *prometheus.CounterVec
+}
+
+// Label values used where a request matches no known route, so that
+// scanners probing random paths cannot grow the label space.
+const (
+	RouteUnmatched = "unmatched"
+)
+
+// NewMetrics returns a fresh registry holding the gateway's series, the Go
+// runtime and process collectors and passgw_build_info{version}.
+func NewMetrics(version string) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		v1Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_v1_requests_total",
+			Help: "v1 calls answered, by route template, response format (xml, json, none) and HTTP status.",
+		}, []string{"endpoint", "format", "status"}),
+		v1Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "passgw_v1_request_duration_seconds",
+			Help:    "Time to answer a v1 call, by route template.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"endpoint"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_v1_throttled_total",
+			Help: "v1 calls answered 429, by route template: refused by the gateway's per-device throttle or throttled by Adobe.",
+		}, []string{"endpoint"}),
+		v2Calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_v2_calls_total",
+			Help: "HTTP attempts to Adobe Pass v2 and DCR, by route template and HTTP status (\"error\" when no answer came).",
+		}, []string{"endpoint", "status"}),
+		v2Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "passgw_v2_call_duration_seconds",
+			Help:    "Latency of HTTP attempts to Adobe Pass v2 and DCR, by route template.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"endpoint"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_cache_lookups_total",
+			Help: "Lookups in the gateway's v2 answer caches (profiles, config), by result (hit, miss).",
+		}, []string{"cache", "result"}),
+		tokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_v2_token_refreshes_total",
+			Help: "New v2 access tokens taken into use, by service provider and reason (expired: the previous one ran out; rejected: v2 answered 401).",
+		}, []string{"service_provider", "reason"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_store_errors_total",
+			Help: "Failed state store operations (absent keys are not failures), by operation.",
+		}, []string{"operation"}),
+		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_shadow_comparisons_total",
+			Help: "Shadow-mode comparisons of the v1 upstream's answer with the translated one, by route template and result (match, difference).",
+		}, []string{"endpoint", "result"}),
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "passgw_build_info",
+		Help:        "Always 1; the version label names the running build.",
+		ConstLabels: prometheus.Labels{"version": version},
+	})
+	build.Set(1)
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		build,
+		m.v1Requests, m.v1Duration, m.throttled, m.v2Calls, m.v2Duration,
+		m.cacheLookups, m.tokenRefreshes, m.storeErrors, m.shadow,
+	)
+	return m
+}
+
+// Registry is where the series live; register more collectors here.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the registry in the Prometheus text format (/metrics).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// V1Request records one answered v1 call.
+func (m *Metrics) V1Request(endpoint, format string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.v1Requests.WithLabelValues(endpoint, format, strconv.Itoa(status)).Inc()
+	m.v1Duration.WithLabelValues(endpoint).Observe(took.Seconds())
+	if status == http.StatusTooManyRequests {
+		m.throttled.WithLabelValues(endpoint).Inc()
+	}
+}
+
+// V2Call records one HTTP attempt upstream; status 0 means no answer
+// (connection failure, timeout).
+func (m *Metrics) V2Call(endpoint string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	s := "error"
+	if status > 0 {
+		s = strconv.Itoa(status)
+	}
+	m.v2Calls.WithLabelValues(endpoint, s).Inc()
+	m.v2Duration.WithLabelValues(endpoint).Observe(took.Seconds())
+}
+
+// CacheLookup records a lookup in the named cache.
+func (m *Metrics) CacheLookup(cache string, hit bool) {
+	if m == nil {
+		return
+	}
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.cacheLookups.WithLabelValues(cache, result).Inc()
+}
+
+// TokenRefresh records a new v2 access token for sp taken into use;
+// reason is "expired" or "rejected".
+func (m *Metrics) TokenRefresh(sp, reason string) {
+	if m == nil {
+		return
+	}
+	m.tokenRefreshes.WithLabelValues(sp, reason).Inc()
+}
+
+// StoreError records a failed store operation.
+func (m *Metrics) StoreError(operation string) {
+	if m == nil {
+		return
+	}
+	m.storeErrors.WithLabelValues(operation).Inc()
+}
+
+// ShadowCompared records one shadow-mode comparison of the v1 upstream's
+// answer to endpoint (a route template) with the translated answer. The
+// shadow differ calls it once per compared call.
+func (m *Metrics) ShadowCompared(endpoint string, match bool) {
+	if m == nil {
+		return
+	}
+	result := "difference"
+	if match {
+		result = "match"
+	}
+	m.shadow.WithLabelValues(endpoint, result).Inc()
+}

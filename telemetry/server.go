@@ -1,0 +1,236 @@
+package telemetry
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// Span attributes the gateway adds to the standard HTTP ones.
+const (
+	AttrRequestor  = attribute.Key("passgw.requestor")
+	AttrDeviceHash = attribute.Key("passgw.device.hash")
+	AttrFormat     = attribute.Key("passgw.format")
+	AttrRequestID  = attribute.Key("passgw.request_id")
+)
+
+// peekLimit bounds how much of a form body is read to find the deviceId;
+// v1 form bodies are a few hundred bytes.
+const peekLimit = 64 << 10
+
+// Telemetry instruments HTTP traffic in and out of the gateway. The zero
+// value records no spans and no metrics but still propagates W3C trace
+// context from v1 calls to v2 calls.
+type Telemetry struct {
+	// TracerProvider records spans. Nil means none are recorded (a no-op
+	// provider); incoming trace context is still passed upstream.
+	TracerProvider trace.TracerProvider
+
+	// Propagator reads trace context from v1 calls and writes it on v2
+	// calls. Nil means W3C Trace Context and Baggage.
+	Propagator propagation.TextMapPropagator
+
+	// Metrics receives request counts and latencies. Nil records nothing.
+	Metrics *Metrics
+
+	// Logger receives one line per answered call (route template, status,
+	// format, duration, request id; never parameters). Nil discards.
+	Logger *slog.Logger
+}
+
+func (t *Telemetry) tracerProvider() trace.TracerProvider {
+	if t.TracerProvider == nil {
+		return noop.NewTracerProvider()
+	}
+	return t.TracerProvider
+}
+
+func (t *Telemetry) propagator() propagation.TextMapPropagator {
+	if t.Propagator == nil {
+		return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	return t.Propagator
+}
+
+func (t *Telemetry) logger() *slog.Logger {
+	if t.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return t.Logger
+}
+
+// Handler instruments next, the device-facing surface: one server span per
+// call named by route(r) — a route template such as
+// "GET /api/v1/authorize", never a raw path — with the requestor and a
+// hash of the deviceId as attributes, a passgw_v1_requests_total count and
+// a log line. route must return a small fixed set of names (RouteUnmatched
+// for anything unknown): they become span names and metric labels.
+func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string) http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r = r.WithContext(withMisses(r.Context()))
+		name := route(r)
+		span := trace.SpanFromContext(r.Context())
+		attrs := []attribute.KeyValue{attribute.String("http.route", routePath(name))}
+		// The raw path carries registration codes; the template is what
+		// identifies the operation.
+		attrs = append(attrs, attribute.String("url.path", routePath(name)))
+		if rq := requestorOf(r, name); rq != "" {
+			attrs = append(attrs, AttrRequestor.String(rq))
+		}
+		if id := deviceIDOf(r); id != "" {
+			attrs = append(attrs, AttrDeviceHash.String(HashDeviceID(id)))
+		}
+		span.SetAttributes(attrs...)
+
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		status := rec.statusCode()
+		format := formatOf(rec.Header().Get("Content-Type"))
+		reqID := rec.Header().Get("Adobe-Request-Id")
+		span.SetAttributes(AttrFormat.String(format))
+		if reqID != "" {
+			span.SetAttributes(AttrRequestID.String(reqID))
+		}
+		took := time.Since(start)
+		t.Metrics.V1Request(name, format, status, took)
+
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		logAttrs := []slog.Attr{slog.String("route", name), slog.Int("status", status),
+			slog.String("format", format), slog.Duration("took", took)}
+		if reqID != "" {
+			logAttrs = append(logAttrs, slog.String("request_id", reqID))
+		}
+		t.logger().LogAttrs(r.Context(), level, "v1 call", logAttrs...)
+	})
+	return otelhttp.NewHandler(inner, "v1",
+		otelhttp.WithTracerProvider(t.tracerProvider()),
+		otelhttp.WithPropagators(t.propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return route(r) }),
+	)
+}
+
+// HashDeviceID is how a deviceId appears in telemetry: the first 16 hex
+// digits of its SHA-256, enough to follow one device across calls without
+// revealing the id.
+func HashDeviceID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:8])
+}
+
+// routePath is the path part of a "METHOD /path" route name.
+func routePath(name string) string {
+	if _, p, ok := strings.Cut(name, " "); ok {
+		return p
+	}
+	return name
+}
+
+// requestorOf finds the requestor a call names: a {requestor} path segment
+// of its route template, else the requestor or requestor_id parameter.
+func requestorOf(r *http.Request, name string) string {
+	tpl := strings.Split(routePath(name), "/")
+	path := strings.Split(r.URL.Path, "/")
+	if len(tpl) == len(path) {
+		for i, seg := range tpl {
+			if seg == "{requestor}" {
+				return strings.TrimSuffix(strings.TrimSuffix(path[i], ".json"), ".xml")
+			}
+		}
+	}
+	q := r.URL.Query()
+	if v := q.Get("requestor"); v != "" {
+		return v
+	}
+	return q.Get("requestor_id")
+}
+
+// deviceIDOf returns the deviceId parameter of r, from the query or a
+// form-encoded body. A body it reads is put back for the handler.
+func deviceIDOf(r *http.Request) string {
+	if id := r.URL.Query().Get("deviceId"); id != "" {
+		return id
+	}
+	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet {
+		return ""
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return ""
+	}
+	head, err := io.ReadAll(io.LimitReader(r.Body, peekLimit))
+	r.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), r.Body), Closer: r.Body}
+	if err != nil {
+		return ""
+	}
+	form, err := url.ParseQuery(string(head))
+	if err != nil {
+		return ""
+	}
+	return form.Get("deviceId")
+}
+
+type replayBody struct {
+	io.Reader
+	io.Closer
+}
+
+func formatOf(contentType string) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "":
+		return "none"
+	case strings.HasSuffix(mt, "json"):
+		return "json"
+	case strings.HasSuffix(mt, "xml"):
+		return "xml"
+	case mt == "text/html":
+		return "html"
+	}
+	return "other"
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) statusCode() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}

@@ -1,0 +1,269 @@
+package telemetry
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+const (
+	testDeviceID = "device-4f1c-raw-id"
+	testToken    = "v2-access-token-secret"
+)
+
+// newTraced returns a Telemetry recording spans in memory.
+func newTraced() (*Telemetry, *tracetest.SpanRecorder) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	return &Telemetry{TracerProvider: tp, Metrics: NewMetrics("test")}, rec
+}
+
+func attrMap(kvs []attribute.KeyValue) map[attribute.Key]string {
+	m := map[attribute.Key]string{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value.Emit()
+	}
+	return m
+}
+
+// TestHandlerAndTransportTrace runs one v1 call that makes one v2 call and
+// checks the span tree, the context sent upstream, the attributes and the
+// counters.
+func TestHandlerAndTransportTrace(t *testing.T) {
+	var upstreamTraceparent, upstreamPath string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upstreamTraceparent = r.Header.Get("traceparent")
+		upstreamPath = r.URL.Path
+		if r.Header.Get("Authorization") != "Bearer "+testToken {
+			t.Errorf("upstream: Authorization %q", r.Header.Get("Authorization"))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"profiles":{}}`)
+	}))
+	defer upstream.Close()
+
+	tel, spans := newTraced()
+	client := &http.Client{Transport: tel.Transport(nil)}
+	device := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", upstream.URL+"/api/v2/REF30/profiles/code/ABC1234", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("AP-Device-Identifier", "fingerprint "+testDeviceID)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("upstream call: %v", err)
+			return
+		}
+		resp.Body.Close()
+		w.Header().Set("Adobe-Request-Id", "req-1")
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":200}`)
+	})
+	route := func(r *http.Request) string { return "GET /api/v1/checkauthn/{code}" }
+	h := tel.Handler(device, route)
+
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	req := httptest.NewRequest("GET", "/api/v1/checkauthn/ABC1234?requestor=REF30&deviceId="+testDeviceID, nil)
+	req.Header.Set("traceparent", parent)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+
+	ended := spans.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans, want 2 (server, client)", len(ended))
+	}
+	var server, clientSpan sdktrace.ReadOnlySpan
+	for _, s := range ended {
+		switch s.SpanKind() {
+		case trace.SpanKindServer:
+			server = s
+		case trace.SpanKindClient:
+			clientSpan = s
+		}
+	}
+	if server == nil || clientSpan == nil {
+		t.Fatalf("want one server and one client span, got %v", ended)
+	}
+	if server.Name() != "GET /api/v1/checkauthn/{code}" {
+		t.Errorf("server span %q", server.Name())
+	}
+	if clientSpan.Name() != "GET /api/v2/{serviceProvider}/profiles/code/{code}" {
+		t.Errorf("client span %q", clientSpan.Name())
+	}
+	if got := server.SpanContext().TraceID().String(); got != "0af7651916cd43dd8448eb211c80319c" {
+		t.Errorf("server span trace %s, want the device's", got)
+	}
+	if got := server.Parent().SpanID().String(); got != "b7ad6b7169203331" {
+		t.Errorf("server span parent %s, want the device's span", got)
+	}
+	if clientSpan.Parent().SpanID() != server.SpanContext().SpanID() {
+		t.Error("client span is not a child of the server span")
+	}
+	wantTP := "00-" + server.SpanContext().TraceID().String() + "-" + clientSpan.SpanContext().SpanID().String() + "-01"
+	if upstreamTraceparent != wantTP {
+		t.Errorf("upstream traceparent %q, want %q", upstreamTraceparent, wantTP)
+	}
+
+	sa := attrMap(server.Attributes())
+	for k, want := range map[attribute.Key]string{
+		AttrRequestor:  "REF30",
+		AttrDeviceHash: HashDeviceID(testDeviceID),
+		AttrFormat:     "json",
+		AttrRequestID:  "req-1",
+		"http.route":   "/api/v1/checkauthn/{code}",
+		"url.path":     "/api/v1/checkauthn/{code}",
+	} {
+		if sa[k] != want {
+			t.Errorf("server attribute %s = %q, want %q", k, sa[k], want)
+		}
+	}
+	if len(HashDeviceID(testDeviceID)) != 16 {
+		t.Errorf("device hash %q, want 16 hex digits", HashDeviceID(testDeviceID))
+	}
+	ca := attrMap(clientSpan.Attributes())
+	if want := upstream.URL + "/api/v2/{serviceProvider}/profiles/code/{code}"; ca["url.full"] != want {
+		t.Errorf("client url.full %q, want %q", ca["url.full"], want)
+	}
+	if ca["http.response.status_code"] != "200" {
+		t.Errorf("client status attribute %q", ca["http.response.status_code"])
+	}
+	for _, s := range ended {
+		for k, v := range attrMap(s.Attributes()) {
+			for _, secret := range []string{testDeviceID, testToken, "ABC1234"} {
+				if strings.Contains(v, secret) {
+					t.Errorf("span %q attribute %s = %q carries %q", s.Name(), k, v, secret)
+				}
+			}
+		}
+	}
+	if upstreamPath != "/api/v2/REF30/profiles/code/ABC1234" {
+		t.Errorf("upstream path %q", upstreamPath)
+	}
+
+	got := scrape(t, tel.Metrics)
+	for key, want := range map[string]float64{
+		series("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}", "format": "json", "status": "200"}): 1,
+		series("passgw_v1_request_duration_seconds_count", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}"}):                    1,
+		series("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}", "status": "200"}): 1,
+		series("passgw_v2_call_duration_seconds_count", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}"}):  1,
+		series("passgw_build_info", map[string]string{"version": "test"}):                                                                     1,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+}
+
+// TestHandlerCountsOutcomes checks the labels of answered calls: format
+// from the Content-Type, 429 counted as throttled, and a form body's
+// deviceId hashed while the handler still reads the whole body.
+func TestHandlerCountsOutcomes(t *testing.T) {
+	tests := []struct {
+		name        string
+		method      string
+		target      string
+		body        string
+		contentType string // answered
+		status      int
+		wantFormat  string
+		wantDevice  string
+		wantReq     string
+	}{
+		{"xml", "GET", "/api/v1/config/REF30.xml", "", "application/xml; charset=utf-8", 200, "xml", "", "REF30"},
+		{"throttled", "GET", "/api/v1/authorize?requestor=REF30&deviceId=d1", "", "text/html; charset=utf-8", 429, "html", HashDeviceID("d1"), "REF30"},
+		{"no content", "DELETE", "/api/v1/logout?requestor=REF30&deviceId=d2", "", "", 204, "none", HashDeviceID("d2"), "REF30"},
+		{"form body", "POST", "/reggie/v1/REF30/regcode", "deviceId=d3&mvpd=AcmeCable", "application/json", 201, "json", HashDeviceID("d3"), "REF30"},
+		{"browser", "GET", "/api/v1/authenticate?requestor_id=REF31&reg_code=X", "", "", 302, "none", "", "REF31"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tel, spans := newTraced()
+			var seenBody string
+			h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				seenBody = string(b)
+				if tt.contentType != "" {
+					w.Header().Set("Content-Type", tt.contentType)
+				}
+				w.WriteHeader(tt.status)
+			}), func(r *http.Request) string {
+				switch {
+				case strings.HasPrefix(r.URL.Path, "/reggie/"):
+					return "POST /reggie/v1/{requestor}/regcode"
+				case strings.HasPrefix(r.URL.Path, "/api/v1/config/"):
+					return "GET /api/v1/config/{requestor}"
+				}
+				return r.Method + " " + r.URL.Path
+			})
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req := httptest.NewRequest(tt.method, tt.target, body)
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			if seenBody != tt.body {
+				t.Errorf("handler read body %q, want %q", seenBody, tt.body)
+			}
+			ended := spans.Ended()
+			if len(ended) != 1 {
+				t.Fatalf("%d spans", len(ended))
+			}
+			a := attrMap(ended[0].Attributes())
+			if a[AttrFormat] != tt.wantFormat || a[AttrDeviceHash] != tt.wantDevice || a[AttrRequestor] != tt.wantReq {
+				t.Errorf("attributes format=%q device=%q requestor=%q, want %q %q %q",
+					a[AttrFormat], a[AttrDeviceHash], a[AttrRequestor], tt.wantFormat, tt.wantDevice, tt.wantReq)
+			}
+			endpoint := ended[0].Name()
+			got := scrape(t, tel.Metrics)
+			key := series("passgw_v1_requests_total", map[string]string{"endpoint": endpoint, "format": tt.wantFormat, "status": strconv.Itoa(tt.status)})
+			if got[key] != 1 {
+				t.Errorf("%s = %v, want 1", key, got[key])
+			}
+			throttled := got[series("passgw_v1_throttled_total", map[string]string{"endpoint": endpoint})]
+			if want := map[bool]float64{true: 1}[tt.status == 429]; throttled != want {
+				t.Errorf("throttled = %v, want %v", throttled, want)
+			}
+		})
+	}
+}
+
+// TestTransportPropagatesWithoutTracing: with no tracer provider nothing is
+// recorded, yet the device's trace context still reaches the upstream.
+func TestTransportPropagatesWithoutTracing(t *testing.T) {
+	var got string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("traceparent")
+	}))
+	defer upstream.Close()
+	tel := &Telemetry{}
+	client := &http.Client{Transport: tel.Transport(nil)}
+	h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", upstream.URL+"/api/v2/REF30/profiles", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+	}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	req := httptest.NewRequest("GET", "/api/v1/checkauthn", nil)
+	req.Header.Set("traceparent", parent)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if got != parent {
+		t.Errorf("upstream traceparent %q, want the device's %q", got, parent)
+	}
+}

@@ -1,0 +1,124 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/translate/store"
+)
+
+// failingStore fails every operation on keys prefixed "bad:" and otherwise
+// behaves like the in-memory store.
+type failingStore struct{ store.Store }
+
+var errBroken = errors.New("connection refused")
+
+func (f failingStore) check(key string) error {
+	if len(key) > 4 && key[:4] == "bad:" {
+		return errBroken
+	}
+	return nil
+}
+
+func (f failingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := f.check(key); err != nil {
+		return nil, err
+	}
+	return f.Store.Get(ctx, key)
+}
+
+func (f failingStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	if err := f.check(key); err != nil {
+		return err
+	}
+	return f.Store.Set(ctx, key, v, ttl)
+}
+
+func (f failingStore) Take(ctx context.Context, key string) ([]byte, error) {
+	if err := f.check(key); err != nil {
+		return nil, err
+	}
+	return f.Store.Take(ctx, key)
+}
+
+func TestStoreCounts(t *testing.T) {
+	m := NewMetrics("test")
+	st := m.Store(failingStore{store.NewMemory(time.Now)})
+	ctx := context.Background()
+
+	// Absent keys are answers, not failures.
+	if _, err := st.Get(ctx, "reg:absent"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get absent: %v", err)
+	}
+	if _, err := st.Take(ctx, "reg:absent"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Take absent: %v", err)
+	}
+	// Failures pass through unchanged and count.
+	if _, err := st.Get(ctx, "bad:x"); !errors.Is(err, errBroken) {
+		t.Fatalf("Get bad: %v", err)
+	}
+	if err := st.Set(ctx, "bad:x", []byte("v"), 0); !errors.Is(err, errBroken) {
+		t.Fatalf("Set bad: %v", err)
+	}
+	if err := st.Set(ctx, "bad:y", []byte("v"), 0); !errors.Is(err, errBroken) {
+		t.Fatalf("Set bad: %v", err)
+	}
+	// A caller giving up is not a store failure.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _ = st.Get(done, "bad:z")
+
+	// Cache keys: within one call (a context from Handler) a key's
+	// repeated misses count once; hits always count.
+	call := withMisses(ctx)
+	for range 2 {
+		if _, err := st.Get(call, "profiles:k1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Set(call, "profiles:k1", []byte("{}"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if v, err := st.Get(withMisses(ctx), "profiles:k1"); err != nil || string(v) != "{}" {
+			t.Fatalf("Get cached: %q %v", v, err)
+		}
+	}
+	// Outside a call every miss counts.
+	_, _ = st.Get(ctx, "config:k2")
+	_, _ = st.Get(ctx, "config:k2")
+
+	got := scrape(t, m)
+	for key, want := range map[string]float64{
+		series("passgw_store_errors_total", map[string]string{"operation": "get"}):                     1,
+		series("passgw_store_errors_total", map[string]string{"operation": "set"}):                     2,
+		series("passgw_store_errors_total", map[string]string{"operation": "take"}):                    0,
+		series("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "miss"}): 1,
+		series("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "hit"}):  3,
+		series("passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "miss"}):   2,
+		series("passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "hit"}):    0,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+}
+
+func TestPing(t *testing.T) {
+	ctx := context.Background()
+	if err := Ping(ctx, store.NewMemory(time.Now)); err != nil {
+		t.Errorf("healthy store: %v", err)
+	}
+	if err := Ping(ctx, brokenStore{failingStore{store.NewMemory(time.Now)}}); !errors.Is(err, errBroken) {
+		t.Errorf("broken store: %v, want %v", err, errBroken)
+	}
+}
+
+// brokenStore fails every read.
+type brokenStore struct{ failingStore }
+
+func (b brokenStore) Get(ctx context.Context, key string) ([]byte, error) {
+	return b.failingStore.Get(ctx, "bad:"+key)
+}

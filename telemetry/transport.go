@@ -1,0 +1,50 @@
+package telemetry
+
+import (
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Transport instruments base (nil means http.DefaultTransport), the
+// transport of the v2 client: one client span per HTTP attempt, named by v2
+// route template ("GET /api/v2/{serviceProvider}/profiles") and child of
+// the v1 call's span; W3C trace context on the request; and
+// passgw_v2_calls_total and passgw_v2_call_duration_seconds. Neither
+// headers (tokens, device identifiers) nor the raw path (codes) reach span
+// attributes: url.full carries the template.
+func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	names := newV2Router()
+	inner := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		name := names.name(r)
+		span := trace.SpanFromContext(r.Context())
+		full := r.URL.Scheme + "://" + r.URL.Host
+		if name != RouteUnmatched {
+			full += routePath(name)
+		}
+		span.SetAttributes(attribute.String("url.full", full), attribute.String("http.route", routePath(name)))
+		start := time.Now()
+		resp, err := base.RoundTrip(r)
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		t.Metrics.V2Call(name, status, time.Since(start))
+		return resp, err
+	})
+	return otelhttp.NewTransport(inner,
+		otelhttp.WithTracerProvider(t.tracerProvider()),
+		otelhttp.WithPropagators(t.propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return names.name(r) }),
+	)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
