@@ -85,7 +85,11 @@ type Server struct {
 	buckets     map[string]*bucket
 	faults      []*activeFault
 	faultSeq    int
-	requests    []Request
+
+	// reqMu guards requests apart from mu: a request is logged while its
+	// handler may still hold mu.
+	reqMu    sync.Mutex
+	requests []Request
 }
 
 // New makes a Server without a listener, for embedding in another process's
@@ -205,7 +209,9 @@ func (s *Server) resetState() {
 	s.samlReqs = map[string]*samlRequest{}
 	s.buckets = map[string]*bucket{}
 	s.faults = nil
+	s.reqMu.Lock()
 	s.requests = nil
+	s.reqMu.Unlock()
 }
 
 // ExpireAccessTokens invalidates every access token issued so far, as if
@@ -234,16 +240,16 @@ type Request struct {
 // Requests returns every request received since the start or the last
 // Reset, oldest first.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
 	return append([]Request(nil), s.requests...)
 }
 
 // UnhandledRequests returns the requests for paths the sandbox does not
 // serve; a test can assert it is empty.
 func (s *Server) UnhandledRequests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
 	var out []Request
 	for _, r := range s.requests {
 		if !r.Handled {
@@ -272,18 +278,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:     r.Header.Clone(),
 		Body:       body,
 		RemoteAddr: r.RemoteAddr,
+		Time:       s.Now(),
 	}
-	defer func() {
-		entry.Status = rec.status
+	// The request is logged when its status is written, before any of the
+	// answer reaches the client, so a caller that has read the answer always
+	// finds the request in Requests(); a dropped connection is logged at the
+	// end with status 0.
+	rec.commit = func(status int) {
+		entry.Status = status
 		entry.Handled = rec.handled
-		s.mu.Lock()
-		entry.Time = s.nowLocked()
+		s.reqMu.Lock()
 		s.requests = append(s.requests, entry)
-		s.mu.Unlock()
+		s.reqMu.Unlock()
 		if !rec.handled {
 			s.log.Warn("sandbox: unhandled request", "method", r.Method, "path", r.URL.Path)
 		}
-	}()
+	}
+	defer rec.flush()
 
 	if s.admin != nil && strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.admin.ServeHTTP(rec, r)
@@ -303,22 +314,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // request.
 type recorder struct {
 	http.ResponseWriter
-	status  int
-	handled bool
+	status    int
+	handled   bool
+	commit    func(status int) // logs the request; called once
+	committed bool
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.flush()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// flush logs the request with the status written so far, once.
+func (r *recorder) flush() {
+	if r.committed || r.commit == nil {
+		return
+	}
+	r.committed = true
+	r.commit(r.status)
 }
 
 // Unwrap lets http.ResponseController reach the connection (dropped
