@@ -1,0 +1,406 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/v2client/v2test"
+)
+
+// The fault matrix runs in its short form under `go test`; the long form is
+// the same test with more load:
+//
+//	go test ./cmd/passgw -run TestFaultMatrix -faults.devices 64 -faults.rounds 20 -faults.report RELIABILITY-run.md -v
+var (
+	faultDevices = flag.Int("faults.devices", 6, "signed-in devices running flows in each fault-matrix row")
+	faultRounds  = flag.Int("faults.rounds", 2, "flows each device runs while the fault is active")
+	faultReport  = flag.String("faults.report", "", "append the fault-matrix figures as a Markdown table to this `file`")
+)
+
+// Timing of the fault-matrix gateway: a short upstream timeout so that the
+// latency row is quick, and a breaker that recovers quickly once the fault
+// clears.
+const (
+	faultUpstreamTimeout = 300 * time.Millisecond
+	faultBreakerCooldown = 100 * time.Millisecond
+	// faultHang is how long a device waits before it counts an answer as a
+	// hang: several upstream timeouts (a v1 call may make a few v2 calls,
+	// one GET retry and one token refresh).
+	faultHang = 5 * time.Second
+)
+
+// faultRow is one row of the matrix: what goes wrong while the devices run
+// their flows.
+type faultRow struct {
+	name string
+	// inject starts the fault; the returned function ends it.
+	inject func(t *testing.T, w *loopWorld) (clear func())
+	// dead marks an upstream that fails every call: the breaker must keep
+	// most device calls from reaching it.
+	dead bool
+}
+
+// rowFigures are what a row records.
+type rowFigures struct {
+	// Correct counts right answers: Succeeded of them the normal answer,
+	// the others the v1 answer to an upstream failure (500, 429).
+	Sent, Correct, Succeeded, Wrong, Hangs int
+	// Upstream is how many requests reached the sandbox during the fault.
+	Upstream int
+	// GoroutinesBefore is taken with the world up and the devices signed
+	// in; GoroutinesAfter once the devices recovered and idle connections
+	// closed.
+	GoroutinesBefore, GoroutinesAfter int
+	HeapAfterMiB                      float64
+	// Recovered: every device completed a whole flow after the fault
+	// cleared; RecoveryCalls is how many calls that took in all.
+	Recovered     bool
+	RecoveryCalls int
+	Wrongs        []string // the first few wrong answers, for the failure message
+}
+
+func faultRows() []faultRow {
+	add := func(f ...v2test.Fault) func(*testing.T, *loopWorld) func() {
+		return func(t *testing.T, w *loopWorld) func() {
+			for _, x := range f {
+				if _, err := w.sandbox.AddFault(x); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return w.sandbox.ClearFaults
+		}
+	}
+	return []faultRow{
+		{name: "latency beyond the upstream timeout", inject: add(v2test.Fault{Kind: v2test.FaultLatency, Path: "/api/v2/**", Latency: v2test.Duration(time.Minute)}), dead: true},
+		{name: "upstream 500", inject: add(v2test.Fault{Kind: v2test.FaultStatus, Path: "/api/v2/**", Status: 500}), dead: true},
+		{name: "upstream 503", inject: add(v2test.Fault{Kind: v2test.FaultStatus, Path: "/api/v2/**", Status: 503}), dead: true},
+		{name: "429 burst", inject: add(v2test.Fault{Kind: v2test.FaultThrottle, Path: "/api/v2/**", Count: 40})},
+		{name: "dropped connections", inject: add(v2test.Fault{Kind: v2test.FaultDrop, Path: "/api/v2/**"}), dead: true},
+		{name: "early token expiry", inject: add(v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 4})},
+		// The token endpoint refuses the refresh that the expiry forces.
+		// Not with invalid_client: that answer means the client was
+		// revoked, the gateway registers again, and v2 profiles belong to
+		// the client, so every device would rightly have to sign in again.
+		{name: "DCR 401 mid-flight", inject: add(
+			v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
+			v2test.Fault{Kind: v2test.FaultStatus, Path: "/o/client/token", Status: 401, Count: 3},
+		)},
+		{name: "slow clients holding connections", inject: holdSlowClients},
+		{name: "oversized headers and bodies", inject: sendOversized},
+		// Redis stopped and restarted: a row for each store once the
+		// Redis store is wired into serve (newLoopWorld then takes the
+		// store; the row stops and restarts the Redis process).
+	}
+}
+
+// TestFaultMatrix runs device flows through each fault and checks that no
+// answer is wrong, none hangs, and every device completes a flow once the
+// fault clears.
+func TestFaultMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault matrix skipped in -short mode")
+	}
+	var table []string
+	for _, row := range faultRows() {
+		t.Run(row.name, func(t *testing.T) {
+			fig := runFaultRow(t, row)
+			table = append(table, fmt.Sprintf("| %s | %d | %d (%d ok) | %d | %d | %d | %d → %d | %.1f | %v (%d calls) |",
+				row.name, fig.Sent, fig.Correct, fig.Succeeded, fig.Wrong, fig.Hangs, fig.Upstream,
+				fig.GoroutinesBefore, fig.GoroutinesAfter, fig.HeapAfterMiB, fig.Recovered, fig.RecoveryCalls))
+			if fig.Wrong > 0 {
+				t.Errorf("%d wrong answers: %s", fig.Wrong, strings.Join(fig.Wrongs, "; "))
+			}
+			if fig.Hangs > 0 {
+				t.Errorf("%d answers took longer than %s", fig.Hangs, faultHang)
+			}
+			if !fig.Recovered {
+				t.Errorf("devices did not complete their flows after the fault cleared")
+			}
+			if row.dead && fig.Upstream > fig.Sent/2 {
+				t.Errorf("%d upstream calls for %d device calls to a dead upstream: the breaker did not hold them back", fig.Upstream, fig.Sent)
+			}
+			if fig.GoroutinesAfter > fig.GoroutinesBefore+20 {
+				t.Errorf("goroutines: %d before the fault, %d after recovery", fig.GoroutinesBefore, fig.GoroutinesAfter)
+			}
+		})
+	}
+	header := fmt.Sprintf("fault matrix (%d devices x %d rounds, upstream timeout %s, hang bound %s)\n\n"+
+		"| fault | requests | correct | wrong | hangs | upstream calls | goroutines | heap MiB | recovered |\n"+
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", *faultDevices, *faultRounds, faultUpstreamTimeout, faultHang)
+	t.Log("\n" + header + strings.Join(table, "\n"))
+	if *faultReport != "" {
+		f, err := os.OpenFile(*faultReport, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "%s%s\n\n", header, strings.Join(table, "\n"))
+	}
+}
+
+func runFaultRow(t *testing.T, row faultRow) rowFigures {
+	w := newLoopWorld(t, loopOptions{config: func(c *Config) {
+		c.UpstreamTimeout = faultUpstreamTimeout
+		c.UpstreamBreaker = BreakerConfig{Cooldown: faultBreakerCooldown}
+	}})
+	w.client.Timeout = faultHang
+	ctx := t.Context()
+	devices := make([]string, *faultDevices)
+	for i := range devices {
+		devices[i] = fmt.Sprintf("fault-dev-%d", i)
+		if err := w.signIn(ctx, devices[i]); err != nil {
+			t.Fatalf("sign-in before the fault: %v", err)
+		}
+	}
+	w.client.CloseIdleConnections()
+	var fig rowFigures
+	fig.GoroutinesBefore = runtime.NumGoroutine()
+
+	var mu sync.Mutex
+	tally := func(res []callResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range res {
+			fig.Sent++
+			switch {
+			case r.hang:
+				fig.Hangs++
+			case r.wrong != "":
+				fig.Wrong++
+				if len(fig.Wrongs) < 5 {
+					fig.Wrongs = append(fig.Wrongs, r.wrong)
+				}
+			default:
+				fig.Correct++
+				if r.success {
+					fig.Succeeded++
+				}
+			}
+		}
+	}
+
+	upBefore := w.up.count()
+	clear := row.inject(t, w)
+	var wg sync.WaitGroup
+	for _, d := range devices {
+		wg.Go(func() {
+			for range *faultRounds {
+				tally(deviceFlow(ctx, w, d))
+			}
+		})
+	}
+	// A device that is not signed in asks for registration codes.
+	wg.Go(func() {
+		for i := range *faultRounds * 2 {
+			tally([]callResult{w.regcodeCall(ctx, fmt.Sprintf("fault-new-%d", i))})
+		}
+	})
+	wg.Wait()
+	clear()
+	fig.Upstream = w.up.count() - upBefore
+
+	// Recovery: each device must complete a whole flow. Calls refused
+	// while the breaker still cools down are retried, as devices do.
+	fig.Recovered = true
+	for _, d := range devices {
+		ok := false
+		for attempt := 0; attempt < 50 && !ok; attempt++ {
+			res := deviceFlow(ctx, w, d)
+			fig.RecoveryCalls += len(res)
+			ok = true
+			for _, r := range res {
+				if r.hang || r.wrong != "" || !r.success {
+					ok = false
+				}
+			}
+			if !ok {
+				time.Sleep(faultBreakerCooldown / 2)
+			}
+		}
+		if !ok {
+			fig.Recovered = false
+		}
+	}
+	if r := w.regcodeCall(ctx, "fault-new-after"); !r.success {
+		fig.Recovered = false
+	}
+
+	w.client.CloseIdleConnections()
+	fig.GoroutinesAfter = settledGoroutines(fig.GoroutinesBefore)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fig.HeapAfterMiB = float64(ms.HeapAlloc) / (1 << 20)
+	return fig
+}
+
+// settledGoroutines waits (briefly) for goroutines of finished connections
+// to exit and returns the count.
+func settledGoroutines(target int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 40 && n > target; i++ {
+		time.Sleep(25 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+// callResult is the verdict on one device call.
+type callResult struct {
+	success bool   // the answer the call gives when nothing fails
+	hang    bool   // no answer within faultHang
+	wrong   string // why the answer is wrong; "" when it is right
+}
+
+// verdict judges an answer: success when it matches want, acceptable when
+// it is the v1 answer to an upstream failure (500 with a v1 error body,
+// 429), wrong otherwise — a signed-in device told it is signed out, a
+// malformed body, a success without the expected content.
+func verdict(what string, r *reply, err error, want func(xmlDoc) bool) callResult {
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return callResult{hang: true}
+		}
+		return callResult{wrong: fmt.Sprintf("%s: transport error %v", what, err)}
+	}
+	switch r.Status {
+	case http.StatusOK, http.StatusCreated:
+		doc, perr := decodeXML(r.Body)
+		if perr != nil || !want(doc) {
+			return callResult{wrong: fmt.Sprintf("%s: %d %.200s", what, r.Status, r.Body)}
+		}
+		return callResult{success: true}
+	case http.StatusInternalServerError:
+		doc, perr := decodeXML(r.Body)
+		if perr != nil || !doc.has("error") {
+			return callResult{wrong: fmt.Sprintf("%s: 500 without a v1 error body: %.200s", what, r.Body)}
+		}
+		return callResult{}
+	case http.StatusTooManyRequests:
+		return callResult{}
+	}
+	return callResult{wrong: fmt.Sprintf("%s: %d %.200s", what, r.Status, r.Body)}
+}
+
+// deviceFlow is what a signed-in device does: checkauthn, authorize, media
+// token. After a failure the flow stops, as a device's would.
+func deviceFlow(ctx context.Context, w *loopWorld, device string) []callResult {
+	steps := []struct {
+		name string
+		path string
+		want func(xmlDoc) bool
+	}{
+		{"checkauthn", "/api/v1/checkauthn?" + deviceQuery(device), func(d xmlDoc) bool {
+			return d.has("authentication") && first(d, "mvpd") == "AcmeCable"
+		}},
+		{"authorize", "/api/v1/authorize?" + deviceQuery(device, "resource", "news"), func(d xmlDoc) bool {
+			return d.has("authorization") && first(d, "resource") == "news"
+		}},
+		{"tokens/media", "/api/v1/tokens/media?" + deviceQuery(device, "resource", "news"), func(d xmlDoc) bool {
+			return d.has("play") && first(d, "resource") == "news" && first(d, "serializedToken") != ""
+		}},
+	}
+	var out []callResult
+	for _, s := range steps {
+		r, err := w.send(ctx, http.MethodGet, s.path, nil, "")
+		res := verdict(device+" "+s.name, r, err, s.want)
+		out = append(out, res)
+		if !res.success {
+			break
+		}
+	}
+	return out
+}
+
+// regcodeCall asks for a registration code for a new device.
+func (w *loopWorld) regcodeCall(ctx context.Context, device string) callResult {
+	r, err := w.send(ctx, http.MethodPost, "/reggie/v1/REF30/regcode", nil, "deviceId="+device)
+	return verdict(device+" regcode", r, err, func(d xmlDoc) bool {
+		return d.has("regcode") && first(d, "code") != ""
+	})
+}
+
+func first(d xmlDoc, name string) string {
+	if v := d.texts[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// holdSlowClients opens connections that send half a request and then
+// nothing, plus connections that promise a body and trickle it, for the
+// duration of the row.
+func holdSlowClients(t *testing.T, w *loopWorld) func() {
+	var conns []net.Conn
+	for i := range 40 {
+		c, err := net.Dial("tcp", w.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			io.WriteString(c, "GET /api/v1/checkauthn?requestor=REF30 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		} else {
+			io.WriteString(c, "POST /reggie/v1/REF30/regcode HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\ndeviceId=")
+		}
+		conns = append(conns, c)
+	}
+	return func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// sendOversized keeps sending oversized requests (huge headers, huge
+// bodies) on the side for the duration of the row; each must be refused
+// with 431 or 400.
+func sendOversized(t *testing.T, w *loopWorld) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var bad []string
+	var mu sync.Mutex
+	for i := range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				var r *reply
+				var err error
+				want := http.StatusRequestHeaderFieldsTooLarge
+				if i%2 == 0 {
+					r, err = w.send(ctx, http.MethodGet, "/api/v1/checkauthn?"+deviceQuery("big"), http.Header{"X-Pad": {strings.Repeat("h", 200<<10)}}, "")
+				} else {
+					want = http.StatusBadRequest
+					r, err = w.send(ctx, http.MethodPost, "/reggie/v1/REF30/regcode", nil, "deviceId=big&pad="+strings.Repeat("b", 1<<20))
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				if err != nil {
+					bad = append(bad, err.Error())
+				} else if r.Status != want {
+					bad = append(bad, fmt.Sprintf("status %d, want %d", r.Status, want))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		if len(bad) > 0 {
+			t.Errorf("oversized requests not refused: %d, first %s", len(bad), bad[0])
+		}
+	}
+}
