@@ -1,7 +1,10 @@
 package translate
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -13,19 +16,86 @@ import (
 // Credentials keeps the gateway's own v2 client credentials (for ever) and
 // access tokens (until they expire) in a store.Store, so that every gateway
 // instance sharing the store uses one DCR registration. It implements
-// v2client.CredentialStore. Values are secrets: they are stored, never put
-// in errors or logs.
+// v2client.CredentialStore, and v2client.CredentialLocker with a lease in the
+// store, so that those instances also register and refresh one at a time.
+// Values are secrets: they are stored, never put in errors or logs.
 type Credentials struct {
 	Store store.Store
 	// Now is the clock against which a token's expiry (created_at +
 	// expires_in) is turned into a time to live. Nil means time.Now.
 	Now func() time.Time
+	// LockLease is how long a credential lock lasts unless released: the
+	// most a registration and token fetch may take, and the longest other
+	// instances wait for a holder that died. Zero means DefaultLockLease.
+	LockLease time.Duration
 }
 
-var _ v2client.CredentialStore = Credentials{}
+// DefaultLockLease is the credential lock lease: a few seconds, well above
+// what registering and fetching a token take.
+const DefaultLockLease = 10 * time.Second
+
+// Bounds of the pause between two attempts to take a held credential lock.
+const (
+	lockPollMin = 5 * time.Millisecond
+	lockPollMax = 250 * time.Millisecond
+)
+
+var (
+	_ v2client.CredentialStore  = Credentials{}
+	_ v2client.CredentialLocker = Credentials{}
+)
 
 func credKey(sp string) string  { return "v2cred:" + sp }
 func tokenKey(sp string) string { return "v2token:" + sp }
+func lockKey(sp string) string  { return "v2lock:" + sp }
+
+// LockCredentials implements v2client.CredentialLocker: the lock is a lease
+// taken with SetNX under a random value, polled for with a growing pause
+// while another holder has it.
+//
+// unlock removes the lease only while it still holds this caller's value.
+// The store has no compare-and-delete, so it takes the lease and puts back a
+// value not its own: that happens only when this holder overran its lease
+// and another took the lock, and gives the new holder a full lease again. A
+// lease not removed (a crash, the store unreachable) expires by itself.
+func (c Credentials) LockCredentials(ctx context.Context, sp string) (unlock func(), err error) {
+	lease := c.LockLease
+	if lease <= 0 {
+		lease = DefaultLockLease
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand contract since Go 1.24)
+	mine := []byte(hex.EncodeToString(b[:]))
+	key := lockKey(sp)
+	pause := lockPollMin
+	for {
+		ok, err := c.Store.SetNX(ctx, key, mine, lease)
+		if err != nil {
+			return nil, fmt.Errorf("translate: locking v2 credentials of %q: %w", sp, err)
+		}
+		if ok {
+			break
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("translate: waiting for the v2 credential lock of %q: %w", sp, ctx.Err())
+		case <-t.C:
+		}
+		pause = min(2*pause, lockPollMax)
+	}
+	return func() {
+		// Released even when the caller's request is over, but never
+		// waited on for longer than the lease would last anyway.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
+		defer cancel()
+		held, err := c.Store.Take(uctx, key)
+		if err == nil && !bytes.Equal(held, mine) {
+			_, _ = c.Store.SetNX(uctx, key, held, lease)
+		}
+	}, nil
+}
 
 // LoadCredentials implements v2client.CredentialStore.
 func (c Credentials) LoadCredentials(ctx context.Context, sp string) (v2client.ClientCredentials, bool, error) {

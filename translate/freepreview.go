@@ -50,7 +50,7 @@ func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *FreePrevi
 		// Not a TempPass MVPD: it wants a real login.
 		return ErrBadRequest(CodeUnknownIntegration)
 	}
-	tp := tempPass{MVPD: mvpd, Identity: req.Device.GenericData}
+	tp := tempPass{MVPD: mvpd, Identity: req.Device.GenericData, Until: g.now().Add(tempPassMemory)}
 	if err := (store.JSON[tempPass]{Store: g.store}).Set(ctx, dv.key("temppass"), tp, tempPassMemory); err != nil {
 		return ErrInternal(err)
 	}

@@ -69,11 +69,33 @@ type seenProfile struct {
 type tempPass struct {
 	MVPD     string `json:"mvpd"`
 	Identity string `json:"identity,omitempty"`
+	// Until is when the gateway forgets the free preview: a device that has
+	// not started its trial by then must ask for a new one.
+	Until time.Time `json:"until,omitzero"`
+}
+
+// authn is the authentication a free preview gives before its trial starts.
+// v2 has no profile yet (the TempPass clock starts at the first
+// authorization), yet v1 devices were authenticated from the free preview
+// on: the TempPass MVPD acts, without a user id, until the gateway would
+// forget the free preview.
+func (tp *tempPass) authn() *authn {
+	return &authn{MVPD: tp.MVPD, Profile: v2client.Profile{
+		NotAfter: v2client.MillisOf(tp.Until),
+		Issuer:   "Adobe",
+		Type:     "temporary",
+	}}
 }
 
 // profileSet is a cached profiles answer.
 type profileSet struct {
 	Profiles map[string]v2client.Profile `json:"profiles"`
+	// Pending is the device's free preview when v2 answered no TempPass
+	// profile for it: the trial exists but its clock has not started.
+	Pending *tempPass `json:"pending,omitempty"`
+	// TempPassOver reports that v2 refused the free preview's TempPass
+	// profile because the trial's time or resources are used up.
+	TempPassOver bool `json:"tempPassOver,omitempty"`
 }
 
 // deviceAuthn returns the profile the device acts with, or ok false when it
@@ -87,13 +109,20 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 		return nil, false, err
 	}
 	now := g.now()
-	if a, ok := chooseProfile(set.Profiles, now); ok && !a.Profile.NotAfter.IsZero() {
-		seen := seenProfile{MVPD: a.MVPD, NotAfter: a.Profile.NotAfter.Time()}
-		if err := (store.JSON[seenProfile]{Store: g.store}).Set(ctx, dv.key("seen"), seen,
-			keepFor(now, seen.NotAfter, g.expiredMem)); err != nil {
-			return nil, false, ErrInternal(err)
+	a, ok := chooseProfile(set.Profiles, now)
+	if !ok && set.Pending != nil && now.Before(set.Pending.Until) {
+		a, ok = set.Pending.authn(), true
+	}
+	if ok && !a.Profile.NotAfter.IsZero() {
+		if err := g.see(ctx, dv, a); err != nil {
+			return nil, false, err
 		}
 		return a, false, nil
+	}
+	if set.TempPassOver {
+		// The free preview is over: the device's authentication expired,
+		// whatever the gateway last saw of its still running trial.
+		return nil, true, nil
 	}
 	seen, err := store.JSON[seenProfile]{Store: g.store}.Get(ctx, dv.key("seen"))
 	switch {
@@ -105,9 +134,20 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 	return nil, !now.Before(seen.NotAfter), nil
 }
 
-// actingAuthn is deviceAuthn for decisions: a device on a free preview whose
-// TempPass clock has not started yet has no profile, and acts with the
-// TempPass MVPD directly, as v2 intends.
+// see remembers a as the last profile seen for the device.
+func (g *Gateway) see(ctx context.Context, dv *device, a *authn) error {
+	seen := seenProfile{MVPD: a.MVPD, NotAfter: a.Profile.NotAfter.Time()}
+	if err := (store.JSON[seenProfile]{Store: g.store}).Set(ctx, dv.key("seen"), seen,
+		keepFor(g.now(), seen.NotAfter, g.expiredMem)); err != nil {
+		return ErrInternal(err)
+	}
+	return nil
+}
+
+// actingAuthn is deviceAuthn for decisions: a device whose free preview v2
+// no longer gives a profile for (used up, or an identity v2 does not know)
+// still acts with the TempPass MVPD, so that v2's own decision tells the
+// device why it is refused.
 func (g *Gateway) actingAuthn(ctx context.Context, dv *device) (*authn, bool, error) {
 	a, expired, err := g.deviceAuthn(ctx, dv)
 	if a != nil || err != nil {
@@ -155,16 +195,26 @@ func (g *Gateway) deviceProfiles(ctx context.Context, dv *device) (*profileSet, 
 				opts := append(slices.Clip(dv.opts), v2client.WithTempPassIdentity(cmp.Or(dv.tempPassIdentity, tp.Identity)))
 				tps, err := g.client.Profile(fctx, dv.rq.ServiceProvider, tp.MVPD, opts...)
 				switch {
+				case err == nil && len(tps.Profiles) == 0:
+					set.Pending = &tp
 				case err == nil:
+					if set.Profiles == nil {
+						set.Profiles = map[string]v2client.Profile{}
+					}
 					for m, p := range tps.Profiles {
 						set.Profiles[m] = p
 					}
-				case v2client.StatusCode(err) == 403 || v2client.StatusCode(err) == 400:
-					// The free preview is used up or unknown: no profile.
+				case v2client.StatusCode(err) == 403:
+					set.TempPassOver = true
+				case v2client.StatusCode(err) == 400:
+					// The promotional identity is missing or unknown: no profile.
 				default:
 					return nil, err
 				}
 			}
+		}
+		if a, ok := chooseProfile(set.Profiles, g.now()); ok && !a.Profile.NotAfter.IsZero() {
+			g.noteDeviceLogin(fctx, dv, a)
 		}
 		if ttl := g.profileCacheTTL(dv.rq, set); ttl > 0 {
 			if err := cache.Set(fctx, key, *set, ttl); err != nil {
@@ -204,9 +254,18 @@ func (g *Gateway) dropProfiles(ctx context.Context, dv *device) {
 // codeAuthn returns the profile obtained with an authentication code. For
 // codes the gateway issued itself (the device was already signed in) and for
 // codes v2 no longer knows (sessions live 30 minutes), it falls back to the
-// profiles of the device that registered the code.
+// profiles of the device that registered the code, which the gateway
+// remembers past the registration's expiry for as long as the login lives.
 func (g *Gateway) codeAuthn(ctx context.Context, rq *Requestor, code string) (*authn, *regRecord, bool, error) {
-	rec, err := g.registration(ctx, code)
+	a, rec, expired, err := g.codeAuthnOf(ctx, rq, code)
+	if a != nil && !a.Profile.NotAfter.IsZero() {
+		g.rememberCodeLogin(ctx, code, a.Profile.NotAfter.Time())
+	}
+	return a, rec, expired, err
+}
+
+func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string) (*authn, *regRecord, bool, error) {
+	rec, err := g.rememberedRegistration(ctx, code)
 	switch {
 	case errors.Is(err, store.ErrDeleted):
 		return nil, nil, false, nil
@@ -229,10 +288,23 @@ func (g *Gateway) codeAuthn(ctx context.Context, rq *Requestor, code string) (*a
 	ps, err := g.client.ProfileByCode(ctx, rq.ServiceProvider, code, opts...)
 	switch {
 	case err == nil:
-		if a, ok := chooseProfile(ps.Profiles, g.now()); ok {
-			return a, rec, false, nil
+		a, ok := chooseProfile(ps.Profiles, g.now())
+		if !ok {
+			return nil, rec, false, nil
 		}
-		return nil, rec, false, nil
+		if rec != nil && !a.Profile.NotAfter.IsZero() {
+			// The login is the registering device's: remember it as such,
+			// so that once v2 forgets the code the device's state tells
+			// an expired login from none.
+			dv, err := g.recordDevice(ctx, rq, rec)
+			if err == nil {
+				err = g.see(ctx, dv, a)
+			}
+			if err != nil {
+				return nil, rec, false, err
+			}
+		}
+		return a, rec, false, nil
 	case invalidSession(err) && rec != nil:
 		a, expired, err := g.recordAuthn(ctx, rq, rec)
 		return a, rec, expired, err

@@ -23,7 +23,7 @@ func redirectAllowed(allowed []string, raw string) bool {
 		if !strings.EqualFold(p.Scheme, u.Scheme) || !strings.EqualFold(p.Host, u.Host) {
 			continue
 		}
-		if pathUnder(p.EscapedPath(), u.EscapedPath()) {
+		if pathUnder(p.EscapedPath(), u.EscapedPath()) && !hasDotSegment(u.Path) {
 			return true
 		}
 	}
@@ -40,6 +40,19 @@ func pathUnder(base, path string) bool {
 		return false
 	}
 	return path == base || strings.HasPrefix(path, base+"/")
+}
+
+// hasDotSegment reports whether a decoded URL path holds a "." or ".."
+// segment. Browsers resolve percent-encoded dots (%2e) like plain ones and
+// read backslashes as slashes, so "/done/%2e%2e/admin" and "/done/..\admin"
+// leave the registered path as surely as "/done/../admin".
+func hasDotSegment(path string) bool {
+	for _, seg := range strings.Split(strings.ReplaceAll(path, "\\", "/"), "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // domainAllowed reports whether the domain_name of a second-screen call is

@@ -142,6 +142,7 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateR
 	if err != nil {
 		return nil, ErrInternal(err)
 	}
+	g.rememberRegistration(ctx, dv, rec, expires.Sub(now))
 	reg := rec.Registration
 	return &reg, nil
 }
@@ -181,6 +182,7 @@ func (g *Gateway) DeleteRegcode(ctx context.Context, req *DeleteRegcodeRequest) 
 	case err != nil:
 		return g.fail(ctx, rq, "regcode delete", ErrInternal(err))
 	}
+	g.forgetCode(ctx, req.Code)
 	return nil
 }
 

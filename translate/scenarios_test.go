@@ -248,9 +248,10 @@ func TestAuthnAndAuthzExpiry(t *testing.T) {
 	v1err(t, err, 410, CodeAuthenticationSessionExpired)
 	_, err = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
 	v1err(t, err, 403, CodeAuthenticationSessionExpired)
-	// The code's record is long gone: nothing links it to the device.
+	// The code's record is long gone, but the gateway remembers the login
+	// made with it: expired, not unknown.
 	_, err = e.gw.AuthnToken(e.ctx, &AuthnTokenRequest{Device: Device{Requestor: testRequestor}, Code: code})
-	v1err(t, err, 404, CodeAuthenticationSessionMissing)
+	v1err(t, err, 410, CodeAuthenticationSessionExpired)
 	_, err = e.gw.UserMetadata(e.ctx, &UserMetadataRequest{Device: d})
 	v1err(t, err, 412, CodeAuthenticationSessionExpired)
 }

@@ -77,6 +77,11 @@ type Client struct {
 
 	// Tokens supplies the Authorization bearer of v2 calls. Nil sends none.
 	Tokens TokenProvider
+
+	// Breaker, when set, stops calls to the upstream host after repeated
+	// failures (see Breaker); every attempt, retries and DCR calls
+	// included, goes through it. Nil means no circuit breaking.
+	Breaker *Breaker
 }
 
 func (c *Client) base() string {
@@ -197,6 +202,9 @@ type answer struct {
 // do runs cl, decoding a 2xx body into out. It retries idempotent calls on
 // transient failures and any call once after a 401 with a refreshed token.
 func (c *Client) do(ctx context.Context, cl *call, out any) error {
+	if err := checkPath(cl.path); err != nil {
+		return fmt.Errorf("v2client: %s: %w", cl.method, err)
+	}
 	auth := cl.headers&dcrCall == 0 && c.Tokens != nil
 	var token string
 	if auth {
@@ -208,7 +216,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	}
 	refreshed := false
 	for retry := 0; ; {
-		ans, err := c.send(ctx, cl, token, retry)
+		ans, err := c.attempt(ctx, cl, token, retry)
 		if err != nil {
 			if cl.idempotent && retry < c.retries() && transient(ctx, err) {
 				retry++
@@ -310,9 +318,10 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (*
 }
 
 // transient reports whether a transport failure may be retried: not our own
-// timeout (the device is already waiting) and not the caller giving up.
+// timeout (the device is already waiting), not the caller giving up and not
+// an open circuit (the upstream is known to be down).
 func transient(ctx context.Context, err error) bool {
-	return ctx.Err() == nil && !IsTimeout(err)
+	return ctx.Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrCircuitOpen)
 }
 
 func retryableStatus(status int) bool {

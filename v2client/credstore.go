@@ -17,6 +17,21 @@ type CredentialStore interface {
 	SaveToken(ctx context.Context, sp string, tok AccessToken) error
 }
 
+// CredentialLocker is implemented by a CredentialStore that several gateway
+// instances share. A per-process lock cannot keep two instances from
+// registering at the same moment on an empty store, which leaves them with
+// different client registrations — and v2 binds profiles to the
+// registration, so devices moving between the instances would lose their
+// logins. TokenSource takes this lock around registration and token
+// refresh, and re-reads the store once it holds it.
+type CredentialLocker interface {
+	// LockCredentials waits until the caller holds the credential lock of
+	// sp, or until ctx ends (the error then wraps ctx.Err()). unlock
+	// releases it and may be called once. The lock must free itself if its
+	// holder dies without unlocking (a lease).
+	LockCredentials(ctx context.Context, sp string) (unlock func(), err error)
+}
+
 // MemoryStore is a process-local CredentialStore. The zero value is ready to
 // use.
 type MemoryStore struct {

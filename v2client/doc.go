@@ -50,7 +50,9 @@
 // created_at + expires_in minus a skew, shares one refresh among concurrent
 // callers, refreshes once after a v2 401 (the call is then retried once and a
 // second 401 is returned, matching ErrUnauthorized), and registers again only
-// when the token endpoint answers invalid_client.
+// when the token endpoint answers invalid_client. A CredentialStore shared by
+// several processes should also implement CredentialLocker, so that they
+// register and refresh one at a time and end up with one registration.
 //
 // # Timeouts and retries
 //

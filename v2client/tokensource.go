@@ -29,7 +29,8 @@ func serverDeviceInfo() string {
 //     invalid_client;
 //   - it reuses an access token until created_at + expires_in - Skew;
 //   - after a v2 401 it fetches one new token (RefreshToken);
-//   - concurrent callers for one service provider share a single refresh.
+//   - concurrent callers for one service provider share a single refresh;
+//     when Store is a CredentialLocker, so do gateway instances sharing it.
 //
 // Set Client and Statement; the other fields have working zero values. A
 // TokenSource must not be copied after first use.
@@ -184,15 +185,31 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 		return t.AccessToken, nil
 	}
 	// So may another gateway instance sharing the store.
-	st := ts.store()
-	if t, ok, err := st.LoadToken(ctx, sp); err != nil {
-		ts.logger().WarnContext(ctx, "adobe pass: loading stored access token failed", "service_provider", sp, "error", err)
-	} else if ok && t.AccessToken != rejected && ts.fresh(t) {
-		ts.remember(sp, t)
+	if t, ok := ts.stored(ctx, sp, rejected); ok {
 		return t.AccessToken, nil
 	}
+	// lockErr, when set, is why the instances' shared lock is not held.
+	var lockErr error
+	if l, ok := ts.store().(CredentialLocker); ok {
+		release, err := l.LockCredentials(ctx, sp)
+		switch {
+		case err == nil:
+			defer release()
+			// The holder before us may have stored a token meanwhile.
+			if t, ok := ts.stored(ctx, sp, rejected); ok {
+				return t.AccessToken, nil
+			}
+		case ctx.Err() != nil:
+			return "", fmt.Errorf("v2client: access token for %s: %w", sp, err)
+		default:
+			// Two instances fetching a token each is harmless, so a broken
+			// lock stops only registration (see register).
+			lockErr = err
+			ts.logger().WarnContext(ctx, "adobe pass: credential lock unavailable", "service_provider", sp, "error", err)
+		}
+	}
 
-	cred, err := ts.credentials(ctx, sp, false)
+	cred, err := ts.credentials(ctx, sp, lockErr)
 	if err != nil {
 		return "", err
 	}
@@ -200,7 +217,7 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 	if IsInvalidClient(err) {
 		ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, registering again",
 			"service_provider", sp, "client_id", cred.ClientID)
-		if cred, err = ts.credentials(ctx, sp, true); err != nil {
+		if cred, err = ts.renewCredentials(ctx, sp, cred, lockErr); err != nil {
 			return "", err
 		}
 		tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
@@ -212,12 +229,27 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 		// Without created_at the lifetime counts from now.
 		tok.CreatedAt = ts.now().UnixMilli()
 	}
-	if err := st.SaveToken(ctx, sp, *tok); err != nil {
+	if err := ts.store().SaveToken(ctx, sp, *tok); err != nil {
 		ts.logger().WarnContext(ctx, "adobe pass: storing access token failed", "service_provider", sp, "error", err)
 	}
 	ts.remember(sp, *tok)
 	ts.logger().InfoContext(ctx, "adobe pass: access token obtained", "service_provider", sp, "token", *tok)
 	return tok.AccessToken, nil
+}
+
+// stored returns the stored token of sp when it is fresh and not rejected,
+// and keeps it in this process.
+func (ts *TokenSource) stored(ctx context.Context, sp, rejected string) (AccessToken, bool) {
+	t, ok, err := ts.store().LoadToken(ctx, sp)
+	if err != nil {
+		ts.logger().WarnContext(ctx, "adobe pass: loading stored access token failed", "service_provider", sp, "error", err)
+		return AccessToken{}, false
+	}
+	if !ok || t.AccessToken == rejected || !ts.fresh(t) {
+		return AccessToken{}, false
+	}
+	ts.remember(sp, t)
+	return t, true
 }
 
 func (ts *TokenSource) remember(sp string, t AccessToken) {
@@ -226,27 +258,51 @@ func (ts *TokenSource) remember(sp string, t AccessToken) {
 	ts.cache[sp] = t
 }
 
-// credentials returns the stored client credentials of sp, registering when
-// there are none or when renew is set. Called with sp's lock held.
-func (ts *TokenSource) credentials(ctx context.Context, sp string, renew bool) (ClientCredentials, error) {
-	st := ts.store()
-	if !renew {
-		ts.mu.Lock()
-		c, ok := ts.creds[sp]
-		ts.mu.Unlock()
-		if ok {
-			return c, nil
-		}
-		c, ok, err := st.LoadCredentials(ctx, sp)
-		if err != nil {
-			// Registering now would orphan the stored credentials and every
-			// profile bound to them.
-			return ClientCredentials{}, fmt.Errorf("v2client: loading client credentials for %s: %w", sp, err)
-		}
-		if ok {
-			ts.keep(sp, c)
-			return c, nil
-		}
+// credentials returns the client credentials of sp: those this process
+// uses, else the stored ones, else new ones from registering. Called with
+// sp's locks held; lockErr as for register.
+func (ts *TokenSource) credentials(ctx context.Context, sp string, lockErr error) (ClientCredentials, error) {
+	ts.mu.Lock()
+	c, ok := ts.creds[sp]
+	ts.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, ok, err := ts.store().LoadCredentials(ctx, sp)
+	if err != nil {
+		// Registering now would orphan the stored credentials and every
+		// profile bound to them.
+		return ClientCredentials{}, fmt.Errorf("v2client: loading client credentials for %s: %w", sp, err)
+	}
+	if ok {
+		ts.keep(sp, c)
+		return c, nil
+	}
+	return ts.register(ctx, sp, lockErr)
+}
+
+// renewCredentials replaces credentials v2 refused: by those another
+// instance stored since it registered again, else by registering. Called
+// with sp's locks held; lockErr as for register.
+func (ts *TokenSource) renewCredentials(ctx context.Context, sp string, refused ClientCredentials, lockErr error) (ClientCredentials, error) {
+	c, ok, err := ts.store().LoadCredentials(ctx, sp)
+	switch {
+	case err != nil:
+		// The refused credentials are dead whatever the store holds.
+		ts.logger().WarnContext(ctx, "adobe pass: loading client credentials failed", "service_provider", sp, "error", err)
+	case ok && c.ClientID != refused.ClientID:
+		ts.keep(sp, c)
+		return c, nil
+	}
+	return ts.register(ctx, sp, lockErr)
+}
+
+// register obtains and stores new client credentials for sp. lockErr is why
+// the instances' shared lock is not held; registering without it could
+// leave instances with different registrations, so it fails instead.
+func (ts *TokenSource) register(ctx context.Context, sp string, lockErr error) (ClientCredentials, error) {
+	if lockErr != nil {
+		return ClientCredentials{}, fmt.Errorf("v2client: registering client for %s without the credential lock: %w", sp, lockErr)
 	}
 	if ts.Statement == nil {
 		return ClientCredentials{}, fmt.Errorf("%w %q", ErrUnknownServiceProvider, sp)
@@ -259,7 +315,7 @@ func (ts *TokenSource) credentials(ctx context.Context, sp string, renew bool) (
 	if err != nil {
 		return ClientCredentials{}, fmt.Errorf("v2client: registering client for %s: %w", sp, err)
 	}
-	if err := st.SaveCredentials(ctx, sp, *c); err != nil {
+	if err := ts.store().SaveCredentials(ctx, sp, *c); err != nil {
 		// Keep using them in this process; the operator must fix the store
 		// before a restart forces another registration.
 		ts.logger().ErrorContext(ctx, "adobe pass: storing client credentials failed", "service_provider", sp, "error", err)

@@ -69,6 +69,8 @@ type fakeAdobe struct {
 	expiresIn     int64
 	tokenGate     chan struct{} // when set, token calls wait for it to close
 	tokenEntered  chan struct{} // when set, signalled (without blocking) as a token call starts waiting
+	registerGate  chan struct{} // when set, registrations wait for it to close
+	registerEnter chan struct{} // when set, signalled (without blocking) as a registration starts waiting
 	v2Bearers     []string
 }
 
@@ -114,6 +116,16 @@ func (f *fakeAdobe) register(w http.ResponseWriter, r *http.Request) {
 	if req.SoftwareStatement != statement {
 		writeJSON(w, 400, `{"error":"invalid_software_statement"}`)
 		return
+	}
+	f.mu.Lock()
+	gate, entered := f.registerGate, f.registerEnter
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-gate
 	}
 	f.mu.Lock()
 	f.registrations++
