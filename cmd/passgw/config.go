@@ -77,6 +77,18 @@ type Config struct {
 	Throttle ThrottleConfig `yaml:"throttle"`
 	// Requestors are the v1 requestors served. Default (sandbox only): REF30.
 	Requestors []RequestorConfig `yaml:"requestors"`
+	// Mode is the migration mode of requestors that set none and of calls
+	// naming no requestor: translate (default), passthrough, shadow or
+	// canary (see MIGRATION.md, "Phased rollout").
+	Mode string `yaml:"mode"`
+	// V1Upstream is the base URL of the v1 service the passthrough, shadow
+	// and canary modes send calls to, for requestors that set none.
+	V1Upstream string `yaml:"v1_upstream"`
+	// CanaryPercent is the share of devices (0 to 100) canary mode answers
+	// through translate, for requestors that set none.
+	CanaryPercent float64 `yaml:"canary_percent"`
+	// Shadow tunes the comparisons of shadow mode.
+	Shadow ShadowConfig `yaml:"shadow"`
 }
 
 // ThrottleConfig is a token bucket per device IP: one call per Interval
@@ -113,6 +125,11 @@ type RequestorConfig struct {
 	SigningKeys map[string]string `yaml:"signing_keys"`
 	// Throttle overrides the top-level throttle for this requestor.
 	Throttle *ThrottleConfig `yaml:"throttle"`
+	// Mode, V1Upstream and CanaryPercent override the top-level migration
+	// settings for this requestor.
+	Mode          string   `yaml:"mode"`
+	V1Upstream    string   `yaml:"v1_upstream"`
+	CanaryPercent *float64 `yaml:"canary_percent"`
 }
 
 // sandboxStatement is the software statement the default sandbox fixture
@@ -258,6 +275,7 @@ func (c *Config) provision(getenv func(string) string) error {
 			r.Throttle.provision(fmt.Sprintf("requestors[%d].throttle", i), bad)
 		}
 	}
+	c.provisionModes(bad)
 	return errors.Join(errs...)
 }
 

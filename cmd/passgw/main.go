@@ -3,6 +3,8 @@
 //	passgw serve    [--addr HOST:PORT] [--upstream URL] [--sandbox-addr HOST:PORT] ...
 //	passgw sandbox  [--addr HOST:PORT] [--fixture FILE] [--admin]
 //	passgw healthcheck [--url URL] [--timeout DURATION]
+//	passgw golden record|check --target URL [--ignore SELECTORS] DIR
+//	passgw golden replay --addr HOST:PORT DIR
 //	passgw version
 //
 // Every subcommand logs with log/slog to stderr and stops cleanly on SIGINT or
@@ -32,6 +34,8 @@ func commands() []command {
 	return []command{
 		{"serve", "answer REST API v1 through REST API v2 (on the embedded sandbox when no upstream is set)", runServe},
 		{"sandbox", "run the sandbox: a fake of Adobe Pass v2 + DCR with mock MVPD pages", runSandbox},
+		{"golden", "record, check or replay golden v1 cases (record|check --target URL DIR, replay --addr HOST:PORT DIR)", runGolden},
+		{"bench", "measure the gateway against direct v2 calls and a plain reverse proxy (see BENCHMARKS.md)", runBench},
 		{"healthcheck", "probe a running gateway (default http://127.0.0.1:8080/readyz); exit status 1 unless it answers 200", runHealthcheck},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintln(stdout, "passgw", version)

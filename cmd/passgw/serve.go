@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
@@ -153,6 +154,10 @@ type hooks struct {
 	// serves /metrics. Nil records nothing (trace context is still passed
 	// upstream).
 	Telemetry *telemetry.Telemetry
+	// Shadow, when set, holds the shadow-mode comparisons (so tests can
+	// read their counts). Nil makes a fresh one when a requestor is in
+	// shadow mode.
+	Shadow *compat.Shadow
 }
 
 // newGatewayHandler builds the gateway's HTTP surface: the v1 API answered
@@ -168,7 +173,8 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	}
 	st = instrumentStore(h.Telemetry, st)
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
-		Breaker: cfg.breaker(h.Now, logger.With("component", "breaker"))}
+		HTTPClient: &http.Client{Transport: upstreamTransport()},
+		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker"))}
 	client.Tokens = &v2client.TokenSource{
 		Client:    client,
 		Store:     translate.Credentials{Store: st, Now: now},
@@ -244,7 +250,15 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", v1)
+	var metrics *telemetry.Metrics
+	if h.Telemetry != nil {
+		metrics = h.Telemetry.Metrics
+	}
+	front, err := cfg.migrationRouter(v1, st, h.Shadow, metrics.ShadowCompared, logger)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", front)
 	mux.Handle("/o/client/", throttle.Wrap(issuer))
 	mux.HandleFunc("GET "+signedInPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -304,4 +318,15 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grac
 		return err
 	}
 	return nil
+}
+
+// upstreamTransport is the connection pool to Adobe. Every device call
+// becomes one or more v2 calls to the same host, so keep enough idle
+// connections for the gateway's concurrency: net/http's default of 2 per host
+// makes a busy gateway dial and handshake for most calls.
+func upstreamTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	return t
 }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/translate/store"
+)
+
+// ShadowConfig tunes shadow mode: the background comparison of the v1
+// upstream's answers with the translated ones.
+type ShadowConfig struct {
+	// Concurrency bounds the comparisons running at once; calls arriving
+	// when all are busy are answered from v1 and not compared. Default 4.
+	Concurrency int `yaml:"concurrency"`
+	// Timeout bounds one translated call. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Ignore are the compat selectors of values not compared. Default:
+	// compat.DefaultIgnore (ids, codes, times, tokens).
+	Ignore []string `yaml:"ignore"`
+	// LogDir receives one txtar file per difference (the device's call,
+	// credentials redacted, v1's answer, the translated answer and the
+	// diff). Empty: differences are only counted.
+	LogDir string `yaml:"log_dir"`
+}
+
+// provisionModes checks the migration settings: the mode of every
+// requestor (inherited from the top-level mode), the v1 upstream each
+// non-translate mode needs, and canary percentages.
+func (c *Config) provisionModes(bad func(field, format string, args ...any)) {
+	if _, err := compat.ParseMode(c.Mode); err != nil {
+		bad("mode", "want translate, passthrough, shadow or canary, got %q", c.Mode)
+	}
+	if c.V1Upstream != "" && !absURL(c.V1Upstream) {
+		bad("v1_upstream", "not an absolute http(s) URL: %q", c.V1Upstream)
+	}
+	if c.CanaryPercent < 0 || c.CanaryPercent > 100 {
+		bad("canary_percent", "want 0 to 100, got %v", c.CanaryPercent)
+	}
+	if c.Shadow.Concurrency < 0 || c.Shadow.Timeout < 0 {
+		bad("shadow", "concurrency and timeout must not be negative")
+	}
+	if m, _ := compat.ParseMode(c.Mode); m.NeedsUpstream() && c.V1Upstream == "" {
+		bad("v1_upstream", "required by mode %s", m)
+	}
+	for i, r := range c.Requestors {
+		field := fmt.Sprintf("requestors[%d]", i)
+		mode := r.Mode
+		if mode == "" {
+			mode = c.Mode
+		}
+		m, err := compat.ParseMode(mode)
+		if err != nil {
+			bad(field+".mode", "want translate, passthrough, shadow or canary, got %q", r.Mode)
+			continue
+		}
+		if r.V1Upstream != "" && !absURL(r.V1Upstream) {
+			bad(field+".v1_upstream", "not an absolute http(s) URL: %q", r.V1Upstream)
+		}
+		if m.NeedsUpstream() && r.V1Upstream == "" && c.V1Upstream == "" {
+			bad(field+".v1_upstream", "required by mode %s (or set the top-level v1_upstream)", m)
+		}
+		if p := r.CanaryPercent; p != nil && (*p < 0 || *p > 100) {
+			bad(field+".canary_percent", "want 0 to 100, got %v", *p)
+		}
+	}
+}
+
+// migrating reports whether any requestor (or the default) leaves
+// translate mode.
+func (c *Config) migrating() bool {
+	if m, _ := compat.ParseMode(c.Mode); m != compat.ModeTranslate {
+		return true
+	}
+	for _, r := range c.Requestors {
+		if m, _ := compat.ParseMode(r.Mode); r.Mode != "" && m != compat.ModeTranslate {
+			return true
+		}
+	}
+	return false
+}
+
+// policies maps each requestor to its compat.Policy; calls naming no
+// requestor, or one not configured, get the top-level mode.
+func (c *Config) policies() func(requestor string) compat.Policy {
+	parse := func(s string) *url.URL {
+		if s == "" {
+			return nil
+		}
+		u, _ := url.Parse(s) // checked by provision
+		return u
+	}
+	mode, _ := compat.ParseMode(c.Mode)
+	def := compat.Policy{Mode: mode, Upstream: parse(c.V1Upstream), CanaryPercent: c.CanaryPercent}
+	per := map[string]compat.Policy{}
+	for _, r := range c.Requestors {
+		p := def
+		if r.Mode != "" {
+			p.Mode, _ = compat.ParseMode(r.Mode)
+		}
+		if r.V1Upstream != "" {
+			p.Upstream = parse(r.V1Upstream)
+		}
+		if r.CanaryPercent != nil {
+			p.CanaryPercent = *r.CanaryPercent
+		}
+		per[r.ID] = p
+	}
+	return func(requestor string) compat.Policy {
+		if p, ok := per[requestor]; ok {
+			return p
+		}
+		return def
+	}
+}
+
+// migrationRouter puts the compat router in front of the v1 surface when
+// the configuration migrates any requestor; otherwise v1 is served as is.
+// shadow, when set, is the comparison state to use (tests read its counts).
+func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, compared func(string, bool), logger *slog.Logger) (http.Handler, error) {
+	if !c.migrating() {
+		return v1, nil
+	}
+	if shadow == nil {
+		shadow = &compat.Shadow{}
+	}
+	if shadow.Concurrency == 0 {
+		shadow.Concurrency = c.Shadow.Concurrency
+	}
+	if shadow.Timeout == 0 {
+		shadow.Timeout = c.Shadow.Timeout
+	}
+	if shadow.Ignore == nil && c.Shadow.Ignore != nil {
+		shadow.Ignore = c.Shadow.Ignore
+	}
+	if shadow.Record == nil && c.Shadow.LogDir != "" {
+		if err := os.MkdirAll(c.Shadow.LogDir, 0o755); err != nil {
+			return nil, fmt.Errorf("shadow.log_dir: %w", err)
+		}
+		shadow.Record = compat.DiffDir(c.Shadow.LogDir).Record
+	}
+	if shadow.Compared == nil {
+		shadow.Compared = compared
+	}
+	if shadow.Logger == nil {
+		shadow.Logger = logger.With("component", "shadow")
+	}
+	logger.Info("migration modes in effect: some v1 calls are answered by the v1 upstream", "default_mode", c.Mode)
+	return &compat.Router{
+		Translate:      v1,
+		Policy:         c.policies(),
+		TrustedProxies: c.trustedProxies(),
+		Shadow:         shadow,
+		Store:          st,
+		Logger:         logger.With("component", "compat"),
+	}, nil
+}

@@ -1,0 +1,127 @@
+package compat
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/passgw/passgw/v1api"
+)
+
+func TestIdentifyCall(t *testing.T) {
+	tests := []struct {
+		name, method, target, contentType, body, auth string
+		want                                          Call
+	}{
+		{"regcode create, deviceId in the form", "POST", "/reggie/v1/REF30/regcode", "application/x-www-form-urlencoded", "deviceId=dev-1&ttl=60", "",
+			Call{Op: "POST /reggie/v1/{requestor}/regcode", Requestor: "REF30", DeviceID: "dev-1"}},
+		{"query wins over the form", "POST", "/reggie/v1/REF30/regcode?deviceId=q", "application/x-www-form-urlencoded", "deviceId=f", "",
+			Call{Op: "POST /reggie/v1/{requestor}/regcode", Requestor: "REF30", DeviceID: "q"}},
+		{"multipart form", "POST", "/api/v1/authenticate/freepreview", "multipart/form-data; boundary=XX",
+			"--XX\r\nContent-Disposition: form-data; name=\"requestor_id\"\r\n\r\nREF30\r\n--XX\r\nContent-Disposition: form-data; name=\"deviceId\"\r\n\r\ndev-2\r\n--XX--\r\n", "",
+			Call{Op: "POST /api/v1/authenticate/freepreview", Requestor: "REF30", DeviceID: "dev-2"}},
+		{"regcode get by code, extension", "GET", "/reggie/v1/REF30/regcode/ABC1234.json", "", "", "",
+			Call{Op: "GET /reggie/v1/{requestor}/regcode/{code}", Requestor: "REF30", Code: "ABC1234", ReadOnly: true}},
+		{"regcode get without requestor", "GET", "/reggie/v1/regcode/ABC1234", "", "", "",
+			Call{Op: "GET /reggie/v1/regcode/{code}", Code: "ABC1234", ReadOnly: true}},
+		{"regcode delete", "DELETE", "/reggie/v1/REF30/regcode/ABC1234", "", "", "",
+			Call{Op: "DELETE /reggie/v1/{requestor}/regcode/{code}", Requestor: "REF30", Code: "ABC1234"}},
+		{"browser authenticate: requestor_id first, reg_code", "GET", "/api/v1/authenticate?requestor=X&requestor_id=REF30&reg_code=C0DE", "", "", "",
+			Call{Op: "GET /api/v1/authenticate", Requestor: "REF30", Code: "C0DE"}},
+		{"GET on freepreview is a code", "GET", "/api/v1/authenticate/freepreview?requestor=REF30", "", "", "",
+			Call{Op: "GET /api/v1/authenticate/{code}", Requestor: "REF30", Code: "freepreview"}},
+		{"checkauthn", "GET", "/api/v1/checkauthn?requestor=REF30&deviceId=d%20x", "", "", "",
+			Call{Op: "GET /api/v1/checkauthn", Requestor: "REF30", DeviceID: "d x", ReadOnly: true}},
+		{"broken escape kept raw", "GET", "/api/v1/tokens/authz?requestor=REF30&deviceId=a%zz&resource=r", "", "", "",
+			Call{Op: "GET /api/v1/tokens/authz", Requestor: "REF30", DeviceID: "a%zz", ReadOnly: true}},
+		{"requestor from a signed header", "GET", "/api/v1/authorize?deviceId=d&resource=r", "", "",
+			"GET requestor_id=REF30, nonce=n, signature_method=HMAC-SHA1, request_time=1, public_key=k, signature=s",
+			Call{Op: "GET /api/v1/authorize", Requestor: "REF30", DeviceID: "d"}},
+		{"a bearer names no requestor", "GET", "/api/v1/authorize?deviceId=d&resource=r", "", "", "Bearer requestor_id=REF30",
+			Call{Op: "GET /api/v1/authorize", DeviceID: "d"}},
+		{"config by path, POST is read-only", "POST", "/api/v1/config/REF30", "application/x-www-form-urlencoded", "format=json", "",
+			Call{Op: "POST /api/v1/config/{requestor}", Requestor: "REF30", ReadOnly: true}},
+		{"media token", "GET", "/api/v1/mediatoken?requestor=REF30&deviceId=d&resource=r", "", "", "",
+			Call{Op: "GET /api/v1/mediatoken", Requestor: "REF30", DeviceID: "d"}},
+		{"logout", "DELETE", "/api/v1/logout?requestor=REF30&deviceId=d", "", "", "",
+			Call{Op: "DELETE /api/v1/logout", Requestor: "REF30", DeviceID: "d"}},
+		{"unknown path keeps the requestor parameter", "GET", "/api/v1/nothing?requestor=REF30&deviceId=d", "", "", "",
+			Call{Requestor: "REF30", DeviceID: "d"}},
+		{"a GET body is not read", "GET", "/api/v1/checkauthn?requestor=REF30", "application/x-www-form-urlencoded", "deviceId=d", "",
+			Call{Op: "GET /api/v1/checkauthn", Requestor: "REF30", ReadOnly: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			if diff := cmp.Diff(tt.want, IdentifyCall(r, []byte(tt.body))); diff != "" {
+				t.Errorf("IdentifyCall (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestIdentifyCallAgreesWithV1API routes every request of the project's
+// golden suite through both the v1 surface and IdentifyCall: they must
+// name the same operation, so that the router can never disagree with the
+// handler about what a call is.
+func TestIdentifyCallAgreesWithV1API(t *testing.T) {
+	h, err := v1api.New(v1api.Config{Backend: struct{ v1api.Backend }{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(moduleRoot(t), "testdata", "golden", "*", "*.txtar"))
+	if err != nil || len(files) < 100 {
+		t.Fatalf("golden cases: %d, %v", len(files), err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ParseCase(filepath.Base(f), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := strings.NewReplacer("{{code}}", "ABC1234", "{{gateway}}", "http%3A%2F%2Fgw", "{{sandbox}}", "http%3A%2F%2Fsb").Replace(c.Request.Target)
+		r, err := Request{Method: c.Request.Method, Target: target, Header: c.Request.Header, Body: c.Request.Body}.NewHTTPRequest(context.Background(), "http://gw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := h.RouteTemplate(r)
+		got := IdentifyCall(r, c.Request.Body)
+		if got.Op != want {
+			t.Errorf("%s: %s %s: IdentifyCall says %q, v1api %q", f, r.Method, target, got.Op, want)
+		}
+	}
+}
+
+// moduleRoot finds the directory holding go.mod above the working
+// directory.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root (go.mod) not found")
+		}
+		dir = parent
+	}
+}
