@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -93,7 +95,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sandboxURL = "http://" + ln.Addr().String()
 		logger.Warn("RUNNING ON THE SANDBOX, NOT ADOBE: the embedded fake of Adobe Pass v2 answers every upstream call; "+
 			"sign in on its MVPD pages as alice/alice-pass, bob/bob-pass or carol/carol-pass",
-			"sandbox", sandboxURL)
+			"sandbox", sandboxURL, "second_screen", secondScreenURL(cfg))
 		g.Go(func() error {
 			return serveUntilDone(sandboxCtx, &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}, ln, cfg.ShutdownTimeout)
 		})
@@ -329,4 +331,18 @@ func upstreamTransport() *http.Transport {
 	t.MaxIdleConns = 512
 	t.MaxIdleConnsPerHost = 256
 	return t
+}
+
+// secondScreenURL is the v1 authenticate URL a second-screen app opens for
+// the first configured requestor, with CODE standing for the device's
+// registration code: what a newcomer pastes into a browser to sign in.
+func secondScreenURL(cfg *Config) string {
+	r := cfg.Requestors[0]
+	q := url.Values{
+		"requestor_id": {r.ID},
+		"mso_id":       {"AcmeCable"},
+		"domain_name":  {r.DomainName},
+		"redirect_url": {r.RedirectURL},
+	}
+	return strings.TrimSuffix(cfg.PublicURL, "/") + "/api/v1/authenticate?reg_code=CODE&" + q.Encode()
 }
