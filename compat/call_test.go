@@ -2,6 +2,7 @@ package compat
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v1api"
 )
 
@@ -71,19 +74,22 @@ func TestIdentifyCall(t *testing.T) {
 	}
 }
 
-// TestIdentifyCallAgreesWithV1API routes every request of the project's
-// golden suite through both the v1 surface and IdentifyCall: they must
-// name the same operation, so that the router can never disagree with the
-// handler about what a call is.
+// TestIdentifyCallAgreesWithV1API sends every request of the project's
+// golden suite both through IdentifyCall and through the v1 surface: the
+// operation must be the one the handler routes to, and the requestor and
+// deviceId must be those the handler hands its backend, so that a policy
+// is always chosen for the requestor that is then served.
 func TestIdentifyCallAgreesWithV1API(t *testing.T) {
-	h, err := v1api.New(v1api.Config{Backend: struct{ v1api.Backend }{}})
+	backend := &deviceBackend{}
+	h, err := v1api.New(v1api.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(moduleRoot(t), "testdata", "golden", "*", "*.txtar"))
+	files, err := filepath.Glob(filepath.Join(testenv.ModuleRoot(t), "testdata", "golden", "*", "*.txtar"))
 	if err != nil || len(files) < 100 {
 		t.Fatalf("golden cases: %d, %v", len(files), err)
 	}
+	served := 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -94,34 +100,104 @@ func TestIdentifyCallAgreesWithV1API(t *testing.T) {
 			t.Fatal(err)
 		}
 		target := strings.NewReplacer("{{code}}", "ABC1234", "{{gateway}}", "http%3A%2F%2Fgw", "{{sandbox}}", "http%3A%2F%2Fsb").Replace(c.Request.Target)
-		r, err := Request{Method: c.Request.Method, Target: target, Header: c.Request.Header, Body: c.Request.Body}.NewHTTPRequest(context.Background(), "http://gw")
+		req := Request{Method: c.Request.Method, Target: target, Header: c.Request.Header, Body: c.Request.Body}
+		r, err := req.NewHTTPRequest(context.Background(), "http://gw")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := h.RouteTemplate(r)
 		got := IdentifyCall(r, c.Request.Body)
-		if got.Op != want {
+		if want, _ := h.RouteTemplate(r); got.Op != want {
 			t.Errorf("%s: %s %s: IdentifyCall says %q, v1api %q", f, r.Method, target, got.Op, want)
 		}
+
+		r, err = req.NewHTTPRequest(context.Background(), "http://gw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		backend.seen = nil
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if backend.seen == nil {
+			continue
+		}
+		served++
+		if got.Requestor != backend.seen.Requestor || got.DeviceID != backend.seen.DeviceID {
+			t.Errorf("%s: %s %s: IdentifyCall reads requestor %q deviceId %q, the v1 backend got %q %q",
+				f, r.Method, target, got.Requestor, got.DeviceID, backend.seen.Requestor, backend.seen.DeviceID)
+		}
+	}
+	if served < len(files)/2 {
+		t.Errorf("only %d of %d golden requests reached the backend", served, len(files))
 	}
 }
 
-// moduleRoot finds the directory holding go.mod above the working
-// directory.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root (go.mod) not found")
-		}
-		dir = parent
-	}
+// deviceBackend remembers the device of the last call and refuses it.
+type deviceBackend struct{ seen *translate.Device }
+
+func (b *deviceBackend) refuse(d translate.Device) error {
+	b.seen = &d
+	return translate.ErrNotFound("")
+}
+
+func (b *deviceBackend) CreateRegcode(_ context.Context, r *translate.CreateRegcodeRequest) (*translate.Registration, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) GetRegcode(_ context.Context, r *translate.GetRegcodeRequest) (*translate.Registration, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) DeleteRegcode(_ context.Context, r *translate.DeleteRegcodeRequest) error {
+	return b.refuse(r.Device)
+}
+
+func (b *deviceBackend) Config(_ context.Context, r *translate.ConfigRequest) (*translate.Config, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) Authenticate(_ context.Context, r *translate.AuthenticateRequest) (*translate.AuthenticateRedirect, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) CheckAuthn(_ context.Context, r *translate.CheckAuthnRequest) (*translate.AuthnToken, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) AuthnToken(_ context.Context, r *translate.AuthnTokenRequest) (*translate.AuthnToken, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) Authorize(_ context.Context, r *translate.AuthorizeRequest) (*translate.AuthzToken, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) AuthzToken(_ context.Context, r *translate.AuthzTokenRequest) (*translate.AuthzToken, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) MediaToken(_ context.Context, r *translate.MediaTokenRequest) (*translate.MediaToken, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) Preauthorize(_ context.Context, r *translate.PreauthorizeRequest) (*translate.Preauthorization, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) UserMetadata(_ context.Context, r *translate.UserMetadataRequest) (*translate.UserMetadata, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) Logout(_ context.Context, r *translate.LogoutRequest) error {
+	return b.refuse(r.Device)
+}
+
+func (b *deviceBackend) FreePreview(_ context.Context, r *translate.FreePreviewRequest) error {
+	return b.refuse(r.Device)
+}
+
+func (b *deviceBackend) ProfileRequest(_ context.Context, r *translate.ProfileRequest) (*translate.ProfileRequestPayload, error) {
+	return nil, b.refuse(r.Device)
+}
+
+func (b *deviceBackend) TokenExchange(_ context.Context, r *translate.TokenExchangeRequest) error {
+	return b.refuse(r.Device)
 }

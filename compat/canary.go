@@ -94,7 +94,7 @@ func (rt *Router) serveCanary(w http.ResponseWriter, r *http.Request, call Call)
 	}
 	ctx := context.WithoutCancel(r.Context())
 	keys := []string{store.Key(stickyDevicePrefix, call.Requestor, call.DeviceID)}
-	if code := registrationCode(cw.response()); code != "" && call.Op == opRegcodeCreate {
+	if code := RegistrationCode(cw.response()); code != "" && call.Op == opRegcodeCreate {
 		keys = append(keys, store.Key(stickyCodePrefix, code))
 	}
 	for _, k := range keys {
@@ -104,9 +104,9 @@ func (rt *Router) serveCanary(w http.ResponseWriter, r *http.Request, call Call)
 	}
 }
 
-// registrationCode reads the code of a registration answer in either
-// format.
-func registrationCode(r Response) string {
+// RegistrationCode reads the code of a registration answer (regcode
+// creation or lookup) in either format; "" when r is none.
+func RegistrationCode(r Response) string {
 	var j struct{ Code string }
 	if json.Unmarshal(r.Body, &j) == nil {
 		return j.Code

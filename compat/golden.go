@@ -157,6 +157,11 @@ func ParseResponse(data []byte) (Response, error) {
 		return Response{}, fmt.Errorf("response: %w", err)
 	}
 	r.Body.Close()
+	// net/http reads any three digits, "002" included, but a status is
+	// 100 to 999: Format could not write the smaller ones back.
+	if r.StatusCode < 100 {
+		return Response{}, fmt.Errorf("response: malformed HTTP status code %03d", r.StatusCode)
+	}
 	return Response{Status: r.StatusCode, Header: r.Header, Body: body}, nil
 }
 

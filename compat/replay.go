@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/passgw/passgw/v1api"
 )
 
 // Replay serves recorded cases as a stand-in v1 upstream. A request is
@@ -59,8 +61,8 @@ func (rp *Replay) Hits() []Hit {
 // ServeHTTP implements http.Handler.
 func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, DefaultMaxBodyBytes))
-	query := parseQuery(r.URL.RawQuery)
-	form := parseForm(r.Header.Get("Content-Type"), body)
+	query := v1api.ParseQuery(r.URL.RawQuery)
+	form := v1api.ParseForm(r.Header.Get("Content-Type"), body)
 	var matching []*Case
 	for _, c := range rp.cases {
 		if rp.matches(c, r, query, body, form) {
@@ -123,13 +125,13 @@ func (rp *Replay) matches(c *Case, r *http.Request, query url.Values, body []byt
 	if !matchTemplate(path, r.URL.EscapedPath()) {
 		return false
 	}
-	if !matchValues(parseQuery(rawQuery), query) {
+	if !matchValues(v1api.ParseQuery(rawQuery), query) {
 		return false
 	}
 	if len(c.Request.Body) == 0 {
 		return len(body) == 0
 	}
-	if recorded := parseForm(c.Request.Header.Get("Content-Type"), c.Request.Body); recorded != nil && form != nil {
+	if recorded := v1api.ParseForm(c.Request.Header.Get("Content-Type"), c.Request.Body); recorded != nil && form != nil {
 		return matchValues(recorded, form)
 	}
 	return matchTemplate(string(c.Request.Body), string(body))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1api"
 )
 
 // DefaultMaxBodyBytes bounds how much of a POST body the Router reads to
@@ -146,11 +147,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // the upstream's, and the answer reaches the device as v1 sent it, less
 // the hop-by-hop headers.
 func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, upstream *url.URL) {
-	trusted := rt.TrustedProxies
-	if trusted == nil {
-		trusted = defaultTrustedProxies()
-	}
-	device := deviceAddr(r, trusted)
+	device := v1api.DeviceAddr(r, rt.TrustedProxies)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)

@@ -171,7 +171,7 @@ func (rn *Runner) Run(ctx context.Context, sc Scenario) []Result {
 		default:
 			lastLocation = res.Got.Header.Get("Location")
 			if res.Got.Status == http.StatusCreated && strings.Contains(st.Case.Request.Target, "/regcode") {
-				if code := registrationCode(res.Got); code != "" {
+				if code := RegistrationCode(res.Got); code != "" {
 					codes++
 					vars["code"] = code
 					vars["code"+strconv.Itoa(codes)] = code

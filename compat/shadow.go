@@ -250,7 +250,11 @@ func redactQuery(raw string) string {
 	pairs := strings.Split(raw, "&")
 	for i, p := range pairs {
 		k, _, ok := strings.Cut(p, "=")
-		if ok && slices.Contains(secretParams, unescape(k)) {
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k // a broken escape is kept raw, as v1api.ParseQuery does
+		}
+		if ok && slices.Contains(secretParams, name) {
 			pairs[i] = k + "=" + redacted
 		}
 	}

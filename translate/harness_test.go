@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +8,10 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/v2test"
@@ -24,55 +23,20 @@ const (
 	testDomain    = "example.com"
 )
 
-// testClock is the fixed, manually advanced clock shared by the gateway and
-// the sandbox.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// newTestClock returns the manually advanced clock shared by the gateway
+// and the sandbox.
+func newTestClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 type env struct {
 	t       *testing.T
 	ctx     context.Context
-	clock   *testClock
+	clock   *testenv.Clock
 	sandbox *v2test.Server
 	store   store.Store
 	gw      *Gateway
-	logs    *syncBuffer
+	logs    *testenv.LogBuffer
 }
 
 type envOption struct {
@@ -112,7 +76,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 			o.client(client)
 		}
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	cfg := GatewayConfig{
 		Client: client,
 		Store:  st,

@@ -6,6 +6,21 @@ import (
 	"strings"
 )
 
+// DeviceAddr returns the address of the device that sent r, by the rule
+// the Handler applies (see deviceAddr). Nil trusted means loopback only, as
+// for Config.TrustedProxies; an empty non-nil slice trusts no one.
+func DeviceAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	if trusted == nil {
+		trusted = defaultTrustedProxies()
+	}
+	addr, _ := deviceAddr(r, trusted)
+	return addr
+}
+
+func defaultTrustedProxies() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
 // deviceAddr returns the device address of r. When the TCP peer is a
 // trusted proxy, X-Forwarded-For is walked from the right and the first
 // address that is not a trusted proxy is the device; otherwise the peer is

@@ -31,9 +31,11 @@ func writeCredentialError(w http.ResponseWriter, e *CredentialError) {
 	_, _ = w.Write(encodeJSON(jobject{{"error", e.Code}}))
 }
 
-// signedHeaderRequestor returns the requestor_id of a pre-DCR signed
-// Authorization header ("<METHOD> requestor_id=..., nonce=..., ..."), or "".
-func signedHeaderRequestor(auth string) string {
+// SignedHeaderRequestor returns the requestor_id of a pre-DCR signed
+// Authorization header ("<METHOD> requestor_id=..., nonce=..., ..."), or ""
+// (a Bearer token names no requestor). The Handler reads it as the
+// requestor of a call that names none in its path or parameters.
+func SignedHeaderRequestor(auth string) string {
 	_, rest, ok := strings.Cut(auth, " ")
 	if !ok || strings.EqualFold(strings.SplitN(auth, " ", 2)[0], "Bearer") {
 		return ""

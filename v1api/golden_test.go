@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate"
 )
 
@@ -260,17 +258,17 @@ func TestGoldenMatchesSamples(t *testing.T) {
 				got := renderGolden(t, gc, f)
 				var want, have string
 				if f == formatJSON {
-					want, err = jsonShape(repairSample(sample, raw))
+					want, err = JSONShape(repairSample(sample, raw))
 					if err != nil {
 						t.Fatalf("sample: %v", err)
 					}
-					have, err = jsonShape(got)
+					have, err = JSONShape(got)
 				} else {
-					want, err = xmlShape(raw)
+					want, err = XMLShape(raw)
 					if err != nil {
 						t.Fatalf("sample: %v", err)
 					}
-					have, err = xmlShape(got)
+					have, err = XMLShape(got)
 				}
 				if err != nil {
 					t.Fatalf("golden: %v", err)
@@ -294,97 +292,5 @@ func repairSample(name string, raw []byte) []byte {
 
 // samplesDir finds testdata/spec/samples/v1 under the module root.
 func samplesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "testdata", "spec", "samples", "v1")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root not found")
-		}
-		dir = parent
-	}
-}
-
-// xmlShape lists element paths in document order (text ignored).
-func xmlShape(body []byte) (string, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(body); err != nil {
-		return "", err
-	}
-	root := doc.Root()
-	if root == nil {
-		return "", errors.New("no root element")
-	}
-	var sb strings.Builder
-	var walk func(e *etree.Element, prefix string)
-	walk = func(e *etree.Element, prefix string) {
-		p := prefix + "/" + e.FullTag()
-		sb.WriteString(p + "\n")
-		for _, c := range e.ChildElements() {
-			walk(c, p)
-		}
-	}
-	walk(root, "")
-	return sb.String(), nil
-}
-
-// jsonShape lists key paths with JSON types, in document order.
-func jsonShape(body []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var sb strings.Builder
-	var value func(path string) error
-	value = func(path string) error {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{':
-				sb.WriteString(path + " object\n")
-				for dec.More() {
-					k, err := dec.Token()
-					if err != nil {
-						return err
-					}
-					if err := value(path + "." + k.(string)); err != nil {
-						return err
-					}
-				}
-			case '[':
-				sb.WriteString(path + " array\n")
-				for i := 0; dec.More(); i++ {
-					if err := value(fmt.Sprintf("%s[%d]", path, i)); err != nil {
-						return err
-					}
-				}
-			}
-			_, err = dec.Token() // closing delimiter
-			return err
-		case string:
-			sb.WriteString(path + " string\n")
-		case json.Number:
-			sb.WriteString(path + " number\n")
-		case bool:
-			sb.WriteString(path + " boolean\n")
-		case nil:
-			sb.WriteString(path + " null\n")
-		}
-		return nil
-	}
-	if err := value(""); err != nil {
-		return "", err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return "", fmt.Errorf("trailing data after the JSON value")
-	}
-	return sb.String(), nil
+	return filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v1")
 }

@@ -13,8 +13,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/passgw/passgw/translate"
 )
 
@@ -81,9 +79,10 @@ type Config struct {
 
 // Handler serves the v1 API. Create it with New.
 type Handler struct {
-	cfg    Config
-	log    *slog.Logger
-	router *mux.Router
+	cfg Config
+	log *slog.Logger
+	// routes is routeTable(), built once.
+	routes []*route
 }
 
 // New returns a Handler for cfg.
@@ -115,9 +114,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.HelpURL == "" {
 		cfg.HelpURL = DefaultHelpURL
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, router: mux.NewRouter()}
-	h.addRoutes()
-	return h, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, routes: routeTable()}, nil
 }
 
 // call is the state of one request on its way through the handler.
@@ -125,7 +122,7 @@ type call struct {
 	r         *http.Request
 	route     *route
 	vars      map[string]string
-	params    params
+	params    Params
 	format    format
 	requestID string
 	device    translate.Device
@@ -151,10 +148,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	p, perr := readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes)
 	c.params = p
-	c.format = negotiate(extFormat, p.get("format"), r.Header.Values("Accept"))
-	var match mux.RouteMatch
-	matched := h.router.Match(r, &match) && match.MatchErr == nil && safePathVars(match.Vars)
-	if !h.allowed(c, match.Vars) {
+	c.format = negotiate(extFormat, p.Get("format"), r.Header.Values("Accept"))
+	m := matchRoute(h.routes, r.Method, r.URL.Path)
+	matched := m.route != nil && safePathVars(m.vars)
+	if !h.allowed(c, m.vars) {
 		writeThrottled(w)
 		return
 	}
@@ -164,21 +161,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if !matched {
-		c.enhanced = h.cfg.Enhanced(p.get("requestor"))
-		if errors.Is(match.MatchErr, mux.ErrMethodMismatch) {
+		c.enhanced = h.cfg.Enhanced(p.Get("requestor"))
+		if m.methodMismatch {
 			h.fail(w, c, translate.ErrMethodNotAllowed())
 		} else {
 			h.fail(w, c, translate.ErrNotFound(""))
 		}
 		return
 	}
-	rt, ok := match.Handler.(*route)
-	if !ok {
-		h.fail(w, c, fmt.Errorf("v1api: route without operation for %s", r.URL.Path))
-		return
-	}
+	rt := m.route
 	c.route = rt
-	c.vars = match.Vars
+	c.vars = m.vars
 
 	var res result
 	err := h.prepare(c)
@@ -204,11 +197,11 @@ func (h *Handler) prepare(c *call) error {
 		if d.Requestor != "" {
 			break
 		}
-		d.Requestor = c.params.get(name)
+		d.Requestor = c.params.Get(name)
 	}
 
 	if rt.anonymous || h.cfg.Authenticate == nil {
-		d.Caller.Requestor = signedHeaderRequestor(c.r.Header.Get("Authorization"))
+		d.Caller.Requestor = SignedHeaderRequestor(c.r.Header.Get("Authorization"))
 	} else {
 		caller, err := h.cfg.Authenticate(c.r, d.Requestor)
 		if err != nil {
@@ -229,13 +222,13 @@ func (h *Handler) prepare(c *call) error {
 		return translate.ErrRequired(name, translate.CodeInvalidRequestor)
 	}
 
-	d.DeviceID = c.params.get("deviceId")
+	d.DeviceID = c.params.Get("deviceId")
 	if rt.needDevice && d.DeviceID == "" {
 		return translate.ErrRequired("deviceId", translate.CodeInvalidDeviceID)
 	}
 	raw := c.r.Header.Get("X-Device-Info")
 	if raw == "" {
-		raw = c.params.get("device_info")
+		raw = c.params.Get("device_info")
 	}
 	if raw != "" {
 		b64, obj, err := decodeDeviceInfo(raw)
@@ -246,18 +239,18 @@ func (h *Handler) prepare(c *call) error {
 		}
 		d.DeviceInfoBase64, d.DeviceInfo = b64, obj
 	}
-	d.DeviceType = c.params.get("deviceType")
-	d.DeviceUser = c.params.get("deviceUser")
-	d.AppID = c.params.get("appId")
-	d.AppVersion = c.params.get("appVersion")
+	d.DeviceType = c.params.Get("deviceType")
+	d.DeviceUser = c.params.Get("deviceUser")
+	d.AppID = c.params.Get("appId")
+	d.AppVersion = c.params.Get("appVersion")
 	d.IP, d.Port = deviceAddr(c.r, h.cfg.TrustedProxies)
 	d.UserAgent = c.r.Header.Get("User-Agent")
 	d.SubjectToken = c.r.Header.Get("Adobe-Subject-Token")
 	if d.SubjectToken == "" {
-		d.SubjectToken = c.params.get("ast")
+		d.SubjectToken = c.params.Get("ast")
 	}
 	d.RokuToken = c.r.Header.Get("X-Roku-Reserved-Roku-Connect-Token")
-	d.GenericData = c.params.get("generic_data")
+	d.GenericData = c.params.Get("generic_data")
 	return nil
 }
 

@@ -20,26 +20,41 @@ const (
 // stripExtension removes a .json or .xml suffix from the last path segment
 // and returns the request to route and the format the suffix selects.
 func stripExtension(r *http.Request) (*http.Request, format) {
-	path := r.URL.Path
-	last := path[strings.LastIndexByte(path, '/')+1:]
-	var ext string
-	var f format
-	switch {
-	case strings.HasSuffix(last, ".json") && len(last) > len(".json"):
-		ext, f = ".json", formatJSON
-	case strings.HasSuffix(last, ".xml") && len(last) > len(".xml"):
-		ext, f = ".xml", formatXML
-	default:
+	path, f := trimExtension(r.URL.Path)
+	if f == formatUnset {
 		return r, formatUnset
 	}
+	ext := r.URL.Path[len(path):]
 	r2 := r.WithContext(r.Context())
 	u := *r.URL
-	u.Path = strings.TrimSuffix(u.Path, ext)
+	u.Path = path
 	if u.RawPath != "" {
 		u.RawPath = strings.TrimSuffix(u.RawPath, ext)
 	}
 	r2.URL = &u
 	return r2, f
+}
+
+// trimExtension removes a .json or .xml suffix from the last segment of
+// path and returns the format it selects.
+func trimExtension(path string) (string, format) {
+	last := path[strings.LastIndexByte(path, '/')+1:]
+	switch {
+	case strings.HasSuffix(last, ".json") && len(last) > len(".json"):
+		return strings.TrimSuffix(path, ".json"), formatJSON
+	case strings.HasSuffix(last, ".xml") && len(last) > len(".xml"):
+		return strings.TrimSuffix(path, ".xml"), formatXML
+	}
+	return path, formatUnset
+}
+
+// WantsJSON reports whether the v1 format rule picks JSON for r: the path
+// extension, then the format query parameter, then Accept in q-order; XML
+// otherwise. A router in front of the Handler uses it to answer its own
+// errors in the format the Handler would.
+func WantsJSON(r *http.Request) bool {
+	_, ext := trimExtension(r.URL.Path)
+	return negotiate(ext, ParseQuery(r.URL.RawQuery).Get("format"), r.Header.Values("Accept")) == formatJSON
 }
 
 // negotiate applies the format rule: path extension, then the format

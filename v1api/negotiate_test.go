@@ -2,6 +2,7 @@ package v1api
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -70,6 +71,30 @@ func TestStripExtension(t *testing.T) {
 		}
 		if r.URL.Path != tt.path {
 			t.Errorf("%s: original request modified", tt.path)
+		}
+	}
+}
+
+func TestWantsJSON(t *testing.T) {
+	tests := []struct {
+		target, accept string
+		want           bool
+	}{
+		{"/api/v1/checkauthn", "", false},
+		{"/api/v1/checkauthn.json", "application/xml", true},
+		{"/api/v1/checkauthn.xml?format=json", "application/json", false},
+		{"/api/v1/checkauthn?format=JSON", "application/xml", true},
+		{"/api/v1/checkauthn?format=yaml", "application/json", true},
+		{"/api/v1/checkauthn", "application/xml;q=0.5, application/json", true},
+		{"/api/v1/checkauthn", "application/json;q=0, */*", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", tt.target, nil)
+		if tt.accept != "" {
+			r.Header.Set("Accept", tt.accept)
+		}
+		if got := WantsJSON(r); got != tt.want {
+			t.Errorf("%s Accept %q: %v, want %v", tt.target, tt.accept, got, tt.want)
 		}
 	}
 }

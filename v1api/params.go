@@ -21,66 +21,94 @@ var (
 	errBadTTL         = errors.New("ttl is not a whole number of seconds in 1..36000")
 )
 
-// params are the request parameters: the query and, on POST, the form or
-// multipart body. Values are URL-decoded once. Names are case-sensitive.
-type params struct {
-	query url.Values
-	form  url.Values
+// Params are the parameters of a v1 call: the query and, on POST, the
+// form or multipart body. Values are URL-decoded once. Names are
+// case-sensitive.
+type Params struct {
+	Query url.Values
+	Form  url.Values
 }
 
-// get returns the first value of name, the query winning over the body.
-func (p *params) get(name string) string {
-	if v, ok := p.query[name]; ok && len(v) > 0 {
+// Get returns the first value of name, the query winning over the body.
+func (p *Params) Get(name string) string {
+	if v, ok := p.Query[name]; ok && len(v) > 0 {
 		return v[0]
 	}
-	if v := p.form[name]; len(v) > 0 {
+	if v := p.Form[name]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-// all returns every value of name, query values first.
-func (p *params) all(name string) []string {
-	out := append([]string(nil), p.query[name]...)
-	return append(out, p.form[name]...)
+// All returns every value of name, query values first.
+func (p *Params) All(name string) []string {
+	out := append([]string(nil), p.Query[name]...)
+	return append(out, p.Form[name]...)
 }
 
-// readParams reads the parameters of r within the limits.
-func readParams(r *http.Request, maxParam int, maxBody int64) (params, error) {
-	p := params{query: url.Values{}, form: url.Values{}}
+// ParamsOf returns the parameters of r as the Handler reads them, given
+// body, the part of r's POST body already read (nil for none). r.Body is
+// never read, so a router in front of the Handler can identify a call and
+// still pass the whole body on.
+func ParamsOf(r *http.Request, body []byte) Params {
+	p := Params{Query: ParseQuery(r.URL.RawQuery)}
+	if r.Method == http.MethodPost && len(body) > 0 {
+		p.Form = ParseForm(r.Header.Get("Content-Type"), body)
+	}
+	return p
+}
+
+// readParams reads the parameters of r within the limits; the body is read
+// only when it is a form.
+func readParams(r *http.Request, maxParam int, maxBody int64) (Params, error) {
+	p := Params{Query: url.Values{}, Form: url.Values{}}
 	if len(r.URL.RawQuery) > maxParam {
 		return p, badRequest(errParamsTooLarge)
 	}
-	p.query = parseQuery(r.URL.RawQuery)
+	p.Query = ParseQuery(r.URL.RawQuery)
 	if r.Method != http.MethodPost || r.Body == nil {
 		return p, nil
 	}
 	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
+	if err != nil || !isForm(mediaType) {
 		return p, nil
 	}
-	switch mediaType {
-	case "application/x-www-form-urlencoded":
-		body, err := readLimited(r.Body, maxBody)
-		if err != nil {
-			return p, badRequest(err)
-		}
-		p.form = parseQuery(string(body))
-	case "multipart/form-data":
-		body, err := readLimited(r.Body, maxBody)
-		if err != nil {
-			return p, badRequest(err)
-		}
-		p.form = readMultipart(body, mparams["boundary"])
+	body, err := readLimited(r.Body, maxBody)
+	if err != nil {
+		return p, badRequest(err)
 	}
+	p.Form = formFields(mediaType, mparams, body)
 	return p, nil
 }
 
-// parseQuery decodes an application/x-www-form-urlencoded string once.
+// ParseForm returns the fields of a POST body with the given Content-Type:
+// form-encoded or multipart (file parts skipped), decoded as ParseQuery
+// does. It returns nil when the body is not a form, so a caller can tell
+// "no form" from "an empty one".
+func ParseForm(contentType string, body []byte) url.Values {
+	mediaType, mparams, err := mime.ParseMediaType(contentType)
+	if err != nil || !isForm(mediaType) {
+		return nil
+	}
+	return formFields(mediaType, mparams, body)
+}
+
+func isForm(mediaType string) bool {
+	return mediaType == "application/x-www-form-urlencoded" || mediaType == "multipart/form-data"
+}
+
+func formFields(mediaType string, mparams map[string]string, body []byte) url.Values {
+	if mediaType == "multipart/form-data" {
+		return readMultipart(body, mparams["boundary"])
+	}
+	return ParseQuery(string(body))
+}
+
+// ParseQuery decodes an application/x-www-form-urlencoded string once.
 // Unlike url.ParseQuery it keeps a pair whose escapes are broken, with the
 // raw text: legacy clients send stray '%' signs, and dropping the pair
 // would turn a malformed value into a missing one.
-func parseQuery(s string) url.Values {
+func ParseQuery(s string) url.Values {
 	v := url.Values{}
 	for s != "" {
 		var pair string
@@ -146,12 +174,12 @@ func badRequest(cause error) *translate.Error {
 // recoverRegCode repairs the old Internet Explorer rewrite of "&reg_code="
 // into "®_code=" (the &reg; entity), which glues the code to the previous
 // parameter's value or renames the parameter.
-func (p *params) recoverRegCode() {
-	if p.get("reg_code") != "" {
+func (p *Params) recoverRegCode() {
+	if p.Get("reg_code") != "" {
 		return
 	}
 	markers := []string{"\u00ae_code", "\xae_code"}
-	for _, src := range []url.Values{p.query, p.form} {
+	for _, src := range []url.Values{p.Query, p.Form} {
 		keys := make([]string, 0, len(src))
 		for k := range src {
 			keys = append(keys, k)
@@ -160,7 +188,7 @@ func (p *params) recoverRegCode() {
 		for _, k := range keys {
 			for _, m := range markers {
 				if k == m && len(src[k]) > 0 {
-					p.query.Set("reg_code", src[k][0])
+					p.Query.Set("reg_code", src[k][0])
 					return
 				}
 			}
@@ -171,7 +199,7 @@ func (p *params) recoverRegCode() {
 						continue
 					}
 					src[k][i] = before
-					p.query.Set("reg_code", after)
+					p.Query.Set("reg_code", after)
 					return
 				}
 			}

@@ -21,7 +21,7 @@ func BenchmarkParse(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			p, err := readParams(r, DefaultMaxParamBytes, DefaultMaxBodyBytes)
-			if err != nil || p.get("resource") != "sports" {
+			if err != nil || p.Get("resource") != "sports" {
 				b.Fatalf("readParams: %v %v", p, err)
 			}
 		}
@@ -33,7 +33,7 @@ func BenchmarkParse(b *testing.B) {
 			r := httptest.NewRequest(http.MethodPost, "/reggie/v1/REF30/regcode", strings.NewReader(form))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			p, err := readParams(r, DefaultMaxParamBytes, DefaultMaxBodyBytes)
-			if err != nil || p.get("deviceType") != "Roku" {
+			if err != nil || p.Get("deviceType") != "Roku" {
 				b.Fatalf("readParams: %v %v", p, err)
 			}
 		}

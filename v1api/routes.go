@@ -25,7 +25,9 @@ type route struct {
 	anonymous bool
 	// nullDetails renders an empty JSON details as null (tokens/authz).
 	nullDetails bool
-	serve       func(ctx context.Context, b Backend, c *call) (result, error)
+	// readOnly operations change no state, upstream or in the gateway.
+	readOnly bool
+	serve    func(ctx context.Context, b Backend, c *call) (result, error)
 }
 
 // result is a successful answer: a body in both formats, a redirect, an
@@ -43,68 +45,53 @@ type result struct {
 func routeTable() []*route {
 	deviceRequestor := []string{"requestor"}
 	browserRequestor := []string{"requestor_id", "requestor"}
+	get, post, del := []string{http.MethodGet}, []string{http.MethodPost}, []string{http.MethodDelete}
 	return []*route{
-		{name: "regcode.create", paths: []string{"/reggie/v1/{requestor}/regcode"}, methods: []string{http.MethodPost},
+		{name: "regcode.create", paths: []string{"/reggie/v1/{requestor}/regcode"}, methods: post,
 			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveCreateRegcode},
 		{name: "regcode.get", paths: []string{"/reggie/v1/{requestor}/regcode/{code}", "/reggie/v1/regcode/{code}"},
-			methods: []string{http.MethodGet}, requestorParams: deviceRequestor, serve: serveGetRegcode},
+			methods: get, requestorParams: deviceRequestor, readOnly: true, serve: serveGetRegcode},
 		{name: "regcode.delete", paths: []string{"/reggie/v1/{requestor}/regcode/{code}", "/reggie/v1/regcode/{code}"},
-			methods: []string{http.MethodDelete}, requestorParams: deviceRequestor, serve: serveDeleteRegcode},
+			methods: del, requestorParams: deviceRequestor, serve: serveDeleteRegcode},
 		{name: "config", paths: []string{"/api/v1/config/{requestor}"}, methods: []string{http.MethodGet, http.MethodPost},
-			needRequestor: true, serve: serveConfig},
-		{name: "authenticate", paths: []string{"/api/v1/authenticate"}, methods: []string{http.MethodGet},
+			needRequestor: true, readOnly: true, serve: serveConfig},
+		{name: "authenticate", paths: []string{"/api/v1/authenticate"}, methods: get,
 			requestorParams: browserRequestor, needRequestor: true, anonymous: true, serve: serveAuthenticate},
 		// Registered before authenticate/{code}: a GET on freepreview is a code.
-		{name: "freepreview", paths: []string{"/api/v1/authenticate/freepreview"}, methods: []string{http.MethodPost},
+		{name: "freepreview", paths: []string{"/api/v1/authenticate/freepreview"}, methods: post,
 			requestorParams: browserRequestor, needRequestor: true, needDevice: true, serve: serveFreePreview},
-		{name: "authenticate.code", paths: []string{"/api/v1/authenticate/{code}"}, methods: []string{http.MethodGet},
+		{name: "authenticate.code", paths: []string{"/api/v1/authenticate/{code}"}, methods: get,
 			requestorParams: deviceRequestor, needRequestor: true, serve: serveAuthnToken},
-		{name: "checkauthn", paths: []string{"/api/v1/checkauthn"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveCheckAuthn},
-		{name: "checkauthn.code", paths: []string{"/api/v1/checkauthn/{code}"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, serve: serveCheckAuthn},
-		{name: "tokens.authn", paths: []string{"/api/v1/tokens/authn"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveAuthnToken},
-		{name: "tokens.exchange", paths: []string{"/api/v1/tokens/authn"}, methods: []string{http.MethodPost},
+		{name: "checkauthn", paths: []string{"/api/v1/checkauthn"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, readOnly: true, serve: serveCheckAuthn},
+		{name: "checkauthn.code", paths: []string{"/api/v1/checkauthn/{code}"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, readOnly: true, serve: serveCheckAuthn},
+		{name: "tokens.authn", paths: []string{"/api/v1/tokens/authn"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, readOnly: true, serve: serveAuthnToken},
+		{name: "tokens.exchange", paths: []string{"/api/v1/tokens/authn"}, methods: post,
 			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveTokenExchange},
-		{name: "authorize", paths: []string{"/api/v1/authorize"}, methods: []string{http.MethodGet},
+		{name: "authorize", paths: []string{"/api/v1/authorize"}, methods: get,
 			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveAuthorize},
-		{name: "tokens.authz", paths: []string{"/api/v1/tokens/authz"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, nullDetails: true, serve: serveAuthzToken},
-		{name: "tokens.media", paths: []string{"/api/v1/tokens/media", "/api/v1/mediatoken"}, methods: []string{http.MethodGet},
+		{name: "tokens.authz", paths: []string{"/api/v1/tokens/authz"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, nullDetails: true, readOnly: true, serve: serveAuthzToken},
+		{name: "tokens.media", paths: []string{"/api/v1/tokens/media", "/api/v1/mediatoken"}, methods: get,
 			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveMediaToken},
-		{name: "preauthorize", paths: []string{"/api/v1/preauthorize"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: servePreauthorize},
-		{name: "preauthorize.code", paths: []string{"/api/v1/preauthorize/{code}"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, serve: servePreauthorize},
-		{name: "tokens.usermetadata", paths: []string{"/api/v1/tokens/usermetadata"}, methods: []string{http.MethodGet},
-			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveUserMetadata},
+		{name: "preauthorize", paths: []string{"/api/v1/preauthorize"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, readOnly: true, serve: servePreauthorize},
+		{name: "preauthorize.code", paths: []string{"/api/v1/preauthorize/{code}"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, readOnly: true, serve: servePreauthorize},
+		{name: "tokens.usermetadata", paths: []string{"/api/v1/tokens/usermetadata"}, methods: get,
+			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, readOnly: true, serve: serveUserMetadata},
 		{name: "logout", paths: []string{"/api/v1/logout"}, methods: []string{http.MethodDelete, http.MethodGet},
 			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveLogout},
-		{name: "profilerequest", paths: []string{"/api/v1/{requestor}/profile-requests/{mvpd}"}, methods: []string{http.MethodGet},
+		{name: "profilerequest", paths: []string{"/api/v1/{requestor}/profile-requests/{mvpd}"}, methods: get,
 			needRequestor: true, serve: serveProfileRequest},
 	}
 }
 
-// addRoutes registers every route with the router. The route itself is
-// the mux handler so a match hands it back; it is never served directly.
-func (h *Handler) addRoutes() {
-	for _, rt := range routeTable() {
-		for _, p := range rt.paths {
-			h.router.Handle(p, rt).Methods(rt.methods...)
-		}
-	}
-}
-
-// ServeHTTP exists so a route can be registered with the router; the
-// Handler dispatches matched routes itself.
-func (rt *route) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.WriteHeader(http.StatusInternalServerError)
-}
-
 // required returns the named parameter or the v1 400 for its absence.
 func (c *call) required(name, code string) (string, error) {
-	v := c.params.get(name)
+	v := c.params.Get(name)
 	if v == "" {
 		return "", translate.ErrRequired(name, code)
 	}
@@ -112,15 +99,15 @@ func (c *call) required(name, code string) (string, error) {
 }
 
 func serveCreateRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	ttl, err := parseTTL(c.params.get("ttl"))
+	ttl, err := parseTTL(c.params.Get("ttl"))
 	if err != nil {
 		return result{}, err
 	}
 	reg, err := b.CreateRegcode(ctx, &translate.CreateRegcodeRequest{
 		Device:          c.device,
-		MVPD:            c.params.get("mvpd"),
+		MVPD:            c.params.Get("mvpd"),
 		TTL:             ttl,
-		RegistrationURL: c.params.get("registrationURL"),
+		RegistrationURL: c.params.Get("registrationURL"),
 	})
 	if err != nil {
 		return result{}, err
@@ -266,7 +253,7 @@ func serveMediaToken(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func servePreauthorize(ctx context.Context, b Backend, c *call) (result, error) {
-	ids := splitResources(c.params.all("resource"))
+	ids := splitResources(c.params.All("resource"))
 	if len(ids) == 0 {
 		return result{}, translate.ErrRequired("resource", translate.CodeMissingResource)
 	}

@@ -243,16 +243,12 @@ func (h *Handler) allowed(c *call, vars map[string]string) bool {
 	requestor := vars["requestor"]
 	for _, name := range [...]string{"requestor", "requestor_id"} {
 		if requestor == "" {
-			requestor = c.params.get(name)
+			requestor = c.params.Get(name)
 		}
 	}
 	if requestor == "" {
-		requestor = signedHeaderRequestor(c.r.Header.Get("Authorization"))
+		requestor = SignedHeaderRequestor(c.r.Header.Get("Authorization"))
 	}
 	addr, _ := deviceAddr(c.r, h.cfg.TrustedProxies)
 	return t.Allow(addr, requestor)
-}
-
-func defaultTrustedProxies() []netip.Prefix {
-	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }

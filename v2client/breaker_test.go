@@ -7,29 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
-
-// breakerClock is a settable clock for the breaker's cooldown.
-type breakerClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *breakerClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *breakerClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // switchable is an upstream whose answer the test sets between calls; a
 // status of 0 drops the connection. It counts the requests that reach it.
@@ -62,13 +45,13 @@ func hostOf(t *testing.T, raw string) string {
 
 // newBreakerWorld returns an upstream answering status, a client with
 // retries off (so attempts equal calls) and a breaker of threshold 3.
-func newBreakerWorld(t *testing.T, status int) (*switchable, *Client, *breakerClock) {
+func newBreakerWorld(t *testing.T, status int) (*switchable, *Client, *testenv.Clock) {
 	t.Helper()
 	up := &switchable{}
 	up.status.Store(int32(status))
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
-	clock := &breakerClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	c := &Client{BaseURL: srv.URL, Retries: -1, Breaker: &Breaker{Threshold: 3, Cooldown: 10 * time.Second, Now: clock.Now}}
 	return up, c, clock
 }
@@ -253,7 +236,7 @@ func TestBreakerSingleProbe(t *testing.T) {
 		io.WriteString(w, `{"profiles":{}}`)
 	}))
 	defer srv.Close()
-	clock := &breakerClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	c := &Client{BaseURL: srv.URL, Retries: -1, Breaker: &Breaker{Threshold: 1, Cooldown: time.Second, Now: clock.Now}}
 	_ = callProfiles(t.Context(), c)
 	clock.Advance(time.Second)

@@ -25,6 +25,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -356,28 +357,9 @@ var dcrPatches = []patch{
 		}},
 }
 
-// moduleRoot walks up from the test's directory to go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func loadDoc(t *testing.T, file, prefix string, patches []patch) *apiDoc {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join(moduleRoot(t), "testdata", "spec", "openapi", file))
+	doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "openapi", file))
 	if err != nil {
 		t.Fatalf("loading %s: %v", file, err)
 	}
@@ -1028,7 +1010,7 @@ func TestSamplesConformToPatchedOpenAPI(t *testing.T) {
 		{"logout-", "GET", "/api/v2/REF30/logout/Cablevision?redirectUrl=https%3A%2F%2Fadobe.com"},
 	}
 	statusInName := regexp.MustCompile(`-([2-5]\d\d)[-.]`)
-	files, err := filepath.Glob(filepath.Join(moduleRoot(t), "testdata", "spec", "samples", "v2", "*.json"))
+	files, err := filepath.Glob(filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v2", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/v1api"
 )
 
 const (
@@ -41,7 +41,7 @@ func parseV1Error(t *testing.T, resp *http.Response, body []byte) v1Error {
 		if err := json.Unmarshal(body, &m); err != nil {
 			t.Fatalf("JSON error body: %v: %s", err, body)
 		}
-		shape, err := compat.JSONShape(body)
+		shape, err := v1api.JSONShape(body)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // dockerInstruction is one Dockerfile instruction, continuation lines joined.
@@ -66,7 +68,7 @@ func execForm(t *testing.T, what, args string) []string {
 // config, and HEALTHCHECK and CMD command lines this binary accepts (they
 // are run against the real subcommands).
 func TestDockerfile(t *testing.T) {
-	root := moduleRoot(t)
+	root := testenv.ModuleRoot(t)
 	ins := parseDockerfile(t, filepath.Join(root, "Dockerfile"))
 
 	var stages [][]dockerInstruction

@@ -4,24 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// findChromium returns the path of a Chromium or Chrome binary, or "".
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+	"github.com/passgw/passgw/internal/testenv"
+)
 
 // TestChromiumSignIn is the whole v1 flow with a real browser for the
 // second screen: the device registers through the gateway, headless
@@ -29,13 +19,7 @@ func findChromium() string {
 // page and lands on the redirect_url; the device then sees the login,
 // authorizes, gets a media token and logs out.
 func TestChromiumSignIn(t *testing.T) {
-	browser := findChromium()
-	if browser == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no chromium, chromium-browser or google-chrome on PATH; CI must run the browser test")
-		}
-		t.Skip("no chromium, chromium-browser or google-chrome on PATH")
-	}
+	browser := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
 	w := newTestWorld(t)
 	const dev = "requestor=REF30&deviceId=chromium-tv"
 	accept := map[string]string{"Accept": "application/json"}

@@ -1,47 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
 // enhancedRequestor is the second requestor of the test gateway: the same
 // service provider as REF30, with Enhanced Error Codes on.
 const enhancedRequestor = "REF30E"
-
-// fakeClock is the one clock of a test world: the sandbox, the gateway and
-// the gateway's v2 token source all read it, so advancing it moves every
-// expiry together.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // counter makes deterministic ids: prefix-free decimal sequences formatted by
 // format.
@@ -58,30 +35,15 @@ func (c *counter) Next() string {
 	return fmt.Sprintf(c.format, c.n)
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the log sink of the package's tests.
+type syncBuffer = testenv.LogBuffer
 
 // testWorld is a gateway in front of a sandbox, both real HTTP servers on
 // loopback, with one fake clock and deterministic ids everywhere.
 type testWorld struct {
 	t       *testing.T
 	URL     string // the gateway's base URL
-	clock   *fakeClock
+	clock   *testenv.Clock
 	sandbox *v2test.Server
 	// client is a device: it does not follow redirects.
 	client *http.Client
@@ -93,14 +55,21 @@ type testWorld struct {
 // redirect_url PublicURL + /passgw/signed-in) plus REF30E.
 func newTestWorld(t *testing.T) *testWorld {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
+	return startWorld(t, nil, func(cfg *Config) {
+		enhanced := cfg.Requestors[0]
+		enhanced.ID, enhanced.ServiceProvider, enhanced.EnhancedErrors = enhancedRequestor, "REF30", true
+		cfg.Requestors = append(cfg.Requestors, enhanced)
+	}, hooks{})
+}
+
+// startWorld starts the sandbox and a gateway in front of it on a Config
+// changed by before (may be nil) ahead of provisioning and by after (may be
+// nil) once provisioned. The gateway takes hk with the world's clock and
+// deterministic ids.
+func startWorld(t *testing.T, before, after func(*Config), hk hooks) *testWorld {
+	t.Helper()
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	logger, logs := testenv.DebugLogger(t)
 
 	sb, err := v2test.NewServer(v2test.Config{
 		Now: clock.Now, IDs: v2test.DeterministicIDs(1), DisableThrottling: true,
@@ -116,17 +85,21 @@ func newTestWorld(t *testing.T) *testWorld {
 	// The v1 throttle is off like the sandbox's: on a fixed clock its
 	// one-call-per-second bucket would never refill.
 	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}}
+	if before != nil {
+		before(cfg)
+	}
 	if err := cfg.provision(func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
-	enhanced := cfg.Requestors[0]
-	enhanced.ID, enhanced.ServiceProvider, enhanced.EnhancedErrors = enhancedRequestor, "REF30", true
-	cfg.Requestors = append(cfg.Requestors, enhanced)
+	if after != nil {
+		after(cfg)
+	}
 
 	ids := &counter{format: "00000000-0000-4000-8000-%012d"}
 	codes := &counter{format: "GW%05d"}
 	reqIDs := &counter{format: "req-%06d"}
-	h, err := newGatewayHandler(cfg, sb.URL, logger, hooks{Now: clock.Now, NewID: ids.Next, NewCode: codes.Next, RequestID: reqIDs.Next})
+	hk.Now, hk.NewID, hk.NewCode, hk.RequestID = clock.Now, ids.Next, codes.Next, reqIDs.Next
+	h, err := newGatewayHandler(cfg, sb.URL, logger, hk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,24 +154,4 @@ func (w *testWorld) authenticateURL(code, requestor string) string {
 		"redirect_url": {w.URL + signedInPath}, "noflash": {"true"}, "no_iframe": {"false"},
 	}
 	return w.URL + "/api/v1/authenticate?" + q.Encode()
-}
-
-// moduleRoot finds the directory holding go.mod above the working
-// directory.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root (go.mod) not found")
-		}
-		dir = parent
-	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,45 +17,13 @@ import (
 
 	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/translate/store"
-	"github.com/passgw/passgw/v2client/v2test"
 )
 
-// newModeWorld is newTestWorld with the configuration changed by mutate
-// (migration modes), and the gateway's Store and Shadow taken from hk.
+// newModeWorld is a test world (REF30 only) on the configuration changed by
+// mutate (migration modes), with the gateway's Store and Shadow from hk.
 func newModeWorld(t *testing.T, mutate func(*Config), hk hooks) *testWorld {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
-	sb, err := v2test.NewServer(v2test.Config{Now: clock.Now, IDs: v2test.DeterministicIDs(1), DisableThrottling: true, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
-	gw := httptest.NewUnstartedServer(nil)
-	base := "http://" + gw.Listener.Addr().String()
-	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}}
-	mutate(cfg)
-	if err := cfg.provision(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
-	}
-	ids := &counter{format: "00000000-0000-4000-8000-%012d"}
-	codes := &counter{format: "GW%05d"}
-	reqIDs := &counter{format: "req-%06d"}
-	h, err := newGatewayHandler(cfg, sb.URL, logger, hooks{Now: clock.Now, NewID: ids.Next, NewCode: codes.Next, RequestID: reqIDs.Next, Store: hk.Store, Shadow: hk.Shadow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw.Config.Handler = h
-	gw.Start()
-	t.Cleanup(gw.Close)
-	return &testWorld{t: t, URL: base, clock: clock, sandbox: sb, logs: logs,
-		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return startWorld(t, mutate, nil, hooks{Store: hk.Store, Shadow: hk.Shadow})
 }
 
 // caseTree copies named golden cases ("scenario/file") into one
@@ -160,7 +126,7 @@ func TestPassthroughOnReplay(t *testing.T) {
 			if viaGateway.Status != st.Case.Response.Status {
 				t.Errorf("%s: status %d, recorded %d", st.Path, viaGateway.Status, st.Case.Response.Status)
 			}
-			if c := regcodeOf(compat.Response{Body: viaGateway.Body}); viaGateway.Status == 201 && c != "" {
+			if c := compat.RegistrationCode(compat.Response{Body: viaGateway.Body}); viaGateway.Status == 201 && c != "" {
 				codes = append(codes, c)
 			}
 			n++
@@ -423,7 +389,7 @@ func TestCanaryStickyAcrossInstances(t *testing.T) {
 	none := newModeWorld(t, canary(0), hooks{Store: st})
 
 	resp, body := all.do("POST", "/reggie/v1/REF30/regcode.json", map[string]string{"X-Forwarded-For": deviceIP}, "deviceId=dev-canary")
-	code := regcodeOf(compat.Response{Body: body})
+	code := compat.RegistrationCode(compat.Response{Body: body})
 	if resp.StatusCode != 201 || code == "" || len(all.sandbox.Requests()) == 0 {
 		t.Fatalf("registration at 100%%: %d %s", resp.StatusCode, body)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -40,7 +41,7 @@ type rig struct {
 	t       *testing.T
 	URL     string
 	handler http.Handler
-	clock   *fakeClock
+	clock   *testenv.Clock
 	sandbox *v2test.Server
 	store   store.Store
 	logs    *syncBuffer
@@ -81,7 +82,7 @@ func newRig(t *testing.T, configure func(*Config)) *rig {
 // gateway.
 func newRigLogging(t *testing.T, configure func(*Config), logs *syncBuffer, logger *slog.Logger) *rig {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	sbLogs := &syncBuffer{}
 	sb, err := v2test.NewServer(v2test.Config{
 		Now: clock.Now, DisableThrottling: true,

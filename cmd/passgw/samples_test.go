@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/v1api"
 )
 
 // sampleRule says which documented samples (testdata/spec/samples/v1) a
@@ -107,9 +109,9 @@ func shapeLines(body []byte, json bool, topLevel bool) ([]string, error) {
 	var s string
 	var err error
 	if json {
-		s, err = compat.JSONShape(body)
+		s, err = v1api.JSONShape(body)
 	} else {
-		s, err = compat.XMLShape(body)
+		s, err = v1api.XMLShape(body)
 	}
 	if err != nil {
 		return nil, err
@@ -141,7 +143,7 @@ func repairSample(name string, raw []byte) []byte {
 // documented sample of its endpoint, status and format: the same element
 // names and order, or the same JSON keys, order and types.
 func TestGoldenMatchesSamples(t *testing.T) {
-	sampleDir := filepath.Join(moduleRoot(t), "testdata", "spec", "samples", "v1")
+	sampleDir := filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v1")
 	dirs := scenarioDirs(t)
 	checked := map[string]bool{}
 	for _, dir := range dirs {

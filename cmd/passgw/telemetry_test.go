@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -43,13 +42,8 @@ type obsWorld struct {
 
 func newObsWorld(t *testing.T, configure func(*Config)) *obsWorld {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := testenv.NewLogBuffer(t)
 	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
 	sb, err := v2test.NewServer(v2test.Config{DisableThrottling: true, Logger: logger.With("component", "sandbox")})
 	if err != nil {
 		t.Fatal(err)
@@ -346,13 +340,13 @@ func TestMetricsMove(t *testing.T) {
 		{"passgw_v2_token_refreshes_total", map[string]string{"service_provider": "REF30", "reason": "rejected"}, 1},
 	}
 	for _, tt := range tests {
-		key := obsSeries(tt.name, tt.labels)
+		key := testenv.MetricSeries(tt.name, tt.labels)
 		if moved := after[key] - before[key]; moved < tt.atLeast {
 			t.Errorf("%s moved by %v, want at least %v", key, moved, tt.atLeast)
 		}
 	}
 	// Config is fetched once and then served from the cache.
-	if n := after[obsSeries("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/configuration", "status": "200"})]; n != 1 {
+	if n := after[testenv.MetricSeries("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/configuration", "status": "200"})]; n != 1 {
 		t.Errorf("v2 configuration fetched %v times, want 1", n)
 	}
 	for key := range after {
@@ -449,7 +443,7 @@ func TestBrokenConfigNamesField(t *testing.T) {
 // on free ports, waits for /readyz, scrapes /metrics and probes it with the
 // healthcheck subcommand, then stops it with the context.
 func TestExampleConfigStarts(t *testing.T) {
-	example := filepath.Join(moduleRoot(t), "passgw.example.yaml")
+	example := filepath.Join(testenv.ModuleRoot(t), "passgw.example.yaml")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out, outW := io.Pipe()
@@ -497,9 +491,9 @@ func TestExampleConfigStarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := obsParse(t, resp.Body)
+	samples := testenv.MetricSamples(t, resp.Body)
 	resp.Body.Close()
-	if n := samples[obsSeries("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/config/{requestor}", "format": "json", "status": "200"})]; n != 1 {
+	if n := samples[testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/config/{requestor}", "format": "json", "status": "200"})]; n != 1 {
 		t.Errorf("config calls counted %v, want 1", n)
 	}
 
@@ -548,37 +542,7 @@ func (w *obsWorld) scrape() map[string]float64 {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		w.t.Fatalf("/metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	return obsParse(w.t, resp.Body)
-}
-
-// obsParse reads Prometheus text samples, keyed as obsSeries writes them.
-func obsParse(t *testing.T, r io.Reader) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
-
-// obsSeries is a sample's key in the text format: labels sorted by name.
-func obsSeries(name string, labels map[string]string) string {
-	ks := keys(labels)
-	parts := make([]string, len(ks))
-	for i, k := range ks {
-		parts[i] = k + "=" + strconv.Quote(labels[k])
-	}
-	return fmt.Sprintf("%s{%s}", name, strings.Join(parts, ","))
+	return testenv.MetricSamples(w.t, resp.Body)
 }
 
 func keys[V any](m map[string]V) []string {

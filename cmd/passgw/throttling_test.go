@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
@@ -33,7 +34,7 @@ func throttledRig(t *testing.T, configure func(*Config)) *rig {
 // sent.
 func throttlePage(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "testdata", "spec", "samples", "v1", "throttle-429.html"))
+	b, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v1", "throttle-429.html"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,17 @@
-// Package redistest starts throwaway redis-server processes for tests: each
-// on a free loopback port, with a private directory and no persistence.
+// Package redistest starts throwaway redis-server processes, for tests and
+// the benchmark harness: each on a free loopback port, with a private
+// directory and no persistence.
 //
-// When redis-server is not installed the test is skipped, except under CI
-// (CI=true), where a missing server is a failure: CI installs it, and a
-// silently skipped suite would hide that it stopped doing so.
+// In a test (Start), when redis-server is not installed the test is
+// skipped, except under CI (CI=true), where a missing server is a failure:
+// CI installs it, and a silently skipped suite would hide that it stopped
+// doing so.
 package redistest
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,18 +21,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // startWait bounds how long a fresh redis-server may take to answer PING.
 const startWait = 10 * time.Second
 
-// Server is a redis-server process owned by one test. It is stopped when the
-// test ends.
+// ErrNotInstalled is returned by Launch when redis-server is not on PATH.
+var ErrNotInstalled = errors.New("redis-server not found in PATH")
+
+// Server is a throwaway redis-server process.
 type Server struct {
 	// Addr is the server's HOST:PORT; it stays the same across Restart.
 	Addr string
 
-	t    testing.TB
+	t    testing.TB // nil for a Server from Launch
 	bin  string
 	dir  string
 	port int
@@ -36,37 +44,60 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start starts a redis-server on a free loopback port.
-func Start(t testing.TB) *Server {
-	t.Helper()
+// Launch starts a redis-server on a free loopback port, with its files
+// (no data: it persists nothing) in dir, and returns once it answers PING.
+// ctx bounds the start only. The caller stops the server with Stop.
+func Launch(ctx context.Context, dir string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server is required under CI: %v", err)
-		}
-		t.Skipf("redis-server not installed: %v", err)
+		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	t.Cleanup(s.Stop)
+	s := &Server{bin: bin, dir: dir}
 	var lastErr error
 	// A free port found by listening may be taken again before
 	// redis-server binds it; try a few.
 	for range 3 {
 		s.port, err = freePort()
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-		if lastErr = s.start(); lastErr == nil {
-			return s
+		if lastErr = s.start(ctx); lastErr == nil {
+			return s, nil
 		}
 	}
-	t.Fatalf("starting redis-server: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("starting redis-server: %w", lastErr)
+}
+
+// Start starts a redis-server for the test t, in a temporary directory,
+// and stops it when the test ends. Without redis-server the test ends as
+// testenv.Missing says.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s, err := Launch(context.Background(), t.TempDir())
+	if errors.Is(err, ErrNotInstalled) {
+		testenv.Missing(t, "redis-server", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.t = t
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // URL is the server's address as a --store value, database 0.
 func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// LogPath is the file redis-server logs to.
+func (s *Server) LogPath() string { return filepath.Join(s.dir, "redis.log") }
+
+// Cmd is the running redis-server process, for a caller that watches or
+// signals it; nil after Stop.
+func (s *Server) Cmd() *exec.Cmd { return s.cmd }
+
+// Done is closed when the running process exits.
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Stop kills the server (SIGKILL: as abrupt as an outage) and waits for it
 // to exit. Stopping a stopped server does nothing.
@@ -80,17 +111,18 @@ func (s *Server) Stop() {
 }
 
 // Restart starts the server again on the same port, empty (it persists
-// nothing), after a Stop.
+// nothing), after a Stop. Only a Server from Start can restart: a failure
+// fails its test.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
-	if err := s.start(); err != nil {
+	if err := s.start(context.Background()); err != nil {
 		s.t.Fatalf("restarting redis-server on %s: %v", s.Addr, err)
 	}
 }
 
-func (s *Server) start() error {
-	logPath := filepath.Join(s.dir, "redis.log")
+func (s *Server) start(ctx context.Context) error {
+	logPath := s.LogPath()
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
@@ -107,6 +139,10 @@ func (s *Server) start() error {
 		_ = cmd.Wait()
 		close(done)
 	}()
+	kill := func() {
+		_ = cmd.Process.Kill()
+		<-done
+	}
 	deadline := time.Now().Add(startWait)
 	for {
 		if err := ping(s.Addr); err == nil {
@@ -117,11 +153,13 @@ func (s *Server) start() error {
 		case <-done:
 			log, _ := os.ReadFile(logPath)
 			return fmt.Errorf("redis-server exited on %s: %s", s.Addr, lastLines(string(log), 5))
+		case <-ctx.Done():
+			kill()
+			return fmt.Errorf("redis-server on %s: %w", s.Addr, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
+			kill()
 			return fmt.Errorf("redis-server on %s did not answer within %v", s.Addr, startWait)
 		}
 	}

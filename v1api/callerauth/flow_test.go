@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v1api"
 )
@@ -52,21 +53,21 @@ func (b *recordingBackend) CreateRegcode(_ context.Context, r *translate.CreateR
 type gateway struct {
 	srv     *httptest.Server
 	backend *recordingBackend
-	clock   *clock
-	logs    *syncBuffer
+	clock   *testenv.Clock
+	logs    *testenv.LogBuffer
 	issuer  *Issuer
 }
 
 func newGateway(t *testing.T, policy map[string]Mode) *gateway {
 	t.Helper()
-	g := &gateway{backend: &recordingBackend{}, clock: newClock(), logs: &syncBuffer{}}
+	g := &gateway{backend: &recordingBackend{}, clock: newClock(), logs: &testenv.LogBuffer{}}
 	log := slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	kr, err := NewKeyRing(Key{ID: "k2", Secret: []byte("current-signing-key-0123456789ab")},
 		Key{ID: "k1", Secret: []byte("previous-signing-key-0123456789a")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.issuer, err = NewIssuer(IssuerConfig{Keys: kr, Statements: testStatements(), TokenTTL: time.Hour, Now: g.clock.now, Logger: log})
+	g.issuer, err = NewIssuer(IssuerConfig{Keys: kr, Statements: testStatements(), TokenTTL: time.Hour, Now: g.clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +75,10 @@ func newGateway(t *testing.T, policy map[string]Mode) *gateway {
 		Issuer:     g.issuer,
 		Policy:     func(r string) Mode { return policy[r] },
 		SigningKey: legacyKeys,
-		Now:        g.clock.now,
+		Now:        g.clock.Now,
 		Logger:     log,
 	})
-	throttle := &v1api.Throttle{Now: g.clock.now, Limit: func(string) (v1api.ThrottleLimit, bool) {
+	throttle := &v1api.Throttle{Now: g.clock.Now, Limit: func(string) (v1api.ThrottleLimit, bool) {
 		return v1api.ThrottleLimit{Interval: time.Second, Burst: 1000}, true
 	}}
 	v1, err := v1api.New(v1api.Config{
@@ -85,7 +86,7 @@ func newGateway(t *testing.T, policy map[string]Mode) *gateway {
 		Logger:       log,
 		Authenticate: verifier.Authenticate,
 		Throttle:     throttle,
-		Now:          g.clock.now,
+		Now:          g.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestFlowThroughV1(t *testing.T) {
 	}
 	// The access_token parameter and the signed header work too.
 	status, _ = g.do(t, http.MethodGet, "/api/v1/checkauthn?requestor=REF30&deviceId=dev1&access_token="+url.QueryEscape(tok), nil, "", "")
-	signed := SignHeader("GET", sandboxRequestor, "nonce-1", g.clock.now().UnixMilli(), "/api/v1/checkauthn", legacyPublicKey, legacyKey)
+	signed := SignHeader("GET", sandboxRequestor, "nonce-1", g.clock.Now().UnixMilli(), "/api/v1/checkauthn", legacyPublicKey, legacyKey)
 	status2, _ := g.do(t, http.MethodGet, "/api/v1/checkauthn?deviceId=dev1", map[string]string{"Authorization": signed}, "", "")
 	if status != http.StatusOK || status2 != http.StatusOK {
 		t.Fatalf("access_token parameter: %d, signed header: %d", status, status2)
@@ -190,7 +191,7 @@ func TestFlowThroughV1(t *testing.T) {
 	if tampered == tok {
 		tampered = tok[:len(tok)-4] + "BBBB"
 	}
-	stale := SignHeader("GET", sandboxRequestor, "nonce-2", g.clock.now().Add(-10*time.Minute).UnixMilli(), "/api/v1/checkauthn", legacyPublicKey, legacyKey)
+	stale := SignHeader("GET", sandboxRequestor, "nonce-2", g.clock.Now().Add(-10*time.Minute).UnixMilli(), "/api/v1/checkauthn", legacyPublicKey, legacyKey)
 	refusals := []struct {
 		name     string
 		target   string
@@ -207,7 +208,7 @@ func TestFlowThroughV1(t *testing.T) {
 		{"expired token", "/api/v1/checkauthn?requestor=REF30&deviceId=dev1&format=json", bearer, time.Hour, `{"error":"access_denied"}`},
 	}
 	for _, tt := range refusals {
-		g.clock.advance(tt.advance)
+		g.clock.Advance(tt.advance)
 		status, body := g.do(t, http.MethodGet, tt.target, tt.header, "", "")
 		if status != http.StatusUnauthorized || !strings.Contains(body, tt.wantBody) {
 			t.Errorf("%s: %d %s, want 401 %s", tt.name, status, body, tt.wantBody)

@@ -12,48 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
-// clock is a settable clock safe for use from server goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Unix(1_750_000_000, 0)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// newClock returns the settable clock of the package's tests.
+func newClock() *testenv.Clock { return testenv.NewClock(time.Unix(1_750_000_000, 0)) }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
@@ -89,9 +55,9 @@ func testStatements() []Statement {
 	}
 }
 
-func newTestIssuer(t testing.TB, c *clock, kr *KeyRing, mod func(*IssuerConfig)) *Issuer {
+func newTestIssuer(t testing.TB, c *testenv.Clock, kr *KeyRing, mod func(*IssuerConfig)) *Issuer {
 	t.Helper()
-	cfg := IssuerConfig{Keys: kr, Statements: testStatements(), Now: c.now, Logger: quietLogger()}
+	cfg := IssuerConfig{Keys: kr, Statements: testStatements(), Now: c.Now, Logger: quietLogger()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -145,20 +111,7 @@ func token(t testing.TB, h http.Handler, id, secret string) string {
 // sample returns a documented v1 sample body.
 func sample(t testing.TB, name string) []byte {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root not found")
-		}
-		dir = parent
-	}
+	dir := testenv.ModuleRoot(t)
 	b, err := os.ReadFile(filepath.Join(dir, "testdata", "spec", "samples", "v1", name))
 	if err != nil {
 		t.Fatal(err)

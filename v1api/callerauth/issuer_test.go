@@ -35,7 +35,7 @@ func TestRegisterAndTokenBodies(t *testing.T) {
 	}
 	want := registration{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret,
 		RedirectURIs: []string{"app://com.programmer.adobe#sdasdsadas"}, GrantTypes: []string{"client_credentials"},
-		Scopes: []string{"api:client:v2"}, ClientIDIssuedAt: c.now().Unix()}
+		Scopes: []string{"api:client:v2"}, ClientIDIssuedAt: c.Now().Unix()}
 	if diff := cmp.Diff(want, reg); diff != "" {
 		t.Errorf("registration (-want +got):\n%s", diff)
 	}
@@ -56,9 +56,9 @@ func TestRegisterAndTokenBodies(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
 		t.Fatal(err)
 	}
-	if tok.CreatedAt != c.now().UnixMilli() || tok.ExpiresIn != int64(DefaultTokenTTL/time.Second) || tok.TokenType != "bearer" {
+	if tok.CreatedAt != c.Now().UnixMilli() || tok.ExpiresIn != int64(DefaultTokenTTL/time.Second) || tok.TokenType != "bearer" {
 		t.Errorf("token created_at %d expires_in %d type %q, want %d %d bearer",
-			tok.CreatedAt, tok.ExpiresIn, tok.TokenType, c.now().UnixMilli(), int64(DefaultTokenTTL/time.Second))
+			tok.CreatedAt, tok.ExpiresIn, tok.TokenType, c.Now().UnixMilli(), int64(DefaultTokenTTL/time.Second))
 	}
 	got, err := is.VerifyToken(tok.AccessToken)
 	if err != nil {
@@ -156,6 +156,12 @@ func TestTokenRefusals(t *testing.T) {
 	// A client made with a key this issuer never had.
 	stranger := newTestIssuer(t, newClock(), testRing(t, testKey(t, "zz")), nil)
 	strangerID, strangerSecret := register(t, stranger, sandboxStatement)
+	// The last character changed to another that base64 can end with, so
+	// that the secret is wrong whatever it ended with.
+	wrongSecret := secret[:len(secret)-1] + "A"
+	if strings.HasSuffix(secret, "A") {
+		wrongSecret = secret[:len(secret)-1] + "E"
+	}
 
 	tests := []struct {
 		name string
@@ -166,7 +172,7 @@ func TestTokenRefusals(t *testing.T) {
 		{"no client id", url.Values{"client_secret": {secret}, "grant_type": {"client_credentials"}}, ErrCodeInvalidRequest},
 		{"no secret", url.Values{"client_id": {id}, "grant_type": {"client_credentials"}}, ErrCodeInvalidRequest},
 		{"other grant", url.Values{"client_id": {id}, "client_secret": {secret}, "grant_type": {"password"}}, ErrCodeUnsupportedGrantType},
-		{"wrong secret", url.Values{"client_id": {id}, "client_secret": {secret[:len(secret)-1] + "A"}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
+		{"wrong secret", url.Values{"client_id": {id}, "client_secret": {wrongSecret}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
 		{"secret of another client", url.Values{"client_id": {otherID}, "client_secret": {secret}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
 		{"made-up client id", url.Values{"client_id": {"s6BhdRkqt3"}, "client_secret": {"t7AkePiru4"}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
 		{"client of an unknown key", url.Values{"client_id": {strangerID}, "client_secret": {strangerSecret}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
@@ -310,8 +316,8 @@ func TestVerifyToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
-			c.advance(tt.advance)
-			tt.is.cfg.Now = c.now
+			c.Advance(tt.advance)
+			tt.is.cfg.Now = c.Now
 			_, err := tt.is.VerifyToken(tt.tok)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Errorf("error %v, want %v", err, tt.want)

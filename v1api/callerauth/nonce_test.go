@@ -9,7 +9,7 @@ import (
 
 func TestMemoryNonces(t *testing.T) {
 	c := newClock()
-	m := &MemoryNonces{Now: c.now}
+	m := &MemoryNonces{Now: c.Now}
 	ctx := context.Background()
 	set := func(key string) bool {
 		ok, err := m.SetIfAbsent(ctx, key, time.Minute)
@@ -24,7 +24,7 @@ func TestMemoryNonces(t *testing.T) {
 	if !set("b") {
 		t.Fatal("another nonce refused")
 	}
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	if !set("a") {
 		t.Fatal("expired nonce still refused")
 	}
@@ -32,7 +32,7 @@ func TestMemoryNonces(t *testing.T) {
 	// Expired entries are swept, so memory follows the live nonces.
 	for i := 0; i < 10*minNonceSweep; i++ {
 		set("n" + strconv.Itoa(i))
-		c.advance(time.Second)
+		c.Advance(time.Second)
 	}
 	if n := m.Len(); n > 2*minNonceSweep {
 		t.Errorf("%d nonces held with only 60 live", n)

@@ -18,7 +18,7 @@ import (
 // instances) accept a nonce once between them, until it expires.
 func TestStoreNoncesShared(t *testing.T) {
 	c := newClock()
-	st := store.NewMemory(c.now)
+	st := store.NewMemory(c.Now)
 	a, b := StoreNonces{Store: st}, StoreNonces{Store: st}
 	ctx := context.Background()
 	set := func(n NonceStore, key string) bool {
@@ -38,7 +38,7 @@ func TestStoreNoncesShared(t *testing.T) {
 	if !set(b, "callerauth:nonce:REF30:n2") {
 		t.Fatal("another nonce refused")
 	}
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	if !set(a, "callerauth:nonce:REF30:n1") {
 		t.Fatal("expired nonce still refused")
 	}
@@ -54,19 +54,19 @@ func TestStoreNoncesShared(t *testing.T) {
 // verifier sharing the first one's store.
 func TestStoreNoncesThroughVerifier(t *testing.T) {
 	c := newClock()
-	st := store.NewMemory(c.now)
+	st := store.NewMemory(c.Now)
 	key := []byte("private-key-of-REF30")
 	newVerifier := func() *Verifier {
 		return NewVerifier(VerifierConfig{
 			Policy:     func(string) Mode { return ModeRequired },
 			SigningKey: func(string, string) ([]byte, bool) { return key, true },
 			Nonces:     StoreNonces{Store: st},
-			Now:        c.now,
+			Now:        c.Now,
 			Logger:     quietLogger(),
 		})
 	}
 	first, second := newVerifier(), newVerifier()
-	header := SignHeader("GET", sandboxRequestor, "nonce-1", c.now().UnixMilli(), "/api/v1/checkauthn", "pub", key)
+	header := SignHeader("GET", sandboxRequestor, "nonce-1", c.Now().UnixMilli(), "/api/v1/checkauthn", "pub", key)
 	call := func(v *Verifier) error {
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/checkauthn?requestor=REF30", nil)
 		r.Header.Set("Authorization", header)
@@ -86,7 +86,7 @@ func TestStoreNoncesThroughVerifier(t *testing.T) {
 // store does not.
 func TestSharedKey(t *testing.T) {
 	c := newClock()
-	st := store.NewMemory(c.now)
+	st := store.NewMemory(c.Now)
 	ctx := context.Background()
 
 	const racers = 16
@@ -119,7 +119,7 @@ func TestSharedKey(t *testing.T) {
 		t.Fatalf("token of one instance refused by the other: %v", err)
 	}
 
-	elsewhere, err := SharedKey(ctx, store.NewMemory(c.now), nil)
+	elsewhere, err := SharedKey(ctx, store.NewMemory(c.Now), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSharedKey(t *testing.T) {
 // it: the store holds a secret.
 func TestSharedKeyBrokenValue(t *testing.T) {
 	c := newClock()
-	st := store.NewMemory(c.now)
+	st := store.NewMemory(c.Now)
 	ctx := context.Background()
 	const junk = "stored:not*base64*secret-material"
 	if err := st.Set(ctx, sharedKeyName, []byte(junk), 0); err != nil {
@@ -148,7 +148,7 @@ func TestSharedKeyBrokenValue(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := SharedKey(cancelled, store.NewMemory(c.now), nil); !errors.Is(err, context.Canceled) {
+	if _, err := SharedKey(cancelled, store.NewMemory(c.Now), nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("store error = %v, want it wrapped", err)
 	}
 }

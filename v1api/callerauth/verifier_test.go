@@ -61,7 +61,7 @@ func TestAuthenticate(t *testing.T) {
 	}()
 	tampered := valid[:len(valid)-2] + map[bool]string{true: "AA", false: "BB"}[valid[len(valid)-2:] != "AA"]
 
-	now := c.now().UnixMilli()
+	now := c.Now().UnixMilli()
 	sign := func(requestor string, at int64, pub string, key []byte) string {
 		return SignHeader("GET", requestor, "nonce-"+strconv.FormatInt(at, 10)+requestor+pub+string(key), at, "/api/v1/checkauthn", pub, key)
 	}
@@ -131,18 +131,18 @@ func TestAuthenticate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vc := newClock()
-			vc.advance(tt.advance)
+			vc.Advance(tt.advance)
 			iss := issuer
 			if tt.revoked {
 				// Same key, but the operator no longer lists REF30's statement.
 				iss = newTestIssuer(t, vc, testRing(t, k1), func(cfg *IssuerConfig) { cfg.Statements = testStatements()[1:] })
 			}
-			iss.cfg.Now = vc.now
+			iss.cfg.Now = vc.Now
 			v := NewVerifier(VerifierConfig{
 				Issuer:     iss,
 				Policy:     func(string) Mode { return tt.mode },
 				SigningKey: legacyKeys,
-				Now:        vc.now,
+				Now:        vc.Now,
 				Logger:     quietLogger(),
 			})
 			target := "/api/v1/checkauthn?deviceId=d"
@@ -171,10 +171,10 @@ func TestSignedHeaderNonce(t *testing.T) {
 	v := NewVerifier(VerifierConfig{
 		Policy:     func(string) Mode { return ModeRequired },
 		SigningKey: legacyKeys,
-		Now:        c.now,
+		Now:        c.Now,
 		Logger:     quietLogger(),
 	})
-	at := c.now().UnixMilli()
+	at := c.Now().UnixMilli()
 	h := SignHeader("POST", sandboxRequestor, "4f2b6c1e", at, "/reggie/v1/REF30/regcode", legacyPublicKey, legacyKey)
 	call := func(header string) string {
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/authorize", nil)
@@ -188,21 +188,21 @@ func TestSignedHeaderNonce(t *testing.T) {
 	if got := call(h); got != "401 Unauthorized" {
 		t.Errorf("replayed nonce: %s, want 401 Unauthorized", got)
 	}
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	if got := call(h); got != "401 Unauthorized" {
 		t.Errorf("replayed nonce a minute later: %s, want 401 Unauthorized", got)
 	}
-	fresh := SignHeader("POST", sandboxRequestor, "9a8b7c6d", c.now().UnixMilli(), "/reggie/v1/REF30/regcode", legacyPublicKey, legacyKey)
+	fresh := SignHeader("POST", sandboxRequestor, "9a8b7c6d", c.Now().UnixMilli(), "/reggie/v1/REF30/regcode", legacyPublicKey, legacyKey)
 	if got := call(fresh); got != "ok" {
 		t.Errorf("fresh nonce: %s", got)
 	}
 
 	failing := NewVerifier(VerifierConfig{
-		Policy: func(string) Mode { return ModeRequired }, SigningKey: legacyKeys, Now: c.now, Logger: quietLogger(),
+		Policy: func(string) Mode { return ModeRequired }, SigningKey: legacyKeys, Now: c.Now, Logger: quietLogger(),
 		Nonces: failingNonces{},
 	})
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/authorize", nil)
-	r.Header.Set("Authorization", SignHeader("GET", sandboxRequestor, "n", c.now().UnixMilli(), "/x", legacyPublicKey, legacyKey))
+	r.Header.Set("Authorization", SignHeader("GET", sandboxRequestor, "n", c.Now().UnixMilli(), "/x", legacyPublicKey, legacyKey))
 	_, err := failing.Authenticate(r, sandboxRequestor)
 	if got := outcome(err); got == "ok" || got == "401 Unauthorized" || !errors.Is(err, errStoreDown) {
 		t.Errorf("nonce store down: %q (%v), want a server failure wrapping the store error", got, err)

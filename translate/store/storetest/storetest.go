@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"RecordTombstone", testRecordTombstone},
 		{"MarksRace", testMarksRace},
 		{"Key", testKey},
+		{"GetMany", testGetMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -476,3 +477,45 @@ func testKey(t *testing.T, s store.Store, _ *Clock) {
 		t.Errorf("Key of a long resource is %d bytes long, want a bounded key", len(c))
 	}
 }
+
+// testGetMany: reading several keys at once (in one step when the store is
+// a store.ManyGetter) gives each key's live value in order, nil for absent,
+// expired and deleted keys, and an empty non-nil slice for an empty value.
+func testGetMany(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	mustSet(t, s, "a", "alpha", time.Minute)
+	mustSet(t, s, "short", "gone soon", time.Second)
+	mustSet(t, s, "empty", "", time.Minute)
+	mustSet(t, s, "deleted", "x", time.Minute)
+	if err := s.Delete(ctx, "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	got, err := store.GetMany(ctx, s, "short", "a", "absent", "empty", "deleted", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*string{nil, ptr("alpha"), nil, ptr(""), nil, ptr("alpha")}
+	if len(got) != len(want) {
+		t.Fatalf("GetMany returned %d values for %d keys", len(got), len(want))
+	}
+	for i, w := range want {
+		switch {
+		case w == nil && got[i] != nil:
+			t.Errorf("value %d = %q, want none", i, got[i])
+		case w != nil && (got[i] == nil || string(got[i]) != *w):
+			t.Errorf("value %d = %q (nil: %t), want %q", i, got[i], got[i] == nil, *w)
+		}
+	}
+	if len(got[1]) > 0 {
+		got[1][0] = 'X' // the caller owns what it receives
+		wantValue(t, s, "a", "alpha")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := store.GetMany(cctx, s, "a"); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetMany on a canceled context: %v, want context.Canceled", err)
+	}
+}
+
+func ptr(s string) *string { return &s }

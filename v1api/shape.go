@@ -1,4 +1,4 @@
-package compat
+package v1api
 
 import (
 	"bytes"

@@ -1,0 +1,30 @@
+// Package testenv holds what the module's tests share: the module root, a
+// manually advanced clock, a log sink safe for concurrent writers, and the
+// rule for tools a test needs (skip without them, fail under CI).
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// ModuleRoot returns the directory holding go.mod above the test's working
+// directory, where the shared testdata lives.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root (go.mod) not found above the test directory")
+		}
+		dir = parent
+	}
+}
