@@ -8,11 +8,13 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -232,7 +234,7 @@ func TestRatiosAndTargets(t *testing.T) {
 		t.Errorf("service CPU ratio %v", proxyMix.ServiceCPU)
 	}
 	got := map[string]Target{}
-	for _, tg := range targets(sum, Options{Loads: []float64{0.25, 0.5}}) {
+	for _, tg := range targets(sum, Options{Loads: []float64{0.25, 0.5}, Latency: 20 * time.Millisecond}) {
 		got[tg.Name] = tg
 	}
 	check := func(prefix string, met bool, value float64) {
@@ -251,6 +253,25 @@ func TestRatiosAndTargets(t *testing.T) {
 	check("p99 gateway - proxy", false, 1.5)
 	check("checkauthn rate", true, 3)
 	check("device mix throughput, Redis", false, 0.6)
+
+	// With the dedicated measurement at upstream latency, the target is
+	// judged from it.
+	withCache := append(sampleSummary(),
+		Result{Workload: cacheWorkload(20 * time.Millisecond), Mode: ModeClosed, Config: ConfigGateway, Throughput: 4000},
+		Result{Workload: cacheWorkload(20 * time.Millisecond), Mode: ModeClosed, Config: ConfigDirect, Throughput: 800})
+	for _, tg := range targets(withCache, Options{Ops: []Op{OpCheckAuthn}, CacheLatency: 20 * time.Millisecond}) {
+		if strings.HasPrefix(tg.Name, "checkauthn rate") && (!tg.Measured || !tg.Met || tg.Value != 5) {
+			t.Errorf("checkauthn target from the 20ms measurement: %+v, want met with 5", tg)
+		}
+	}
+
+	// The cache's gain over direct v2 calls is judged only when the v2
+	// service is not on the same machine with no latency.
+	for _, tg := range targets(sum, Options{Loads: []float64{0.5}}) {
+		if strings.HasPrefix(tg.Name, "checkauthn rate") && (tg.Measured || !strings.Contains(tg.Note, "3.00x")) {
+			t.Errorf("checkauthn target at --latency 0: %+v, want not judged, with the ratio in the note", tg)
+		}
+	}
 }
 
 func TestReportOutputs(t *testing.T) {
@@ -305,5 +326,81 @@ func TestParseFlags(t *testing.T) {
 	var e *opError
 	if !errors.As(error(&opError{op: OpLogout}), &e) {
 		t.Error("opError is not an error")
+	}
+}
+
+// TestProxyKeepsConnections: the baseline proxy reuses its upstream
+// connections under concurrent load, as the gateway's v2 client does, so
+// that the comparison does not measure dialing.
+func TestProxyKeepsConnections(t *testing.T) {
+	var dials atomic.Int64
+	upstream := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	upstream.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	upstream.Start()
+	defer upstream.Close()
+	u, _ := url.Parse(upstream.URL)
+	proxy := httptest.NewServer(NewProxy(u))
+	defer proxy.Close()
+	const clients, rounds = 16, 20
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for range rounds {
+				resp, err := client.Get(proxy.URL + "/api/v2/REF30/profiles")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if n := dials.Load(); n > 2*clients {
+		t.Errorf("the proxy opened %d upstream connections for %d concurrent clients", n, clients)
+	}
+}
+
+// TestSandboxResetLatency: a reset may set the upstream latency of the next
+// measurement; a reset without one returns to the run's latency (none here).
+func TestSandboxResetLatency(t *testing.T) {
+	sb, h, err := newSandbox("http://127.0.0.1:1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latencies := func() []time.Duration {
+		var out []time.Duration
+		for _, f := range sb.Faults() {
+			out = append(out, time.Duration(f.Latency))
+		}
+		return out
+	}
+	reset := func(query string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, ResetPath+query, nil))
+		return rec.Code
+	}
+	if code := reset("?latency=20ms"); code != http.StatusNoContent {
+		t.Fatalf("reset with a latency: %d", code)
+	}
+	if got := latencies(); len(got) != 1 || got[0] != 20*time.Millisecond {
+		t.Errorf("latencies after a reset to 20ms: %v, want [20ms]", got)
+	}
+	if code := reset(""); code != http.StatusNoContent {
+		t.Fatalf("reset: %d", code)
+	}
+	if got := latencies(); len(got) != 0 {
+		t.Errorf("latencies after a plain reset: %v, want none", got)
+	}
+	if code := reset("?latency=soon"); code != http.StatusBadRequest {
+		t.Errorf("reset with a malformed latency: %d, want 400", code)
 	}
 }

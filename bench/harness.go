@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +77,13 @@ type Options struct {
 	Closed, Open bool
 	// Latency delays every v2 API call in the sandbox. Default 0.
 	Latency time.Duration
+	// CacheLatency is the upstream latency of one more checkauthn
+	// measurement (gateway and direct) that judges the profile cache
+	// against direct v2 calls, when checkauthn is among Ops and Latency is
+	// 0: the cache saves a round trip to a distant service, which a
+	// sandbox answering in microseconds on the same cores cannot show.
+	// Default DefaultCacheLatency; negative skips it.
+	CacheLatency time.Duration
 	// Redis also measures the gateway on a Redis store (redis-server from
 	// PATH; skipped with a notice when absent).
 	Redis bool
@@ -92,6 +101,9 @@ func (o *Options) defaults() error {
 	o.Duration = cmp.Or(o.Duration, 3*time.Second)
 	o.Warmup = cmp.Or(o.Warmup, time.Second)
 	o.Reps = max(o.Reps, 1)
+	if o.CacheLatency == 0 {
+		o.CacheLatency = DefaultCacheLatency
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
 	}
@@ -118,6 +130,10 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// DefaultCacheLatency is the default Options.CacheLatency: a v2 service in
+// another region of the same continent.
+const DefaultCacheLatency = 20 * time.Millisecond
+
 // singleOps can be repeated by a signed-in device on their own.
 var singleOps = map[Op]bool{OpCheckAuthn: true, OpAuthnToken: true, OpAuthorize: true, OpMediaToken: true, OpPreauthorize: true}
 
@@ -128,6 +144,9 @@ func (o *Options) String() string {
 	}
 	s := fmt.Sprintf("duration=%v warmup=%v reps=%d concurrency=%d devices=%d ops=%s latency=%v redis=%t",
 		o.Duration, o.Warmup, o.Reps, o.Concurrency, o.Devices, strings.Join(ops, ","), o.Latency, o.Redis)
+	if l := o.cacheLatency(); l > 0 {
+		s += fmt.Sprintf(" cache-latency=%v", l)
+	}
 	if o.Open {
 		if len(o.Rates) > 0 {
 			s += fmt.Sprintf(" rates=%v", o.Rates)
@@ -346,7 +365,14 @@ func (h *harness) measureAll(ctx context.Context, rep *Report) error {
 		}
 		for _, op := range o.Ops {
 			for _, cfg := range h.configs(false) {
-				if err := run(spec{workload: string(op), mode: ModeClosed, config: cfg, rep: 1}); err != nil {
+				if err := run(spec{workload: string(op), op: op, mode: ModeClosed, config: cfg, rep: 1}); err != nil {
+					return err
+				}
+			}
+		}
+		if l := o.cacheLatency(); l > 0 {
+			for _, cfg := range []string{ConfigGateway, ConfigDirect} {
+				if err := run(spec{workload: cacheWorkload(l), op: OpCheckAuthn, mode: ModeClosed, config: cfg, rep: 1, latency: l}); err != nil {
 					return err
 				}
 			}
@@ -398,16 +424,37 @@ func (h *harness) measureAll(ctx context.Context, rep *Report) error {
 // spec is one measurement to make.
 type spec struct {
 	workload, mode, config string
-	rep                    int
-	load, rate             float64
+	// op is the operation a single-operation workload repeats.
+	op         Op
+	rep        int
+	load, rate float64
+	// latency, when positive, is the sandbox's upstream latency for this
+	// measurement instead of Options.Latency.
+	latency time.Duration
 }
+
+// cacheLatency is the latency of the profile-cache measurement, or 0 when
+// it is not made.
+func (o *Options) cacheLatency() time.Duration {
+	if o.CacheLatency <= 0 || o.Latency > 0 || !slices.Contains(o.Ops, OpCheckAuthn) {
+		return 0
+	}
+	return o.CacheLatency
+}
+
+// cacheWorkload names the checkauthn measurement at upstream latency l.
+func cacheWorkload(l time.Duration) string { return fmt.Sprintf("checkauthn@%v", l) }
 
 // measure makes one measurement with fresh devices, signed in before the
 // clock starts.
 func (h *harness) measure(ctx context.Context, s spec) (*Result, error) {
 	// Forget the previous measurement's sessions, profiles and the
 	// sandbox's record of every request.
-	if err := post(ctx, h.http, h.sandbox.url+ResetPath); err != nil {
+	reset := h.sandbox.url + ResetPath
+	if s.latency > 0 {
+		reset += "?latency=" + url.QueryEscape(s.latency.String())
+	}
+	if err := post(ctx, h.http, reset); err != nil {
 		return nil, fmt.Errorf("resetting the sandbox: %w", err)
 	}
 	n := h.opts.Concurrency
@@ -472,7 +519,7 @@ func (h *harness) devices(ctx context.Context, s spec, n int) ([]*slot, error) {
 				return op
 			}
 		} else {
-			op := Op(s.workload)
+			op := s.op
 			sl.next = func() Op { return op }
 		}
 		slots[i] = sl
@@ -639,13 +686,26 @@ func targets(summary []Result, o Options) []Target {
 		out = append(out, t)
 	}
 	{
+		// The target is about the round trip to Adobe the cache saves, so
+		// it is judged with an upstream latency: the run's own, or the
+		// dedicated measurement's. With none, the direct call is a map
+		// lookup in a process on the same cores, cheaper than any hop.
 		t := Target{Name: "checkauthn rate through the gateway / direct v2 profiles rate", Limit: ">= 2"}
-		g, ok1 := find(string(OpCheckAuthn), ModeClosed, ConfigGateway, 0)
-		d, ok2 := find(string(OpCheckAuthn), ModeClosed, ConfigDirect, 0)
-		if ok1 && ok2 && d.Throughput > 0 {
+		workload, latency := string(OpCheckAuthn), o.Latency
+		if l := o.cacheLatency(); l > 0 {
+			workload, latency = cacheWorkload(l), l
+		}
+		g, ok1 := find(workload, ModeClosed, ConfigGateway, 0)
+		d, ok2 := find(workload, ModeClosed, ConfigDirect, 0)
+		switch {
+		case !ok1 || !ok2 || d.Throughput <= 0:
+		case latency <= 0:
+			t.Note = fmt.Sprintf("judged only with an upstream latency (--cache-latency or --latency): at --latency 0 it is %.0f vs %.0f req/s (%.2fx)",
+				g.Throughput, d.Throughput, g.Throughput/d.Throughput)
+		default:
 			t.Measured, t.Value = true, g.Throughput/d.Throughput
 			t.Met = t.Value >= 2
-			t.Note = fmt.Sprintf("%.0f vs %.0f req/s", g.Throughput, d.Throughput)
+			t.Note = fmt.Sprintf("%.0f vs %.0f req/s with %v upstream latency", g.Throughput, d.Throughput, latency)
 		}
 		out = append(out, t)
 	}

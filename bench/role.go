@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/metrics"
 	"runtime/pprof"
+	"sync"
 	"time"
 
 	"github.com/passgw/passgw/v2client/v2test"
@@ -81,39 +82,53 @@ func Instrument(h http.Handler) http.Handler {
 }
 
 // NewProxy is the baseline: the cheapest possible proxy in front of the
-// v2 service, httputil.ReverseProxy with its defaults (the default
-// transport, as the gateway's v2 client uses).
+// v2 service, httputil.ReverseProxy with a connection pool tuned as the
+// gateway's v2 client is (512 idle connections, 256 per host). With the
+// default transport's 2 idle connections per host the proxy would dial for
+// most calls under load, and the comparison would measure dialing rather
+// than the work of a hop.
 func NewProxy(upstream *url.URL) http.Handler {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
 			r.Out.Host = r.In.Host
 		},
+		Transport: t,
 	}
 }
 
 // NewSandbox is the v2 service of a run: the default fixture with
 // throttling off, and ResetPath. A positive latency delays every v2 API
 // call by that much, as a distant service would; DCR and the MVPD pages
-// are not delayed.
+// are not delayed. A reset may name another latency for the measurement it
+// precedes (?latency=20ms); a reset without one returns to latency.
 func NewSandbox(baseURL string, latency time.Duration) (http.Handler, error) {
+	_, h, err := newSandbox(baseURL, latency)
+	return h, err
+}
+
+func newSandbox(baseURL string, latency time.Duration) (*v2test.Server, http.Handler, error) {
 	sb, err := v2test.New(v2test.Config{BaseURL: baseURL, DisableThrottling: true})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A reset drops injected faults too, so the latency is injected again
 	// after each.
-	addLatency := func() error {
-		if latency <= 0 {
+	addLatency := func(d time.Duration) error {
+		if d <= 0 {
 			return nil
 		}
-		_, err := sb.AddFault(v2test.Fault{Kind: v2test.FaultLatency, Path: "/api/v2/**", Latency: v2test.Duration(latency)})
+		_, err := sb.AddFault(v2test.Fault{Kind: v2test.FaultLatency, Path: "/api/v2/**", Latency: v2test.Duration(d)})
 		return err
 	}
-	if err := addLatency(); err != nil {
-		return nil, err
+	if err := addLatency(latency); err != nil {
+		return nil, nil, err
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var mu sync.Mutex // resets one at a time
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != ResetPath {
 			sb.ServeHTTP(w, r)
 			return
@@ -122,13 +137,24 @@ func NewSandbox(baseURL string, latency time.Duration) (http.Handler, error) {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
+		d := latency
+		if q := r.URL.Query().Get("latency"); q != "" {
+			var err error
+			if d, err = time.ParseDuration(q); err != nil || d < 0 {
+				http.Error(w, "latency: want a duration such as 20ms", http.StatusBadRequest)
+				return
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
 		sb.Reset()
-		if err := addLatency(); err != nil {
+		if err := addLatency(d); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}), nil
+	})
+	return sb, h, nil
 }
 
 // ServeRole serves h (with StatsPath) on ln until ctx ends. It first

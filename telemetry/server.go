@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -81,29 +82,33 @@ func (t *Telemetry) logger() *slog.Logger {
 func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r = r.WithContext(withMisses(r.Context()))
-		name := route(r)
+		name, _ := r.Context().Value(routeKey{}).(string)
 		span := trace.SpanFromContext(r.Context())
-		attrs := []attribute.KeyValue{attribute.String("http.route", routePath(name))}
-		// The raw path carries registration codes; the template is what
-		// identifies the operation.
-		attrs = append(attrs, attribute.String("url.path", routePath(name)))
-		if rq := requestorOf(r, name); rq != "" {
-			attrs = append(attrs, AttrRequestor.String(rq))
+		recording := span.IsRecording()
+		if recording {
+			attrs := []attribute.KeyValue{attribute.String("http.route", routePath(name))}
+			// The raw path carries registration codes; the template is what
+			// identifies the operation.
+			attrs = append(attrs, attribute.String("url.path", routePath(name)))
+			if rq := requestorOf(r, name); rq != "" {
+				attrs = append(attrs, AttrRequestor.String(rq))
+			}
+			if id := deviceIDOf(r); id != "" {
+				attrs = append(attrs, AttrDeviceHash.String(HashDeviceID(id)))
+			}
+			span.SetAttributes(attrs...)
 		}
-		if id := deviceIDOf(r); id != "" {
-			attrs = append(attrs, AttrDeviceHash.String(HashDeviceID(id)))
-		}
-		span.SetAttributes(attrs...)
 
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		status := rec.statusCode()
 		format := formatOf(rec.Header().Get("Content-Type"))
 		reqID := rec.Header().Get("Adobe-Request-Id")
-		span.SetAttributes(AttrFormat.String(format))
-		if reqID != "" {
-			span.SetAttributes(AttrRequestID.String(reqID))
+		if recording {
+			span.SetAttributes(AttrFormat.String(format))
+			if reqID != "" {
+				span.SetAttributes(AttrRequestID.String(reqID))
+			}
 		}
 		took := time.Since(start)
 		t.Metrics.V1Request(name, format, status, took)
@@ -119,12 +124,46 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 		}
 		t.logger().LogAttrs(r.Context(), level, "v1 call", logAttrs...)
 	})
-	return otelhttp.NewHandler(inner, "v1",
+	traced := otelhttp.NewHandler(inner, "v1",
 		otelhttp.WithTracerProvider(t.tracerProvider()),
 		otelhttp.WithPropagators(t.propagator()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return route(r) }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			name, _ := r.Context().Value(routeKey{}).(string)
+			return name
+		}),
 	)
+	if !t.tracing() {
+		// No span is recorded: skip otelhttp, whose spans would be no-ops
+		// but whose attribute and metric bookkeeping (for the global
+		// meter, which the gateway does not use) would still cost every
+		// call. The incoming trace context is still taken over, for the
+		// v2 calls the call makes.
+		prop := t.propagator()
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx = context.WithValue(withMisses(ctx), routeKey{}, route(r))
+			inner.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	// Matching a route is a sizeable share of a cheap call: match once, for
+	// the span name and for the handler.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(withMisses(r.Context()), routeKey{}, route(r))
+		traced.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
+
+// tracing reports whether spans are recorded.
+func (t *Telemetry) tracing() bool {
+	switch t.TracerProvider.(type) {
+	case nil, noop.TracerProvider, *noop.TracerProvider:
+		return false
+	}
+	return true
+}
+
+// routeKey holds the route name of a call served by Handler.
+type routeKey struct{}
 
 // HashDeviceID is how a deviceId appears in telemetry: the first 16 hex
 // digits of its SHA-256, enough to follow one device across calls without

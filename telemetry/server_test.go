@@ -12,6 +12,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 const (
@@ -152,11 +155,11 @@ func TestHandlerAndTransportTrace(t *testing.T) {
 
 	got := scrape(t, tel.Metrics)
 	for key, want := range map[string]float64{
-		series("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}", "format": "json", "status": "200"}): 1,
-		series("passgw_v1_request_duration_seconds_count", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}"}):                    1,
-		series("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}", "status": "200"}): 1,
-		series("passgw_v2_call_duration_seconds_count", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}"}):  1,
-		series("passgw_build_info", map[string]string{"version": "test"}):                                                                     1,
+		testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}", "format": "json", "status": "200"}): 1,
+		testenv.MetricSeries("passgw_v1_request_duration_seconds_count", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}"}):                    1,
+		testenv.MetricSeries("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}", "status": "200"}): 1,
+		testenv.MetricSeries("passgw_v2_call_duration_seconds_count", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}"}):  1,
+		testenv.MetricSeries("passgw_build_info", map[string]string{"version": "test"}):                                                                     1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
@@ -228,11 +231,11 @@ func TestHandlerCountsOutcomes(t *testing.T) {
 			}
 			endpoint := ended[0].Name()
 			got := scrape(t, tel.Metrics)
-			key := series("passgw_v1_requests_total", map[string]string{"endpoint": endpoint, "format": tt.wantFormat, "status": strconv.Itoa(tt.status)})
+			key := testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": endpoint, "format": tt.wantFormat, "status": strconv.Itoa(tt.status)})
 			if got[key] != 1 {
 				t.Errorf("%s = %v, want 1", key, got[key])
 			}
-			throttled := got[series("passgw_v1_throttled_total", map[string]string{"endpoint": endpoint})]
+			throttled := got[testenv.MetricSeries("passgw_v1_throttled_total", map[string]string{"endpoint": endpoint})]
 			if want := map[bool]float64{true: 1}[tt.status == 429]; throttled != want {
 				t.Errorf("throttled = %v, want %v", throttled, want)
 			}
@@ -243,27 +246,33 @@ func TestHandlerCountsOutcomes(t *testing.T) {
 // TestTransportPropagatesWithoutTracing: with no tracer provider nothing is
 // recorded, yet the device's trace context still reaches the upstream.
 func TestTransportPropagatesWithoutTracing(t *testing.T) {
-	var got string
+	var got, gotBaggage string
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r.Header.Get("traceparent")
+		got, gotBaggage = r.Header.Get("traceparent"), r.Header.Get("baggage")
 	}))
 	defer upstream.Close()
-	tel := &Telemetry{}
-	client := &http.Client{Transport: tel.Transport(nil)}
-	h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequestWithContext(r.Context(), "GET", upstream.URL+"/api/v2/REF30/profiles", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
+	for _, tp := range []trace.TracerProvider{nil, noop.NewTracerProvider()} {
+		tel := &Telemetry{TracerProvider: tp}
+		client := &http.Client{Transport: tel.Transport(nil)}
+		h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			req, _ := http.NewRequestWithContext(r.Context(), "GET", upstream.URL+"/api/v2/REF30/profiles", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if len(req.Header) != 0 {
+				t.Errorf("the transport changed the caller's request: %v", req.Header)
+			}
+		}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
+		const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		req := httptest.NewRequest("GET", "/api/v1/checkauthn", nil)
+		req.Header.Set("traceparent", parent)
+		req.Header.Set("baggage", "tenant=acme")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if got != parent || gotBaggage != "tenant=acme" {
+			t.Errorf("provider %T: upstream traceparent %q, baggage %q; want the device's %q and tenant=acme", tp, got, gotBaggage, parent)
 		}
-		resp.Body.Close()
-	}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
-	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-	req := httptest.NewRequest("GET", "/api/v1/checkauthn", nil)
-	req.Header.Set("traceparent", parent)
-	h.ServeHTTP(httptest.NewRecorder(), req)
-	if got != parent {
-		t.Errorf("upstream traceparent %q, want the device's %q", got, parent)
 	}
 }

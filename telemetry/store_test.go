@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
 )
 
@@ -92,13 +93,57 @@ func TestStoreCounts(t *testing.T) {
 
 	got := scrape(t, m)
 	for key, want := range map[string]float64{
-		series("passgw_store_errors_total", map[string]string{"operation": "get"}):                     1,
-		series("passgw_store_errors_total", map[string]string{"operation": "set"}):                     2,
-		series("passgw_store_errors_total", map[string]string{"operation": "take"}):                    0,
-		series("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "miss"}): 1,
-		series("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "hit"}):  3,
-		series("passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "miss"}):   2,
-		series("passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "hit"}):    0,
+		testenv.MetricSeries("passgw_store_errors_total", map[string]string{"operation": "get"}):                     1,
+		testenv.MetricSeries("passgw_store_errors_total", map[string]string{"operation": "set"}):                     2,
+		testenv.MetricSeries("passgw_store_errors_total", map[string]string{"operation": "take"}):                    0,
+		testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "miss"}): 1,
+		testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "hit"}):  3,
+		testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "miss"}):   2,
+		testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "hit"}):    0,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+}
+
+// manyStore is the in-memory store with its one-step GetMany, counting
+// how often that is used.
+type manyStore struct {
+	*store.Memory
+	calls *int
+}
+
+func (m manyStore) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	*m.calls++
+	return m.Memory.GetMany(ctx, keys...)
+}
+
+// TestStoreGetMany: reading several keys through the instrumentation still
+// uses the store's one-step read, and counts cache hits and misses as Get
+// does.
+func TestStoreGetMany(t *testing.T) {
+	m := NewMetrics("test")
+	var calls int
+	st := m.Store(manyStore{store.NewMemory(time.Now), &calls})
+	ctx := context.Background()
+	if err := st.Set(ctx, "profiles:hit", []byte("{}"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	call := withMisses(ctx)
+	for range 2 {
+		vals, err := store.GetMany(call, st, "gen:x", "profiles:hit", "profiles:miss")
+		if err != nil || len(vals) != 3 || vals[1] == nil || vals[2] != nil {
+			t.Fatalf("GetMany = %q, %v", vals, err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("the store's GetMany ran %d times for 2 reads, want 2", calls)
+	}
+	got := scrape(t, m)
+	for key, want := range map[string]float64{
+		testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "hit"}):  2,
+		testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "miss"}): 1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)

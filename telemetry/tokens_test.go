@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // rotatingTokens answers token n for a service provider until told to move
@@ -53,10 +55,10 @@ func TestTokensCountsRefreshes(t *testing.T) {
 
 	got := scrape(t, m)
 	for key, want := range map[string]float64{
-		series("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "REF30", "reason": "rejected"}): 1,
-		series("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "REF30", "reason": "expired"}):  1,
-		series("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "OTHER", "reason": "rejected"}): 0,
-		series("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "OTHER", "reason": "expired"}):  0,
+		testenv.MetricSeries("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "REF30", "reason": "rejected"}): 1,
+		testenv.MetricSeries("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "REF30", "reason": "expired"}):  1,
+		testenv.MetricSeries("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "OTHER", "reason": "rejected"}): 0,
+		testenv.MetricSeries("passgw_v2_token_refreshes_total", map[string]string{"service_provider": "OTHER", "reason": "expired"}):  0,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)

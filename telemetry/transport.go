@@ -6,6 +6,8 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -23,12 +25,13 @@ func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 	names := newV2Router()
 	inner := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		name := names.name(r)
-		span := trace.SpanFromContext(r.Context())
-		full := r.URL.Scheme + "://" + r.URL.Host
-		if name != RouteUnmatched {
-			full += routePath(name)
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			full := r.URL.Scheme + "://" + r.URL.Host
+			if name != RouteUnmatched {
+				full += routePath(name)
+			}
+			span.SetAttributes(attribute.String("url.full", full), attribute.String("http.route", routePath(name)))
 		}
-		span.SetAttributes(attribute.String("url.full", full), attribute.String("http.route", routePath(name)))
 		start := time.Now()
 		resp, err := base.RoundTrip(r)
 		status := 0
@@ -38,6 +41,20 @@ func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 		t.Metrics.V2Call(name, status, time.Since(start))
 		return resp, err
 	})
+	if !t.tracing() {
+		// As in Handler: no otelhttp when no span is recorded; the trace
+		// context of the v1 call is still passed on.
+		prop := t.propagator()
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			ctx := r.Context()
+			if trace.SpanContextFromContext(ctx).IsValid() || baggage.FromContext(ctx).Len() > 0 {
+				// A RoundTripper must not change the caller's request.
+				r = r.Clone(ctx)
+				prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
+			}
+			return inner.RoundTrip(r)
+		})
+	}
 	return otelhttp.NewTransport(inner,
 		otelhttp.WithTracerProvider(t.tracerProvider()),
 		otelhttp.WithPropagators(t.propagator()),

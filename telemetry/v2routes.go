@@ -2,10 +2,7 @@ package telemetry
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
-
-	"github.com/gorilla/mux"
 )
 
 // v2Templates are the Adobe Pass v2 and DCR endpoints the gateway calls,
@@ -31,27 +28,42 @@ func v2Templates() []struct{ method, path string } {
 	}
 }
 
-// v2Router names outgoing requests by v2 route template.
+// v2Router names outgoing requests by v2 route template. It runs on every
+// upstream call, so it matches path segments directly rather than through a
+// general router: a {variable} segment matches any non-empty segment, as
+// gorilla/mux's default pattern [^/]+ does.
 type v2Router struct {
-	router *mux.Router
+	routes []v2Route
 }
 
+type v2Route struct {
+	method, name string
+	segments     []string // variableSegment for a {variable}
+}
+
+const variableSegment = "{}"
+
 func newV2Router() *v2Router {
-	r := mux.NewRouter()
-	// Paths are matched as sent (escaped), so an escaped slash in a
-	// segment stays in its segment.
-	r.UseEncodedPath()
+	v := &v2Router{}
 	for _, t := range v2Templates() {
-		r.Methods(t.method).Path(t.path)
+		segs := strings.Split(t.path, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, "{") {
+				segs[i] = variableSegment
+			}
+		}
+		v.routes = append(v.routes, v2Route{method: t.method, name: t.method + " " + t.path, segments: segs})
 	}
-	return &v2Router{router: r}
+	return v
 }
 
 // name returns "METHOD /template" for a request to a v2 endpoint, or
-// RouteUnmatched.
+// RouteUnmatched. Paths are matched as sent (escaped), so an escaped slash
+// in a segment stays in its segment.
 func (v *v2Router) name(r *http.Request) string {
+	p := r.URL.EscapedPath()
 	// A base URL may carry a path prefix, which the templates do not.
-	if p := r.URL.EscapedPath(); !strings.HasPrefix(p, "/api/v2/") && !strings.HasPrefix(p, "/o/client/") {
+	if !strings.HasPrefix(p, "/api/v2/") && !strings.HasPrefix(p, "/o/client/") {
 		i := strings.Index(p, "/api/v2/")
 		if i < 0 {
 			i = strings.Index(p, "/o/client/")
@@ -59,21 +71,26 @@ func (v *v2Router) name(r *http.Request) string {
 		if i < 0 {
 			return RouteUnmatched
 		}
-		u := *r.URL
-		u.Path, u.RawPath = p[i:], ""
-		if unescaped, err := url.PathUnescape(p[i:]); err == nil {
-			u.Path, u.RawPath = unescaped, p[i:]
+		p = p[i:]
+	}
+	n := strings.Count(p, "/") + 1
+	for _, rt := range v.routes {
+		if rt.method == r.Method && len(rt.segments) == n && matchSegments(rt.segments, p) {
+			return rt.name
 		}
-		r = r.WithContext(r.Context())
-		r.URL = &u
 	}
-	var m mux.RouteMatch
-	if !v.router.Match(r, &m) || m.MatchErr != nil || m.Route == nil {
-		return RouteUnmatched
+	return RouteUnmatched
+}
+
+// matchSegments reports whether path, split at "/", matches segs; the
+// caller has checked that the counts agree.
+func matchSegments(segs []string, path string) bool {
+	for _, want := range segs {
+		seg, rest, _ := strings.Cut(path, "/")
+		if want == variableSegment && seg == "" || want != variableSegment && seg != want {
+			return false
+		}
+		path = rest
 	}
-	tpl, err := m.Route.GetPathTemplate()
-	if err != nil {
-		return RouteUnmatched
-	}
-	return r.Method + " " + tpl
+	return true
 }

@@ -29,6 +29,8 @@ func TestV2RouteNames(t *testing.T) {
 		{"GET", "http://up/api/v2/REF30/unknown/x/y", RouteUnmatched},
 		{"DELETE", "http://up/api/v2/REF30/profiles", RouteUnmatched},
 		{"GET", "http://up/elsewhere", RouteUnmatched},
+		// An empty segment is no value of a variable.
+		{"GET", "http://up/api/v2//profiles", RouteUnmatched},
 	}
 	names := newV2Router()
 	for _, tt := range tests {

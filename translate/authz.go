@@ -32,10 +32,6 @@ func (k *keptDecision) authz(rq *Requestor) *AuthzToken {
 	return &AuthzToken{Requestor: rq.ID, MVPD: k.MVPD, Resource: k.Resource, Expires: k.NotAfter}
 }
 
-func (g *Gateway) decisions() store.JSON[keptDecision] {
-	return store.JSON[keptDecision]{Store: g.store}
-}
-
 // Authorize implements GET /api/v1/authorize: a v2 authorization decision
 // for the resource, exactly as sent, with the device's profile.
 func (g *Gateway) Authorize(ctx context.Context, req *AuthorizeRequest) (*AuthzToken, error) {
@@ -59,10 +55,12 @@ func (g *Gateway) authorize(ctx context.Context, rq *Requestor, d *Device, resou
 	if err != nil {
 		return nil, err
 	}
-	return g.authorizeDevice(ctx, dv, resource)
+	return g.authorizeDevice(ctx, dv, resource, true)
 }
 
-func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource string) (*keptDecision, error) {
+// authorizeDevice asks v2 for a decision and keeps the permit; with
+// keepMediaToken false the kept permit leaves out its media token.
+func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource string, keepMediaToken bool) (*keptDecision, error) {
 	a, expired, err := g.actingAuthn(ctx, dv)
 	if err != nil {
 		return nil, err
@@ -105,7 +103,11 @@ func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource stri
 	if k.NotAfter.IsZero() {
 		k.NotAfter = now.Add(DefaultAuthorizationTTL)
 	}
-	if err := g.decisions().Set(ctx, dv.key("decision", resource), *k, keepFor(now, k.NotAfter, g.expiredMem)); err != nil {
+	kept := *k
+	if !keepMediaToken {
+		kept.MediaToken, kept.MediaNotAfter = "", time.Time{}
+	}
+	if err := setState(ctx, g, dv, dv.key("decision", resource), kept, keepFor(now, k.NotAfter, g.expiredMem)); err != nil {
 		return nil, ErrInternal(err)
 	}
 	return k, nil
@@ -132,7 +134,14 @@ func (g *Gateway) tempPassIdentity(ctx context.Context, dv *device, mvpd string)
 	if dv.tempPassIdentity != "" {
 		return dv.tempPassIdentity
 	}
-	tp, err := store.JSON[tempPass]{Store: g.store}.Get(ctx, dv.key("temppass"))
+	if set := dv.profiles; set != nil {
+		// The profiles read in this call carry the free preview.
+		if set.TempPass == nil || set.TempPass.MVPD != mvpd {
+			return ""
+		}
+		return set.TempPass.Identity
+	}
+	tp, err := getState[tempPass](ctx, g, dv, dv.key("temppass"))
 	if err != nil || tp.MVPD != mvpd {
 		return ""
 	}
@@ -165,7 +174,7 @@ func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *AuthzToken
 	if err != nil {
 		return nil, err
 	}
-	k, err := g.decisions().Get(ctx, dv.key("decision", req.Resource))
+	k, err := getState[keptDecision](ctx, g, dv, dv.key("decision", req.Resource))
 	switch {
 	case err == nil && expired(g.now(), k.NotAfter):
 		return nil, ErrGone(CodeAuthorizationExpired)
@@ -205,7 +214,7 @@ func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaToken
 	if err != nil {
 		return nil, err
 	}
-	k, err := g.decisions().Get(ctx, dv.key("decision", req.Resource))
+	k, err := getState[keptDecision](ctx, g, dv, dv.key("decision", req.Resource))
 	switch {
 	case err == nil:
 		if t, err := g.handOut(ctx, rq, &k); t != nil || err != nil {
@@ -215,7 +224,10 @@ func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaToken
 		return nil, ErrInternal(err)
 	}
 	for range 3 {
-		fresh, err := g.authorizeDevice(ctx, dv, req.Resource)
+		// The fresh media token goes to this caller at once, so the
+		// kept permit does without it: the next call then finds no token
+		// to try to claim.
+		fresh, err := g.authorizeDevice(ctx, dv, req.Resource, false)
 		if err != nil {
 			return nil, err
 		}

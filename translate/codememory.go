@@ -20,8 +20,8 @@ func codeMemKey(code string) string { return store.Key("regmem", code) }
 // settles how long the code is remembered.
 const pendingCodeKind = "regpending"
 
-func (g *Gateway) codeMemory() store.JSON[regRecord] {
-	return store.JSON[regRecord]{Store: g.store}
+func (g *Gateway) codeMemory() store.Values[regRecord] {
+	return store.Values[regRecord]{Store: g.store}
 }
 
 // rememberRegistration starts the memory of a new code: until the record
@@ -33,7 +33,7 @@ func (g *Gateway) rememberRegistration(ctx context.Context, dv *device, rec regR
 	ttl += g.expiredMem
 	err := g.codeMemory().Set(ctx, codeMemKey(code), rec, ttl)
 	if err == nil {
-		err = g.store.Set(ctx, dv.key(pendingCodeKind), []byte(code), ttl)
+		err = g.stateSet(ctx, dv, dv.key(pendingCodeKind), []byte(code), ttl)
 	}
 	if err != nil {
 		// The code works without it; only its answer once the login has
@@ -57,7 +57,7 @@ func (g *Gateway) rememberCodeLogin(ctx context.Context, code string, notAfter t
 // noteDeviceLogin settles the memory of the device's pending code with the
 // profile the device now acts with.
 func (g *Gateway) noteDeviceLogin(ctx context.Context, dv *device, a *authn) {
-	code, err := g.store.Take(ctx, dv.key(pendingCodeKind))
+	code, err := g.stateTake(ctx, dv, dv.key(pendingCodeKind))
 	switch {
 	case err == nil:
 		g.rememberCodeLogin(ctx, string(code), a.Profile.NotAfter.Time())

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -51,7 +50,7 @@ func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *FreePrevi
 		return ErrBadRequest(CodeUnknownIntegration)
 	}
 	tp := tempPass{MVPD: mvpd, Identity: req.Device.GenericData, Until: g.now().Add(tempPassMemory)}
-	if err := (store.JSON[tempPass]{Store: g.store}).Set(ctx, dv.key("temppass"), tp, tempPassMemory); err != nil {
+	if err := setState(ctx, g, dv, dv.key("temppass"), tp, tempPassMemory); err != nil {
 		return ErrInternal(err)
 	}
 	g.dropProfiles(ctx, dv)

@@ -235,6 +235,8 @@ type Gateway struct {
 	// flights collapses identical concurrent upstream reads (profiles,
 	// configuration) into one v2 call.
 	flights singleflight.Group
+	// infos keeps completed device information per device input.
+	infos infoCache
 }
 
 // New provisions cfg and returns a Gateway.

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -24,14 +23,18 @@ type device struct {
 	rq *Requestor
 	// id is the deviceId exactly as the device sent it.
 	id string
-	// gen names the device's current state generation; a logout starts a new
-	// one, which makes everything kept before unreachable at once.
-	gen string
+	// gen names the device's current state generation once genKnown; a
+	// logout starts a new one, which makes everything kept before
+	// unreachable at once. It is read with the call's first state read.
+	gen      string
+	genKnown bool
 	// info is the completed device information JSON sent as X-Device-Info.
 	info []byte
 	// tempPassIdentity is the promotional TempPass identity (generic_data).
 	tempPassIdentity string
 	opts             []v2client.Option
+	// profiles is the device's profiles answer once read in this call.
+	profiles *profileSet
 }
 
 // deviceOf builds the v2 identity of d: AP-Device-Identifier from deviceId,
@@ -41,28 +44,28 @@ func (g *Gateway) deviceOf(ctx context.Context, rq *Requestor, d *Device) (*devi
 	if d.DeviceID == "" {
 		return nil, ErrRequired("deviceId", CodeInvalidDeviceID)
 	}
-	info, err := g.deviceInfo(d)
+	info, err := g.completedInfo(d)
 	if err != nil {
 		return nil, err
 	}
-	gen, err := g.generation(ctx, rq, d.DeviceID)
-	if err != nil {
-		return nil, err
-	}
-	dv := &device{rq: rq, id: d.DeviceID, gen: gen, info: info, tempPassIdentity: d.GenericData}
-	dv.opts = deviceOptions(d.DeviceID, info, d.IP, d.UserAgent)
+	dv := &device{rq: rq, id: d.DeviceID, info: info.json, tempPassIdentity: d.GenericData}
+	dv.opts = deviceHeaders(d.DeviceID, info.header, d.IP, d.UserAgent)
 	dv.opts = append(dv.opts, v2client.WithSubjectToken(d.SubjectToken), v2client.WithRokuToken(d.RokuToken))
 	return dv, nil
 }
 
 // deviceOptions returns the v2 headers describing a device.
 func deviceOptions(id string, info []byte, ip netip.Addr, userAgent string) []v2client.Option {
-	opts := []v2client.Option{
-		v2client.WithDeviceID(id),
-		v2client.WithUserAgent(userAgent),
-	}
-	if len(info) > 0 {
-		opts = append(opts, v2client.WithDeviceInfo(base64.StdEncoding.EncodeToString(info)))
+	return deviceHeaders(id, base64.StdEncoding.EncodeToString(info), ip, userAgent)
+}
+
+// deviceHeaders is deviceOptions with the device information already
+// encoded as its header value.
+func deviceHeaders(id, info string, ip netip.Addr, userAgent string) []v2client.Option {
+	opts := make([]v2client.Option, 0, 6) // room for the SSO tokens deviceOf adds
+	opts = append(opts, v2client.WithDeviceID(id), v2client.WithUserAgent(userAgent))
+	if info != "" {
+		opts = append(opts, v2client.WithDeviceInfo(info))
 	}
 	if ip.IsValid() {
 		opts = append(opts, v2client.WithForwardedFor(ip.Unmap().String()))
@@ -78,6 +81,21 @@ func browserOptions(d *Device) []v2client.Option {
 		opts = append(opts, v2client.WithForwardedFor(d.IP.Unmap().String()))
 	}
 	return opts
+}
+
+// completedInfo is deviceInfo, remembered per input.
+func (g *Gateway) completedInfo(d *Device) (*completedInfo, error) {
+	key := infoKey(d)
+	if v, ok := g.infos.get(key); ok {
+		return v, nil
+	}
+	info, err := g.deviceInfo(d)
+	if err != nil {
+		return nil, err
+	}
+	v := newCompletedInfo(info)
+	g.infos.put(key, v)
+	return v, nil
 }
 
 // deviceInfo returns the device information JSON to send upstream: the
@@ -126,34 +144,6 @@ func (g *Gateway) deviceInfo(d *Device) ([]byte, error) {
 		return nil, ErrInternal(err)
 	}
 	return b, nil
-}
-
-// generation returns the device's current state generation; "0" until the
-// first logout.
-func (g *Gateway) generation(ctx context.Context, rq *Requestor, deviceID string) (string, error) {
-	b, err := g.store.Get(ctx, store.Key("gen", rq.ID, deviceID))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "0", nil
-	case err != nil:
-		return "", ErrInternal(err)
-	}
-	return string(b), nil
-}
-
-// newGeneration starts a new state generation for the device, dropping
-// everything kept for it.
-func (g *Gateway) newGeneration(ctx context.Context, dv *device) error {
-	if err := g.store.Set(ctx, store.Key("gen", dv.rq.ID, dv.id), []byte(g.newID()), maxDeviceState); err != nil {
-		return ErrInternal(err)
-	}
-	return nil
-}
-
-// key builds a store key for state kept for the device in its current
-// generation.
-func (dv *device) key(kind string, parts ...string) string {
-	return store.Key(kind, append([]string{dv.rq.ID, dv.id, dv.gen}, parts...)...)
 }
 
 // keepFor returns the store TTL of something valid until notAfter and

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
 )
 
 // benchDeviceInfo is the device information a set-top box sends.
@@ -33,6 +35,15 @@ func BenchmarkDeviceIdentity(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if info, err := g.deviceInfo(d); err != nil || len(info) == 0 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("deviceinfo/cached", func(b *testing.B) {
+		d := &Device{DeviceID: "bench-device-0001", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
+		b.ReportAllocs()
+		for b.Loop() {
+			if info, err := g.completedInfo(d); err != nil || len(info.header) == 0 {
 				b.Fatal(err)
 			}
 		}
@@ -100,8 +111,8 @@ func benchRecord(g *Gateway, i int, now time.Time) (regRecord, error) {
 
 // BenchmarkRegistrationRecordMemory fills the in-memory store with
 // registration records (1,000,000; 10,000 with -short) and reports the
-// heap they hold, per record. It measures memory, not time: run it with
-// -benchtime=1x.
+// heap they hold, per record, and the size of one stored value. It
+// measures memory, not time: run it with -benchtime=1x.
 func BenchmarkRegistrationRecordMemory(b *testing.B) {
 	n := 1_000_000
 	if testing.Short() {
@@ -110,7 +121,7 @@ func BenchmarkRegistrationRecordMemory(b *testing.B) {
 	g := benchGateway()
 	now := time.Now()
 	ctx := context.Background()
-	var perRecord, encoded float64
+	var perRecord, stored float64
 	for b.Loop() {
 		b.StopTimer()
 		runtime.GC()
@@ -126,8 +137,11 @@ func BenchmarkRegistrationRecordMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			if i == 0 {
-				j, _ := json.Marshal(rec)
-				total = len(j)
+				v, err := rec.AppendBinary(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total = len(v)
 			}
 			if err := recs.Create(ctx, regKey(rec.Registration.Code), rec, 30*time.Minute); err != nil {
 				b.Fatal(err)
@@ -137,7 +151,7 @@ func BenchmarkRegistrationRecordMemory(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		perRecord = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-		encoded = float64(total)
+		stored = float64(total)
 		// Keep the store reachable until it is measured.
 		if _, err := recs.Get(ctx, regKey(fmt.Sprintf("%07X", n-1))); err != nil {
 			b.Fatal(err)
@@ -145,5 +159,37 @@ func BenchmarkRegistrationRecordMemory(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(perRecord, "heap-bytes/record")
-	b.ReportMetric(encoded, "json-bytes/record")
+	b.ReportMetric(stored, "value-bytes/record")
+}
+
+// BenchmarkStoredValues measures decoding what a call reads from the store:
+// the cached profiles of every call and the kept decision of tokens/authz
+// and mediatoken, in their binary form and, for comparison, as JSON.
+func BenchmarkStoredValues(b *testing.B) {
+	set := profileSet{Profiles: map[string]v2client.Profile{"AcmeCable": {
+		NotBefore: v2client.MillisFromInt(1772445600000), NotAfter: v2client.MillisFromInt(1772532000000),
+		Issuer: "AcmeCable", Type: "regular",
+		Attributes: map[string]v2client.Attribute{"userID": {Value: json.RawMessage(`"alice"`)}, "zip": {Value: json.RawMessage(`["10001"]`)}},
+	}}, Seen: &seenProfile{MVPD: "AcmeCable", NotAfter: time.UnixMilli(1772532000000)}}
+	k := keptDecision{Resource: "sports", MVPD: "AcmeCable", UserID: "alice", NotAfter: time.Now(), MediaToken: strings.Repeat("t", 200), MediaNotAfter: time.Now()}
+	run := func(name string, v interface{ AppendBinary([]byte) ([]byte, error) }, decode func([]byte) error) {
+		bin, _ := v.AppendBinary(nil)
+		js, _ := json.Marshal(v)
+		for _, f := range []struct {
+			form string
+			b    []byte
+		}{{"binary", bin}, {"json", js}} {
+			b.Run(name+"/"+f.form, func(b *testing.B) {
+				b.ReportAllocs()
+				b.ReportMetric(float64(len(f.b)), "bytes")
+				for b.Loop() {
+					if err := decode(f.b); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+	run("profiles", set, func(b []byte) error { var v profileSet; return v.UnmarshalBinary(b) })
+	run("decision", k, func(b []byte) error { var v keptDecision; return v.UnmarshalBinary(b) })
 }

@@ -96,6 +96,20 @@ type profileSet struct {
 	// TempPassOver reports that v2 refused the free preview's TempPass
 	// profile because the trial's time or resources are used up.
 	TempPassOver bool `json:"tempPassOver,omitempty"`
+	// TempPass is the device's free preview when the answer was read, so
+	// that decisions find its promotional identity without another store
+	// read. A new free preview drops the cached answer.
+	TempPass *tempPass `json:"tempPass,omitempty"`
+	// Seen is the profile remembered as last seen when the answer was
+	// cached. Within the cache's life (never past a profile's notAfter) the
+	// same profile is chosen, so calls answered from the cache need not
+	// remember it again.
+	Seen *seenProfile `json:"seen,omitempty"`
+}
+
+// seenBy reports whether s records a as seen.
+func (s *seenProfile) seenBy(a *authn) bool {
+	return s != nil && s.MVPD == a.MVPD && s.NotAfter.Equal(a.Profile.NotAfter.Time())
 }
 
 // deviceAuthn returns the profile the device acts with, or ok false when it
@@ -114,8 +128,10 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 		a, ok = set.Pending.authn(), true
 	}
 	if ok && !a.Profile.NotAfter.IsZero() {
-		if err := g.see(ctx, dv, a); err != nil {
-			return nil, false, err
+		if !set.Seen.seenBy(a) {
+			if err := g.see(ctx, dv, a); err != nil {
+				return nil, false, err
+			}
 		}
 		return a, false, nil
 	}
@@ -124,7 +140,7 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 		// whatever the gateway last saw of its still running trial.
 		return nil, true, nil
 	}
-	seen, err := store.JSON[seenProfile]{Store: g.store}.Get(ctx, dv.key("seen"))
+	seen, err := getState[seenProfile](ctx, g, dv, dv.key("seen"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, false, nil
@@ -136,12 +152,16 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 
 // see remembers a as the last profile seen for the device.
 func (g *Gateway) see(ctx context.Context, dv *device, a *authn) error {
+	_, err := g.seeProfile(ctx, dv, a)
+	return err
+}
+
+func (g *Gateway) seeProfile(ctx context.Context, dv *device, a *authn) (*seenProfile, error) {
 	seen := seenProfile{MVPD: a.MVPD, NotAfter: a.Profile.NotAfter.Time()}
-	if err := (store.JSON[seenProfile]{Store: g.store}).Set(ctx, dv.key("seen"), seen,
-		keepFor(g.now(), seen.NotAfter, g.expiredMem)); err != nil {
-		return ErrInternal(err)
+	if err := setState(ctx, g, dv, dv.key("seen"), seen, keepFor(g.now(), seen.NotAfter, g.expiredMem)); err != nil {
+		return nil, ErrInternal(err)
 	}
-	return nil
+	return &seen, nil
 }
 
 // actingAuthn is deviceAuthn for decisions: a device whose free preview v2
@@ -153,7 +173,7 @@ func (g *Gateway) actingAuthn(ctx context.Context, dv *device) (*authn, bool, er
 	if a != nil || err != nil {
 		return a, expired, err
 	}
-	tp, err := store.JSON[tempPass]{Store: g.store}.Get(ctx, dv.key("temppass"))
+	tp, err := getState[tempPass](ctx, g, dv, dv.key("temppass"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, expired, nil
@@ -165,22 +185,34 @@ func (g *Gateway) actingAuthn(ctx context.Context, dv *device) (*authn, bool, er
 
 // deviceProfiles returns the device's profiles: the v2 profile list plus the
 // TempPass profile of a free preview.
+// The answer is kept on dv for the rest of the call.
 func (g *Gateway) deviceProfiles(ctx context.Context, dv *device) (*profileSet, error) {
-	cache := store.JSON[profileSet]{Store: g.store}
+	set, err := g.readProfiles(ctx, dv)
+	if err == nil {
+		dv.profiles = set
+	}
+	return set, err
+}
+
+func (g *Gateway) readProfiles(ctx context.Context, dv *device) (*profileSet, error) {
 	key := dv.key("profiles")
 	if dv.rq.ProfileCacheTTL > 0 {
-		if set, err := cache.Get(ctx, key); err == nil {
+		if set, err := getState[profileSet](ctx, g, dv, key); err == nil {
 			return &set, nil
 		}
 	}
-	v, err, _ := g.flights.Do("profiles\x00"+key, func() (any, error) {
+	gen, err := g.generation(ctx, dv)
+	if err != nil {
+		return nil, err
+	}
+	v, err, _ := g.flights.Do("profiles\x00"+key+"\x00"+gen, func() (any, error) {
 		// The upstream read is shared by every caller waiting on it, so it
 		// must not die with the first caller's request.
 		fctx := context.WithoutCancel(ctx)
 		if dv.rq.ProfileCacheTTL > 0 {
 			// A flight that finished just before this one began has
 			// filled the cache.
-			if set, err := cache.Get(fctx, key); err == nil {
+			if set, err := getState[profileSet](fctx, g, dv, key); err == nil {
 				return &set, nil
 			}
 		}
@@ -189,8 +221,9 @@ func (g *Gateway) deviceProfiles(ctx context.Context, dv *device) (*profileSet, 
 			return nil, err
 		}
 		set := &profileSet{Profiles: ps.Profiles}
-		tp, err := store.JSON[tempPass]{Store: g.store}.Get(fctx, dv.key("temppass"))
+		tp, err := getState[tempPass](fctx, g, dv, dv.key("temppass"))
 		if err == nil {
+			set.TempPass = &tp
 			if _, ok := set.Profiles[tp.MVPD]; !ok {
 				opts := append(slices.Clip(dv.opts), v2client.WithTempPassIdentity(cmp.Or(dv.tempPassIdentity, tp.Identity)))
 				tps, err := g.client.Profile(fctx, dv.rq.ServiceProvider, tp.MVPD, opts...)
@@ -213,11 +246,17 @@ func (g *Gateway) deviceProfiles(ctx context.Context, dv *device) (*profileSet, 
 				}
 			}
 		}
-		if a, ok := chooseProfile(set.Profiles, g.now()); ok && !a.Profile.NotAfter.IsZero() {
+		a, ok := chooseProfile(set.Profiles, g.now())
+		if ok && !a.Profile.NotAfter.IsZero() {
 			g.noteDeviceLogin(fctx, dv, a)
 		}
 		if ttl := g.profileCacheTTL(dv.rq, set); ttl > 0 {
-			if err := cache.Set(fctx, key, *set, ttl); err != nil {
+			if ok && !a.Profile.NotAfter.IsZero() {
+				if set.Seen, err = g.seeProfile(fctx, dv, a); err != nil {
+					return nil, err
+				}
+			}
+			if err := setState(fctx, g, dv, key, *set, ttl); err != nil {
 				return nil, ErrInternal(err)
 			}
 		}

@@ -51,11 +51,7 @@ func (g *Gateway) registration(ctx context.Context, code string) (*regRecord, er
 
 // recordDevice rebuilds the v2 identity of the device that registered rec.
 func (g *Gateway) recordDevice(ctx context.Context, rq *Requestor, rec *regRecord) (*device, error) {
-	gen, err := g.generation(ctx, rq, rec.DeviceID)
-	if err != nil {
-		return nil, err
-	}
-	return &device{rq: rq, id: rec.DeviceID, gen: gen, info: rec.DeviceInfo, opts: rec.options()}, nil
+	return &device{rq: rq, id: rec.DeviceID, info: rec.DeviceInfo, opts: rec.options()}, nil
 }
 
 // CreateRegcode implements POST /reggie/v1/{requestor}/regcode: a v2 session

@@ -266,7 +266,8 @@ func TestMediaTokenRace(t *testing.T) {
 	if _, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatal(err)
 	}
-	kept, err := e.gw.decisions().Get(e.ctx, e.mustDevice(d).key("decision", "news"))
+	dv := e.mustDevice(d)
+	kept, err := getState[keptDecision](e.ctx, e.gw, dv, dv.key("decision", "news"))
 	if err != nil || kept.MediaToken == "" {
 		t.Fatalf("kept decision = %+v, %v", kept, err)
 	}

@@ -47,6 +47,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ops := fs.String("ops", "checkauthn,tokens/authn,authorize,mediatoken", "operations also measured alone (closed loop); empty for none")
 	mode := fs.String("mode", "both", "closed, open or both")
 	fs.DurationVar(&o.Latency, "latency", 0, "latency the sandbox adds to every v2 API call")
+	fs.DurationVar(&o.CacheLatency, "cache-latency", bench.DefaultCacheLatency,
+		"upstream latency of the extra checkauthn measurement that judges the profile cache against direct v2 calls (with --latency 0; negative skips it)")
 	stores := fs.String("store", "memory,redis", "stores the gateway is measured on: memory, and redis (needs redis-server in PATH; skipped with a notice when absent)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON instead of tables")
 	chart := fs.String("chart", "", "write a latency-versus-load chart to `FILE.svg`")

@@ -47,6 +47,11 @@ func TestBenchEndToEnd(t *testing.T) {
 			want[w+"/"+c] = true
 		}
 	}
+	// The profile cache is judged at an upstream latency, gateway against
+	// direct v2 calls.
+	for _, c := range []string{bench.ConfigGateway, bench.ConfigDirect} {
+		want["checkauthn@20ms/closed/"+c] = true
+	}
 	if _, err := exec.LookPath("redis-server"); err == nil {
 		want["mix/closed/"+bench.ConfigGatewayRedis] = true
 	} else if len(rep.Notices) == 0 {
@@ -88,6 +93,11 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	if len(rep.Targets) == 0 {
 		t.Error("no targets judged")
+	}
+	for _, tg := range rep.Targets {
+		if strings.HasPrefix(tg.Name, "checkauthn rate") && !tg.Measured {
+			t.Errorf("the profile cache was not judged: %+v", tg)
+		}
 	}
 
 	svg, err := os.ReadFile(chart)

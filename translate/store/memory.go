@@ -112,6 +112,21 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
 	return bytes.Clone(e.value), nil
 }
 
+// GetMany implements ManyGetter.
+func (m *Memory) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: get: %w", err)
+	}
+	m.init()
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		if e, ok := m.live(k); ok {
+			out[i] = bytes.Clone(e.value)
+		}
+	}
+	return out, nil
+}
+
 // Set implements Store.
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {

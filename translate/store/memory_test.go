@@ -14,6 +14,16 @@ func TestMemoryConformance(t *testing.T) {
 	})
 }
 
+// plainStore hides every method but those of store.Store, so that the
+// helpers' fallbacks (GetMany as one Get per key) are what runs.
+type plainStore struct{ store.Store }
+
+func TestConformanceWithoutOptionalMethods(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+		return plainStore{store.NewMemory(now)}
+	})
+}
+
 func TestMemoryZeroValue(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
 		m := &store.Memory{}

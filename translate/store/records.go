@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -16,13 +15,15 @@ var ErrExists = errors.New("store: record exists")
 // never created or expired.
 var ErrDeleted = errors.New("store: record deleted")
 
-// Stored record encodings: a one-byte tag, then the JSON value for live records.
+// Stored record encodings: a one-byte tag, then for live records the value
+// as Values encodes it (its own binary form, or JSON).
 const (
 	recordLive      byte = 'r'
 	recordTombstone byte = 't'
 )
 
-// Records keeps create-once records of type T that cannot be resurrected:
+// Records keeps create-once records of type T, encoded as Values encodes
+// them, that cannot be resurrected:
 // deleting a record leaves a tombstone under its key until the record's
 // original expiry, so the key can be neither read nor created again before
 // then. Registration codes use it: a code the device deleted must stay dead.
@@ -33,11 +34,11 @@ type Records[T any] struct {
 // Create stores v under key for ttl, or returns an error wrapping ErrExists
 // if the key holds a live record or a tombstone.
 func (r Records[T]) Create(ctx context.Context, key string, v T, ttl time.Duration) error {
-	b, err := json.Marshal(v)
+	b, err := appendValue([]byte{recordLive}, v)
 	if err != nil {
 		return fmt.Errorf("store: encode record %q: %w", key, err)
 	}
-	ok, err := r.Store.SetNX(ctx, key, append([]byte{recordLive}, b...), ttl)
+	ok, err := r.Store.SetNX(ctx, key, b, ttl)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (r Records[T]) Get(ctx context.Context, key string) (T, error) {
 	case len(b) == 1 && b[0] == recordTombstone:
 		return v, fmt.Errorf("store: record %q: %w: %w", key, ErrNotFound, ErrDeleted)
 	case len(b) > 0 && b[0] == recordLive:
-		if err := json.Unmarshal(b[1:], &v); err != nil {
+		if err := decodeValue(b[1:], &v); err != nil {
 			return v, fmt.Errorf("store: decode record %q: %w", key, err)
 		}
 		return v, nil

@@ -42,6 +42,20 @@ func BenchmarkRedis(b *testing.B) {
 		{"set", func(i int64) error {
 			return st.Set(ctx, store.Key("bench", fmt.Sprint(i%keys)), value, time.Hour)
 		}},
+		{"get-twice", func(i int64) error { // a device's generation, then its state
+			if _, err := st.Get(ctx, store.Key("bench", fmt.Sprint(i%keys))); err != nil {
+				return err
+			}
+			_, err := st.Get(ctx, store.Key("bench", fmt.Sprint((i+1)%keys)))
+			return err
+		}},
+		{"getmany-2", func(i int64) error { // the same in one round trip
+			vals, err := st.GetMany(ctx, store.Key("bench", fmt.Sprint(i%keys)), store.Key("bench", fmt.Sprint((i+1)%keys)))
+			if err == nil && (vals[0] == nil || vals[1] == nil) {
+				err = fmt.Errorf("missing values")
+			}
+			return err
+		}},
 		{"setnx-take", func(i int64) error {
 			k := store.Key("mark", fmt.Sprint(i))
 			if ok, err := st.SetNX(ctx, k, value, time.Minute); err != nil || !ok {

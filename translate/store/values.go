@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Values stores values of type T in a Store, each in its own compact binary
+// form when T implements encoding.BinaryAppender and *T implements
+// encoding.BinaryUnmarshaler, as JSON otherwise. Records kept in large
+// numbers or read on every call (registrations, cached profiles, kept
+// decisions) use the binary form: it is several times smaller than JSON and
+// decodes without reflection.
+type Values[T any] struct {
+	Store Store
+}
+
+// Get decodes the value under key, or returns an error wrapping ErrNotFound.
+func (s Values[T]) Get(ctx context.Context, key string) (T, error) {
+	var v T
+	b, err := s.Store.Get(ctx, key)
+	if err != nil {
+		return v, err
+	}
+	if err := decodeValue(b, &v); err != nil {
+		return v, fmt.Errorf("store: decode %q: %w", key, err)
+	}
+	return v, nil
+}
+
+// Set encodes v and stores it under key for ttl (0: no expiry).
+func (s Values[T]) Set(ctx context.Context, key string, v T, ttl time.Duration) error {
+	b, err := appendValue(nil, v)
+	if err != nil {
+		return fmt.Errorf("store: encode %q: %w", key, err)
+	}
+	return s.Store.Set(ctx, key, b, ttl)
+}
+
+// Delete removes key.
+func (s Values[T]) Delete(ctx context.Context, key string) error {
+	return s.Store.Delete(ctx, key)
+}
+
+// appendValue appends the encoding of v to b: its own binary form if it has
+// one, else JSON.
+func appendValue[T any](b []byte, v T) ([]byte, error) {
+	if a, ok := any(v).(encoding.BinaryAppender); ok {
+		return a.AppendBinary(b)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+// decodeValue is the inverse of appendValue.
+func decodeValue[T any](b []byte, v *T) error {
+	if u, ok := any(v).(encoding.BinaryUnmarshaler); ok {
+		return u.UnmarshalBinary(b)
+	}
+	return json.Unmarshal(b, v)
+}
