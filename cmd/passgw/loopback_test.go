@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
@@ -30,10 +31,12 @@ type loopWorld struct {
 	sandbox *v2test.Server
 	// sandboxURL is the sandbox's base URL.
 	sandboxURL string
-	up         *upstreamLog
-	server     *http.Server
-	logs       *syncBuffer
-	logger     *slog.Logger
+	// sandboxServer is the sandbox's HTTP server.
+	sandboxServer *httptest.Server
+	up            *upstreamLog
+	server        *http.Server
+	logs          *syncBuffer
+	logger        *slog.Logger
 	// client is a device: no redirects followed, a generous bound so a
 	// gateway that hangs is seen as a hang, not a client error.
 	client *http.Client
@@ -86,6 +89,8 @@ type loopOptions struct {
 	config func(*Config)
 	// sandboxSleep replaces the sandbox's wait for injected latency.
 	sandboxSleep func(ctx context.Context, d time.Duration) error
+	// store holds the gateway's state; nil is a fresh in-memory store.
+	store store.Store
 }
 
 func newLoopWorld(t *testing.T, opts loopOptions) *loopWorld {
@@ -127,7 +132,7 @@ func newLoopWorld(t *testing.T, opts loopOptions) *loopWorld {
 	if err := cfg.provision(func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
-	h, err := newGatewayHandler(cfg, sbSrv.URL, logger, hooks{})
+	h, err := newGatewayHandler(cfg, sbSrv.URL, logger, hooks{Store: opts.store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +144,7 @@ func newLoopWorld(t *testing.T, opts loopOptions) *loopWorld {
 		srv.Shutdown(ctx)
 	})
 	return &loopWorld{
-		t: t, URL: base, Addr: ln.Addr().String(), cfg: cfg, sandbox: sb, sandboxURL: sbSrv.URL, up: up, server: srv, logs: logs, logger: logger,
+		t: t, URL: base, Addr: ln.Addr().String(), cfg: cfg, sandbox: sb, sandboxURL: sbSrv.URL, sandboxServer: sbSrv, up: up, server: srv, logs: logs, logger: logger,
 		client: &http.Client{
 			Timeout:       hangBound,
 			Transport:     &http.Transport{MaxIdleConnsPerHost: 64},
