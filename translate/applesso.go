@@ -23,12 +23,9 @@ const partnerStatusLifetime = 24 * time.Hour
 // /api/v1/{requestor}/profile-requests/{mvpd}: v2's partner session, whose
 // SAML request is the payload the device hands to Apple.
 func (g *Gateway) ProfileRequest(ctx context.Context, req *ProfileRequest) (*ProfileRequestPayload, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "profile-requests", err)
-	}
-	p, err := g.profileRequest(ctx, rq, req)
-	return p, g.fail(ctx, rq, "profile-requests", err)
+	return forRequestor(ctx, g, "profile-requests", req.Device.Requestor, func(rq *Requestor) (*ProfileRequestPayload, error) {
+		return g.profileRequest(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *ProfileRequest) (*ProfileRequestPayload, error) {
@@ -51,11 +48,9 @@ func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *Profil
 // TokenExchange implements the Apple SSO call POST /api/v1/tokens/authn:
 // Apple's SAML response becomes a v2 profile.
 func (g *Gateway) TokenExchange(ctx context.Context, req *TokenExchangeRequest) error {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return g.fail(ctx, nil, "token exchange", err)
-	}
-	return g.fail(ctx, rq, "token exchange", g.tokenExchange(ctx, rq, req))
+	return doForRequestor(ctx, g, "token exchange", req.Device.Requestor, func(rq *Requestor) error {
+		return g.tokenExchange(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) tokenExchange(ctx context.Context, rq *Requestor, req *TokenExchangeRequest) error {

@@ -12,12 +12,9 @@ import (
 // /api/v1/authenticate: it resumes the v2 session of the code with the
 // chosen MVPD and sends the browser to v2's authenticate URL.
 func (g *Gateway) Authenticate(ctx context.Context, req *AuthenticateRequest) (*AuthenticateRedirect, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "authenticate", err)
-	}
-	r, err := g.authenticate(ctx, rq, req)
-	return r, g.fail(ctx, rq, "authenticate", err)
+	return forRequestor(ctx, g, "authenticate", req.Device.Requestor, func(rq *Requestor) (*AuthenticateRedirect, error) {
+		return g.authenticate(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *AuthenticateRequest) (*AuthenticateRedirect, error) {
@@ -73,12 +70,9 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *Authenti
 
 // CheckAuthn implements GET /api/v1/checkauthn and /api/v1/checkauthn/{code}.
 func (g *Gateway) CheckAuthn(ctx context.Context, req *CheckAuthnRequest) (*AuthnToken, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "checkauthn", err)
-	}
-	t, err := g.checkAuthn(ctx, rq, req)
-	return t, g.fail(ctx, rq, "checkauthn", err)
+	return forRequestor(ctx, g, "checkauthn", req.Device.Requestor, func(rq *Requestor) (*AuthnToken, error) {
+		return g.checkAuthn(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *CheckAuthnRequest) (*AuthnToken, error) {
@@ -111,12 +105,9 @@ func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *CheckAuthn
 // AuthnToken implements GET /api/v1/tokens/authn and the deployed clients'
 // GET /api/v1/authenticate/{code}.
 func (g *Gateway) AuthnToken(ctx context.Context, req *AuthnTokenRequest) (*AuthnToken, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "tokens/authn", err)
-	}
-	t, err := g.authnToken(ctx, rq, req)
-	return t, g.fail(ctx, rq, "tokens/authn", err)
+	return forRequestor(ctx, g, "tokens/authn", req.Device.Requestor, func(rq *Requestor) (*AuthnToken, error) {
+		return g.authnToken(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) authnToken(ctx context.Context, rq *Requestor, req *AuthnTokenRequest) (*AuthnToken, error) {

@@ -35,15 +35,13 @@ func (k *keptDecision) authz(rq *Requestor) *AuthzToken {
 // Authorize implements GET /api/v1/authorize: a v2 authorization decision
 // for the resource, exactly as sent, with the device's profile.
 func (g *Gateway) Authorize(ctx context.Context, req *AuthorizeRequest) (*AuthzToken, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "authorize", err)
-	}
-	k, err := g.authorize(ctx, rq, &req.Device, req.Resource)
-	if err != nil {
-		return nil, g.fail(ctx, rq, "authorize", err)
-	}
-	return k.authz(rq), nil
+	return forRequestor(ctx, g, "authorize", req.Device.Requestor, func(rq *Requestor) (*AuthzToken, error) {
+		k, err := g.authorize(ctx, rq, &req.Device, req.Resource)
+		if err != nil {
+			return nil, err
+		}
+		return k.authz(rq), nil
+	})
 }
 
 // authorize asks v2 for a decision and keeps a permit.
@@ -198,12 +196,9 @@ func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *AuthzToken
 // of a fresh authorization. A media token is never handed out twice, even to
 // concurrent callers on different gateway instances.
 func (g *Gateway) MediaToken(ctx context.Context, req *MediaTokenRequest) (*MediaToken, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "tokens/media", err)
-	}
-	t, err := g.mediaToken(ctx, rq, req)
-	return t, g.fail(ctx, rq, "tokens/media", err)
+	return forRequestor(ctx, g, "tokens/media", req.Device.Requestor, func(rq *Requestor) (*MediaToken, error) {
+		return g.mediaToken(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaTokenRequest) (*MediaToken, error) {

@@ -10,13 +10,15 @@ import (
 // Config implements GET /api/v1/config/{requestor}: the MVPD list of the v2
 // configuration.
 func (g *Gateway) Config(ctx context.Context, req *ConfigRequest) (*Config, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "config", err)
-	}
+	return forRequestor(ctx, g, "config", req.Device.Requestor, func(rq *Requestor) (*Config, error) {
+		return g.mvpdList(ctx, rq)
+	})
+}
+
+func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor) (*Config, error) {
 	c, err := g.configuration(ctx, rq)
 	if err != nil {
-		return nil, g.fail(ctx, rq, "config", err)
+		return nil, err
 	}
 	out := &Config{Requestor: RequestorConfig{ID: rq.ID, Name: c.Requestor.Name}}
 	for _, m := range c.AllMVPDs() {

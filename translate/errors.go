@@ -10,6 +10,30 @@ import (
 	"github.com/passgw/passgw/v2client"
 )
 
+// forRequestor runs operation op for the named requestor: it looks the
+// requestor up, calls f, and turns any failure into the v1 error that
+// requestor gets (see fail). The regcode get/delete and tokens/authz
+// operations map their errors themselves: their requestor may come from the
+// stored record, or their errors need v1's null details.
+func forRequestor[T any](ctx context.Context, g *Gateway, op, requestor string, f func(*Requestor) (T, error)) (T, error) {
+	var zero T
+	rq, err := g.requestor(requestor)
+	if err != nil {
+		return zero, g.fail(ctx, nil, op, err)
+	}
+	v, err := f(rq)
+	if err != nil {
+		return zero, g.fail(ctx, rq, op, err)
+	}
+	return v, nil
+}
+
+// doForRequestor is forRequestor for operations that answer nothing.
+func doForRequestor(ctx context.Context, g *Gateway, op, requestor string, f func(*Requestor) error) error {
+	_, err := forRequestor(ctx, g, op, requestor, func(rq *Requestor) (struct{}, error) { return struct{}{}, f(rq) })
+	return err
+}
+
 // fail turns any failure of an operation into the v1 error the device gets,
 // and strips the enhanced fields for requestors that did not enable them.
 // rq may be nil (unknown requestor).

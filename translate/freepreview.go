@@ -17,11 +17,9 @@ const tempPassMemory = 7 * 24 * time.Hour
 // FreePreview implements POST /api/v1/authenticate/freepreview: a v2 session
 // with the TempPass MVPD, which v2 answers with authorize/temporary.
 func (g *Gateway) FreePreview(ctx context.Context, req *FreePreviewRequest) error {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return g.fail(ctx, nil, "freepreview", err)
-	}
-	return g.fail(ctx, rq, "freepreview", g.freePreview(ctx, rq, req))
+	return doForRequestor(ctx, g, "freepreview", req.Device.Requestor, func(rq *Requestor) error {
+		return g.freePreview(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *FreePreviewRequest) error {

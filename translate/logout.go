@@ -12,11 +12,9 @@ import (
 // v1, it never returns the MVPD logout URL and answers 204 even when the
 // device had no profile.
 func (g *Gateway) Logout(ctx context.Context, req *LogoutRequest) error {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return g.fail(ctx, nil, "logout", err)
-	}
-	return g.fail(ctx, rq, "logout", g.logout(ctx, rq, req))
+	return doForRequestor(ctx, g, "logout", req.Device.Requestor, func(rq *Requestor) error {
+		return g.logout(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) logout(ctx context.Context, rq *Requestor, req *LogoutRequest) error {

@@ -14,20 +14,18 @@ import (
 // requestor's PreauthorizeChunk, in parallel, and the answers are merged in
 // request order, so a device never sees too_many_resources for a long list.
 func (g *Gateway) Preauthorize(ctx context.Context, req *PreauthorizeRequest) (*Preauthorization, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "preauthorize", err)
-	}
-	p, err := g.preauthorize(ctx, rq, req)
-	if err != nil {
-		return nil, g.fail(ctx, rq, "preauthorize", err)
-	}
-	if !rq.EnhancedErrors {
-		for i := range p.Resources {
-			p.Resources[i].Error = nil
+	return forRequestor(ctx, g, "preauthorize", req.Device.Requestor, func(rq *Requestor) (*Preauthorization, error) {
+		p, err := g.preauthorize(ctx, rq, req)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return p, nil
+		if !rq.EnhancedErrors {
+			for i := range p.Resources {
+				p.Resources[i].Error = nil
+			}
+		}
+		return p, nil
+	})
 }
 
 func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *PreauthorizeRequest) (*Preauthorization, error) {

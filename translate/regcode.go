@@ -57,12 +57,9 @@ func (g *Gateway) recordDevice(ctx context.Context, rq *Requestor, rec *regRecor
 // CreateRegcode implements POST /reggie/v1/{requestor}/regcode: a v2 session
 // whose code becomes the registration code.
 func (g *Gateway) CreateRegcode(ctx context.Context, req *CreateRegcodeRequest) (*Registration, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "regcode", err)
-	}
-	reg, err := g.createRegcode(ctx, rq, req)
-	return reg, g.fail(ctx, rq, "regcode", err)
+	return forRequestor(ctx, g, "regcode", req.Device.Requestor, func(rq *Requestor) (*Registration, error) {
+		return g.createRegcode(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateRegcodeRequest) (*Registration, error) {

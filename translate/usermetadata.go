@@ -12,12 +12,9 @@ import (
 // UserMetadata implements GET /api/v1/tokens/usermetadata from the
 // attributes of the device's profile.
 func (g *Gateway) UserMetadata(ctx context.Context, req *UserMetadataRequest) (*UserMetadata, error) {
-	rq, err := g.requestor(req.Device.Requestor)
-	if err != nil {
-		return nil, g.fail(ctx, nil, "tokens/usermetadata", err)
-	}
-	m, err := g.userMetadata(ctx, rq, req)
-	return m, g.fail(ctx, rq, "tokens/usermetadata", err)
+	return forRequestor(ctx, g, "tokens/usermetadata", req.Device.Requestor, func(rq *Requestor) (*UserMetadata, error) {
+		return g.userMetadata(ctx, rq, req)
+	})
 }
 
 func (g *Gateway) userMetadata(ctx context.Context, rq *Requestor, req *UserMetadataRequest) (*UserMetadata, error) {
