@@ -234,7 +234,7 @@ func TestRatiosAndTargets(t *testing.T) {
 		t.Errorf("service CPU ratio %v", proxyMix.ServiceCPU)
 	}
 	got := map[string]Target{}
-	for _, tg := range targets(sum, Options{Loads: []float64{0.25, 0.5}, Latency: 20 * time.Millisecond}) {
+	for _, tg := range targets(sum, nil, Options{Loads: []float64{0.25, 0.5}, Latency: 20 * time.Millisecond}) {
 		got[tg.Name] = tg
 	}
 	check := func(prefix string, met bool, value float64) {
@@ -259,7 +259,7 @@ func TestRatiosAndTargets(t *testing.T) {
 	withCache := append(sampleSummary(),
 		Result{Workload: cacheWorkload(20 * time.Millisecond), Mode: ModeClosed, Config: ConfigGateway, Throughput: 4000},
 		Result{Workload: cacheWorkload(20 * time.Millisecond), Mode: ModeClosed, Config: ConfigDirect, Throughput: 800})
-	for _, tg := range targets(withCache, Options{Ops: []Op{OpCheckAuthn}, CacheLatency: 20 * time.Millisecond}) {
+	for _, tg := range targets(withCache, nil, Options{Ops: []Op{OpCheckAuthn}, CacheLatency: 20 * time.Millisecond}) {
 		if strings.HasPrefix(tg.Name, "checkauthn rate") && (!tg.Measured || !tg.Met || tg.Value != 5) {
 			t.Errorf("checkauthn target from the 20ms measurement: %+v, want met with 5", tg)
 		}
@@ -267,7 +267,7 @@ func TestRatiosAndTargets(t *testing.T) {
 
 	// The cache's gain over direct v2 calls is judged only when the v2
 	// service is not on the same machine with no latency.
-	for _, tg := range targets(sum, Options{Loads: []float64{0.5}}) {
+	for _, tg := range targets(sum, nil, Options{Loads: []float64{0.5}}) {
 		if strings.HasPrefix(tg.Name, "checkauthn rate") && (tg.Measured || !strings.Contains(tg.Note, "3.00x")) {
 			t.Errorf("checkauthn target at --latency 0: %+v, want not judged, with the ratio in the note", tg)
 		}
@@ -277,7 +277,7 @@ func TestRatiosAndTargets(t *testing.T) {
 func TestReportOutputs(t *testing.T) {
 	rep := &Report{Summary: sampleSummary()}
 	rep.Ratios = ratios(rep.Summary)
-	rep.Targets = targets(rep.Summary, Options{Loads: []float64{0.5}})
+	rep.Targets = targets(rep.Summary, nil, Options{Loads: []float64{0.5}})
 	var text bytes.Buffer
 	if err := rep.WriteText(&text); err != nil {
 		t.Fatal(err)
@@ -402,5 +402,75 @@ func TestSandboxResetLatency(t *testing.T) {
 	}
 	if code := reset("?latency=soon"); code != http.StatusBadRequest {
 		t.Errorf("reset with a malformed latency: %d, want 400", code)
+	}
+}
+
+func TestSummarizeMergesRepetitions(t *testing.T) {
+	// Three repetitions of the open loop: each window's tail alone would
+	// give a different p99; merged, the percentiles come from all 300
+	// operations, CPU and allocations are medians and the peak RSS is
+	// the highest.
+	rep := func(n int, slow time.Duration, cpu, allocs float64, rss int64, errs int) Result {
+		d := make([]time.Duration, 100)
+		for i := range d {
+			d[i] = time.Duration(i+1) * time.Millisecond / 10 // 0.1 .. 10 ms
+		}
+		d[99] = slow
+		return Result{Workload: WorkloadMix, Mode: ModeOpen, Config: ConfigGateway, Load: 0.5, Rep: n,
+			Throughput: 1000 + float64(n), Requests: 100 + errs, Errors: errs, Seconds: 2,
+			Ops:       map[string]OpStats{string(OpAuthorize): {Requests: 100 + errs, Errors: errs}},
+			samples:   map[Op][]time.Duration{OpAuthorize: d},
+			Processes: []Process{{Name: "gateway", CPUPer1000: cpu, AllocsPerOp: allocs, PeakRSS: rss}}}
+	}
+	results := []Result{
+		rep(1, 50*time.Millisecond, 0.30, 250, 30<<20, 0),
+		rep(2, 20*time.Millisecond, 0.10, 260, 50<<20, 2),
+		rep(3, 90*time.Millisecond, 0.20, 240, 40<<20, 0),
+	}
+	sum := summarize(results)
+	if len(sum) != 1 {
+		t.Fatalf("%d summaries, want 1", len(sum))
+	}
+	m := sum[0]
+	if m.Reps != 3 || m.Rep != 0 || m.Requests != 302 || m.Errors != 2 || m.Throughput != 1002 {
+		t.Errorf("merged counts: reps %d rep %d requests %d errors %d throughput %g", m.Reps, m.Rep, m.Requests, m.Errors, m.Throughput)
+	}
+	// 300 samples: the 3 slow ones are the top 1%, so p99 is the
+	// highest of the ordinary ones (9.9 ms) and max is the slowest.
+	if m.Latency.Max != 90 || m.Latency.P99 != 9.9 {
+		t.Errorf("merged latency %+v, want p99 9.9 and max 90", m.Latency)
+	}
+	if st := m.Ops[string(OpAuthorize)]; st.Requests != 302 || st.Errors != 2 || st.Latency.Max != 90 {
+		t.Errorf("merged authorize stats %+v", st)
+	}
+	g, _ := m.Process("gateway")
+	if g.CPUPer1000 != 0.20 || g.AllocsPerOp != 250 || g.PeakRSS != 50<<20 {
+		t.Errorf("merged gateway process %+v, want median CPU 0.20, median allocs 250, peak 50 MiB", g)
+	}
+	// The unmerged measurements are untouched.
+	if p, _ := results[0].Process("gateway"); p.CPUPer1000 != 0.30 {
+		t.Errorf("summarize changed a repetition: %+v", p)
+	}
+	// A single measurement stands for itself.
+	one := summarize(results[:1])[0]
+	if p, _ := one.Process("gateway"); one.Reps != 1 || one.Rep != 0 || one.Throughput != 1001 || p.CPUPer1000 != 0.30 {
+		t.Errorf("single measurement: %+v", one)
+	}
+}
+
+func TestTargetNotesShowRepetitions(t *testing.T) {
+	mk := func(config string, rep int, p99, cpu float64) Result {
+		front := "gateway"
+		if config == ConfigProxy {
+			front = "proxy"
+		}
+		return Result{Workload: WorkloadMix, Mode: ModeOpen, Config: config, Load: 0.5, Rep: rep, Throughput: 1000,
+			Latency: Latency{P99: p99}, Processes: []Process{{Name: front, CPUPer1000: cpu}}}
+	}
+	results := []Result{mk(ConfigGateway, 1, 5, 1), mk(ConfigProxy, 1, 4, 1), mk(ConfigGateway, 2, 6, 1), mk(ConfigProxy, 2, 7, 1)}
+	for _, tg := range targets(summarize(results), results, Options{Loads: []float64{0.5}}) {
+		if strings.HasPrefix(tg.Name, "p99") && !strings.Contains(tg.Note, "per repetition +1.00 ms, -1.00 ms") {
+			t.Errorf("p99 target note %q lacks the per-repetition deltas", tg.Note)
+		}
 	}
 }

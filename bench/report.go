@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Latency is a latency distribution, in milliseconds.
@@ -41,7 +42,10 @@ type Result struct {
 	Mode string `json:"mode"`
 	// Config is gateway, gateway-redis, proxy or direct.
 	Config string `json:"config"`
-	Rep    int    `json:"rep"`
+	// Rep numbers a measurement's repetition from 1; in a summary it is 0
+	// and Reps says how many repetitions were merged.
+	Rep  int `json:"rep,omitempty"`
+	Reps int `json:"reps,omitempty"`
 	// Concurrency is the number of devices.
 	Concurrency int `json:"concurrency"`
 	// OfferedRate is the open-loop arrival rate (operations per second).
@@ -56,6 +60,10 @@ type Result struct {
 	Latency    Latency            `json:"latency"`
 	Ops        map[string]OpStats `json:"ops"`
 	Processes  []Process          `json:"processes"`
+
+	// samples are the latencies of successful operations, by operation,
+	// kept so that repetitions can be merged into one distribution.
+	samples map[Op][]time.Duration
 }
 
 // OpStats is one operation's share of a Result.
@@ -152,8 +160,18 @@ type Report struct {
 	Profiles []string `json:"cpu_profiles,omitempty"`
 }
 
-// summarize merges repetitions: for each workload, mode, load and config,
-// the repetition with the median throughput stands for them all.
+// summarize merges repetitions into one Result per workload, mode, load
+// and config:
+//   - throughput is the median of the repetitions' throughputs;
+//   - latency percentiles come from all repetitions' operations pooled, so
+//     a p99 rests on every repetition's tail rather than on one window's
+//     few slowest calls;
+//   - each process's CPU and allocations per operation are the medians of
+//     the repetitions', its peak RSS the highest;
+//   - requests and errors are summed.
+//
+// Results without latency samples (read back from JSON) keep the figures
+// of the repetition with the median throughput.
 func summarize(results []Result) []Result {
 	type key struct {
 		workload, mode, config string
@@ -170,11 +188,83 @@ func summarize(results []Result) []Result {
 	}
 	out := make([]Result, 0, len(order))
 	for _, k := range order {
-		g := groups[k]
-		slices.SortFunc(g, func(a, b Result) int { return cmp.Compare(a.Throughput, b.Throughput) })
-		out = append(out, g[(len(g)-1)/2])
+		out = append(out, merge(groups[k]))
 	}
 	return out
+}
+
+// merge summarizes the repetitions of one measurement (see summarize).
+func merge(reps []Result) Result {
+	if len(reps) == 1 {
+		r := reps[0]
+		r.Rep, r.Reps = 0, 1
+		return r
+	}
+	byRate := slices.Clone(reps)
+	slices.SortFunc(byRate, func(a, b Result) int { return cmp.Compare(a.Throughput, b.Throughput) })
+	m := byRate[(len(byRate)-1)/2]
+	m.Rep, m.Reps = 0, len(reps)
+	m.Requests, m.Errors, m.Seconds, m.FirstError = 0, 0, 0, ""
+	pooled := map[Op][]time.Duration{}
+	errs := map[string]int{}
+	haveSamples := true
+	for _, r := range reps {
+		m.Requests += r.Requests
+		m.Errors += r.Errors
+		m.Seconds += r.Seconds
+		m.FirstError = cmp.Or(m.FirstError, r.FirstError)
+		if r.samples == nil {
+			haveSamples = false
+		}
+		for op, d := range r.samples {
+			pooled[op] = append(pooled[op], d...)
+		}
+		for op, st := range r.Ops {
+			errs[op] += st.Errors
+		}
+	}
+	if haveSamples {
+		var all []time.Duration
+		m.Ops = map[string]OpStats{}
+		for op, d := range pooled {
+			all = append(all, d...)
+			m.Ops[string(op)] = OpStats{Requests: len(d) + errs[string(op)], Errors: errs[string(op)], Latency: latencyStats(d)}
+		}
+		for op, e := range errs {
+			if _, ok := m.Ops[op]; !ok {
+				m.Ops[op] = OpStats{Requests: e, Errors: e}
+			}
+		}
+		m.Latency = latencyStats(all)
+		m.samples = pooled
+	}
+	m.Processes = slices.Clone(m.Processes)
+	for i, p := range m.Processes {
+		var cpu, cpu1000, allocs []float64
+		for _, r := range reps {
+			if q, ok := r.Process(p.Name); ok {
+				cpu = append(cpu, q.CPUSeconds)
+				cpu1000 = append(cpu1000, q.CPUPer1000)
+				allocs = append(allocs, q.AllocsPerOp)
+				m.Processes[i].PeakRSS = max(m.Processes[i].PeakRSS, q.PeakRSS)
+			}
+		}
+		m.Processes[i].CPUSeconds = median(cpu)
+		m.Processes[i].CPUPer1000 = median(cpu1000)
+		m.Processes[i].AllocsPerOp = median(allocs)
+	}
+	return m
+}
+
+// median is the middle value (the lower of the two middle ones for an
+// even count, as summarize's choice of repetition), 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }
 
 func ratio(a, b float64) *float64 {
@@ -235,7 +325,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	for _, n := range rep.Notices {
 		fmt.Fprintf(&b, "notice: %s\n", n)
 	}
-	b.WriteString("\nper configuration (median of repetitions by throughput; CPU s per 1000 operations, allocs per operation, peak RSS MiB):\n")
+	b.WriteString("\nper configuration (repetitions merged: median throughput, latency over all their operations, median CPU s per 1000 operations and allocs per operation, highest peak RSS MiB):\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\tmode\tload\tconfig\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tfront cpu\tsandbox cpu\tloadgen cpu\tfront allocs\tfront rss\t")
 	for _, r := range rep.Summary {

@@ -37,9 +37,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.PrintDefaults()
 	}
 	var o bench.Options
-	fs.DurationVar(&o.Duration, "duration", 3*time.Second, "measured window of each measurement")
-	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured warm-up before each window")
-	fs.IntVar(&o.Reps, "reps", 2, "repetitions of the closed-loop device mix per configuration (median reported)")
+	fs.DurationVar(&o.Duration, "duration", 2*time.Second, "measured window of each measurement")
+	fs.DurationVar(&o.Warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each window")
+	fs.IntVar(&o.Reps, "reps", 3, "repetitions of each gateway and proxy measurement (the open loop's at the judged load only), interleaved and merged")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "devices of the closed loop")
 	fs.IntVar(&o.Devices, "devices", 0, "device pool of the open loop (default 4 x concurrency)")
 	loads := fs.String("loads", "0.25,0.5,0.75", "open-loop rates as fractions of the proxy's closed-loop mix throughput")
