@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -48,4 +49,29 @@ func hasAttr(r slog.Record, key string) bool {
 		return !found
 	})
 	return found
+}
+
+// logCall logs the "v1 call" line of one answered call: its route
+// template, status, format, duration and, when the answer has one, its
+// request id. l may be nil (nothing is logged). The record is built here
+// rather than by Logger.LogAttrs, which looks up the caller's program
+// counter for a source location the gateway never prints — as costly as
+// formatting the whole line — and whose attribute slice escapes to the
+// heap; a handler set to add sources prints none for this line.
+func logCall(ctx context.Context, l *slog.Logger, level slog.Level, route string, status int, format string, took time.Duration, reqID string) {
+	if l == nil {
+		return
+	}
+	h := l.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, "v1 call", 0)
+	r.AddAttrs(slog.String("route", route), slog.Int("status", status),
+		slog.String("format", format), slog.Duration("took", took))
+	if reqID != "" {
+		r.AddAttrs(slog.String("request_id", reqID))
+	}
+	// As Logger does, the handler's error has nowhere to go.
+	_ = h.Handle(ctx, r)
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -54,4 +57,67 @@ func TestLogHandlerStampsRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fixedTime stamps every record with one time, so that two ways of
+// logging the same record can be compared byte for byte.
+type fixedTime struct{ slog.Handler }
+
+func (f fixedTime) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = time.Date(2026, 11, 22, 12, 0, 0, 123456789, time.UTC)
+	return f.Handler.Handle(ctx, r)
+}
+
+func (f fixedTime) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return fixedTime{f.Handler.WithAttrs(attrs)}
+}
+
+// logCall must write exactly the line Logger.LogAttrs wrote, which
+// operators and log pipelines parse.
+func TestLogCallMatchesLogAttrs(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	traced, span := tp.Tracer("t").Start(v1api.ContextWithRequestID(context.Background(), "req-from-context"), "op")
+	defer span.End()
+	contexts := map[string]context.Context{"plain": context.Background(), "traced": traced}
+	handlers := map[string]func(io.Writer) slog.Handler{
+		"text": func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		"json": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+	}
+	calls := []struct {
+		level                slog.Level
+		route, format, reqID string
+		status               int
+		took                 time.Duration
+	}{
+		{slog.LevelInfo, "GET /api/v1/authorize", "json", "4c8a1a7e-0d5f-4bfa-9f0e-6c1f5e3b2a10", 200, 1234567 * time.Nanosecond},
+		{slog.LevelInfo, "POST /reggie/v1/{requestor}/regcode", "xml", "", 201, 0},
+		{slog.LevelWarn, "unmatched", "none", "id with \"quotes\" and spaces", 503, 10 * time.Second},
+		{slog.LevelInfo, "", "other", "é\u2028\x00=tab\t", 404, -time.Millisecond},
+		{slog.LevelDebug, "GET /api/v1/config/{requestor}", "html", "x", 200, time.Hour},
+	}
+	for hname, newHandler := range handlers {
+		for cname, ctx := range contexts {
+			t.Run(hname+"/"+cname, func(t *testing.T) {
+				var want, got bytes.Buffer
+				old := slog.New(LogHandler(fixedTime{newHandler(&want)})).With("component", "http")
+				logger := slog.New(LogHandler(fixedTime{newHandler(&got)})).With("component", "http")
+				for _, c := range calls {
+					attrs := []slog.Attr{slog.String("route", c.route), slog.Int("status", c.status),
+						slog.String("format", c.format), slog.Duration("took", c.took)}
+					if c.reqID != "" {
+						attrs = append(attrs, slog.String("request_id", c.reqID))
+					}
+					old.LogAttrs(ctx, c.level, "v1 call", attrs...)
+					logCall(ctx, logger, c.level, c.route, c.status, c.format, c.took, c.reqID)
+				}
+				if got.String() != want.String() {
+					t.Errorf("logCall wrote\n%s\nLogAttrs wrote\n%s", got.String(), want.String())
+				}
+				if n := strings.Count(got.String(), "\n"); n != len(calls)-1 { // debug is below the default level
+					t.Errorf("%d lines for %d calls at info and above", n, len(calls)-1)
+				}
+			})
+		}
+	}
+	logCall(context.Background(), nil, slog.LevelError, "r", 500, "none", 0, "") // a nil logger logs nothing
 }

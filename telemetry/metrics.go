@@ -114,7 +114,7 @@ func (m *Metrics) V1Request(endpoint, format string, status int, took time.Durat
 	if m == nil {
 		return
 	}
-	m.v1Requests.WithLabelValues(endpoint, format, strconv.Itoa(status)).Inc()
+	m.v1Requests.WithLabelValues(endpoint, format, statusLabel(status)).Inc()
 	m.v1Duration.WithLabelValues(endpoint).Observe(took.Seconds())
 	if status == http.StatusTooManyRequests {
 		m.throttled.WithLabelValues(endpoint).Inc()
@@ -129,7 +129,7 @@ func (m *Metrics) V2Call(endpoint string, status int, took time.Duration) {
 	}
 	s := "error"
 	if status > 0 {
-		s = strconv.Itoa(status)
+		s = statusLabel(status)
 	}
 	m.v2Calls.WithLabelValues(endpoint, s).Inc()
 	m.v2Duration.WithLabelValues(endpoint).Observe(took.Seconds())
@@ -176,4 +176,40 @@ func (m *Metrics) ShadowCompared(endpoint string, match bool) {
 		result = "match"
 	}
 	m.shadow.WithLabelValues(endpoint, result).Inc()
+}
+
+// statusLabel is status as a label value; the statuses the gateway answers
+// with are constants, so recording a call allocates no string for them.
+func statusLabel(status int) string {
+	switch status {
+	case http.StatusOK:
+		return "200"
+	case http.StatusCreated:
+		return "201"
+	case http.StatusNoContent:
+		return "204"
+	case http.StatusFound:
+		return "302"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusUnauthorized:
+		return "401"
+	case http.StatusForbidden:
+		return "403"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusMethodNotAllowed:
+		return "405"
+	case http.StatusTooManyRequests:
+		return "429"
+	case http.StatusInternalServerError:
+		return "500"
+	case http.StatusBadGateway:
+		return "502"
+	case http.StatusServiceUnavailable:
+		return "503"
+	case http.StatusGatewayTimeout:
+		return "504"
+	}
+	return strconv.Itoa(status)
 }

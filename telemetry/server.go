@@ -66,13 +66,6 @@ func (t *Telemetry) propagator() propagation.TextMapPropagator {
 	return t.Propagator
 }
 
-func (t *Telemetry) logger() *slog.Logger {
-	if t.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return t.Logger
-}
-
 // Handler instruments next, the device-facing surface: one server span per
 // call named by route(r) — a route template such as
 // "GET /api/v1/authorize", never a raw path — with the requestor and a
@@ -82,7 +75,11 @@ func (t *Telemetry) logger() *slog.Logger {
 func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		name, _ := r.Context().Value(routeKey{}).(string)
+		st, _ := r.Context().Value(callKey{}).(*callState)
+		if st == nil {
+			st = &callState{}
+		}
+		name := st.route
 		span := trace.SpanFromContext(r.Context())
 		recording := span.IsRecording()
 		if recording {
@@ -99,7 +96,8 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 			span.SetAttributes(attrs...)
 		}
 
-		rec := &statusRecorder{ResponseWriter: w}
+		st.rec = statusRecorder{ResponseWriter: w}
+		rec := &st.rec
 		next.ServeHTTP(rec, r)
 		status := rec.statusCode()
 		format := formatOf(rec.Header().Get("Content-Type"))
@@ -117,19 +115,16 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
-		logAttrs := []slog.Attr{slog.String("route", name), slog.Int("status", status),
-			slog.String("format", format), slog.Duration("took", took)}
-		if reqID != "" {
-			logAttrs = append(logAttrs, slog.String("request_id", reqID))
-		}
-		t.logger().LogAttrs(r.Context(), level, "v1 call", logAttrs...)
+		logCall(r.Context(), t.Logger, level, name, status, format, took, reqID)
 	})
 	traced := otelhttp.NewHandler(inner, "v1",
 		otelhttp.WithTracerProvider(t.tracerProvider()),
 		otelhttp.WithPropagators(t.propagator()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			name, _ := r.Context().Value(routeKey{}).(string)
-			return name
+			if st, ok := r.Context().Value(callKey{}).(*callState); ok {
+				return st.route
+			}
+			return ""
 		}),
 	)
 	if !t.tracing() {
@@ -139,17 +134,22 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 		// call. The incoming trace context is still taken over, for the
 		// v2 calls the call makes.
 		prop := t.propagator()
+		// The default propagator reads only traceparent (with tracestate)
+		// and baggage; most devices send neither, and looking them up
+		// through the carrier costs an allocation per header name.
+		always := t.Propagator != nil
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			ctx = context.WithValue(withMisses(ctx), routeKey{}, route(r))
-			inner.ServeHTTP(w, r.WithContext(ctx))
+			ctx := r.Context()
+			if always || len(r.Header["Traceparent"]) > 0 || len(r.Header["Baggage"]) > 0 {
+				ctx = prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			}
+			inner.ServeHTTP(w, r.WithContext(newCallContext(ctx, route(r))))
 		})
 	}
 	// Matching a route is a sizeable share of a cheap call: match once, for
 	// the span name and for the handler.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(withMisses(r.Context()), routeKey{}, route(r))
-		traced.ServeHTTP(w, r.WithContext(ctx))
+		traced.ServeHTTP(w, r.WithContext(newCallContext(r.Context(), route(r))))
 	})
 }
 
@@ -162,8 +162,39 @@ func (t *Telemetry) tracing() bool {
 	return true
 }
 
-// routeKey holds the route name of a call served by Handler.
-type routeKey struct{}
+// callKey holds the *callState of a call served by Handler.
+type callKey struct{}
+
+// callState is what Handler keeps for one call: its route name, the
+// recorder of its status and the cache keys already counted as missed. It
+// lives in the call's context, which carries it under callKey and its
+// misses under missesKey, all in one allocation.
+type callState struct {
+	route  string
+	rec    statusRecorder
+	misses misses
+}
+
+// callContext is the context of a call served by Handler.
+type callContext struct {
+	context.Context
+	st callState
+}
+
+func newCallContext(parent context.Context, route string) *callContext {
+	return &callContext{Context: parent, st: callState{route: route}}
+}
+
+// Value answers the call's own keys and asks the parent for the rest.
+func (c *callContext) Value(key any) any {
+	switch key.(type) {
+	case callKey:
+		return &c.st
+	case missesKey:
+		return &c.st.misses
+	}
+	return c.Context.Value(key)
+}
 
 // HashDeviceID is how a deviceId appears in telemetry: the first 16 hex
 // digits of its SHA-256, enough to follow one device across calls without
@@ -230,6 +261,17 @@ type replayBody struct {
 }
 
 func formatOf(contentType string) string {
+	// The content types the gateway answers with, without parsing.
+	switch contentType {
+	case "":
+		return "none"
+	case "application/xml; charset=utf-8":
+		return "xml"
+	case "application/json; charset=utf-8":
+		return "json"
+	case "text/html":
+		return "html"
+	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == "":

@@ -1,12 +1,14 @@
 package telemetry
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -15,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/translate/store"
 )
 
 const (
@@ -267,12 +270,70 @@ func TestTransportPropagatesWithoutTracing(t *testing.T) {
 			}
 		}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
 		const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-		req := httptest.NewRequest("GET", "/api/v1/checkauthn", nil)
-		req.Header.Set("traceparent", parent)
-		req.Header.Set("baggage", "tenant=acme")
-		h.ServeHTTP(httptest.NewRecorder(), req)
-		if got != parent || gotBaggage != "tenant=acme" {
-			t.Errorf("provider %T: upstream traceparent %q, baggage %q; want the device's %q and tenant=acme", tp, got, gotBaggage, parent)
+		// Each header travels on its own, and a call with neither sends
+		// neither.
+		for _, sent := range []struct{ traceparent, baggage string }{
+			{parent, "tenant=acme"}, {parent, ""}, {"", "tenant=acme"}, {"", ""},
+		} {
+			got, gotBaggage = "unset", "unset"
+			req := httptest.NewRequest("GET", "/api/v1/checkauthn", nil)
+			if sent.traceparent != "" {
+				req.Header.Set("traceparent", sent.traceparent)
+			}
+			if sent.baggage != "" {
+				req.Header.Set("baggage", sent.baggage)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			if got != sent.traceparent || gotBaggage != sent.baggage {
+				t.Errorf("provider %T, device sent traceparent %q baggage %q: upstream got %q and %q",
+					tp, sent.traceparent, sent.baggage, got, gotBaggage)
+			}
+		}
+	}
+}
+
+// TestFormatOf names the format of an answer by its Content-Type, the
+// gateway's own content types included.
+func TestFormatOf(t *testing.T) {
+	tests := []struct{ contentType, want string }{
+		{"", "none"},
+		{"application/xml; charset=utf-8", "xml"},
+		{"application/json; charset=utf-8", "json"},
+		{"text/html", "html"},
+		{"application/octet-stream", "other"},
+		{"text/html; charset=utf-8", "html"},
+		{"Application/JSON", "json"},
+		{"text/xml", "xml"},
+		{"application/problem+json", "json"},
+		{"not a media type;;", "none"},
+	}
+	for _, tt := range tests {
+		if got := formatOf(tt.contentType); got != tt.want {
+			t.Errorf("formatOf(%q) = %q, want %q", tt.contentType, got, tt.want)
+		}
+	}
+}
+
+// TestHandlerCountsMissOncePerCall: within one call served by Handler a
+// cache key's repeated misses count once, and each call counts its own.
+func TestHandlerCountsMissOncePerCall(t *testing.T) {
+	for _, tp := range []trace.TracerProvider{nil, sdktrace.NewTracerProvider()} {
+		m := NewMetrics("test")
+		tel := &Telemetry{TracerProvider: tp, Metrics: m}
+		st := m.Store(store.NewMemory(time.Now))
+		h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for range 2 {
+				if _, err := st.Get(r.Context(), "profiles:k1"); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("Get: %v", err)
+				}
+			}
+		}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
+		for range 3 {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/checkauthn", nil))
+		}
+		key := testenv.MetricSeries("passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "miss"})
+		if got := scrape(t, m)[key]; got != 3 {
+			t.Errorf("provider %T: %s = %v, want 3 (one per call)", tp, key, got)
 		}
 	}
 }

@@ -147,6 +147,9 @@ func firstMiss(ctx context.Context, key string) bool {
 	if ms.keys[key] {
 		return false
 	}
+	if ms.keys == nil {
+		ms.keys = make(map[string]bool)
+	}
 	ms.keys[key] = true
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client"
 )
 
 // profileReads counts the v2 calls that list a device's profiles.
@@ -129,5 +130,52 @@ func TestConfigWithoutCache(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "caching the v2 configuration") {
 		t.Error("the cache failure was not logged")
+	}
+}
+
+// TestDecodedProfilesFollowStore: the decoding kept for a device's cached
+// profiles is reused only while the store holds the same value; a changed
+// value (another gateway instance, a new login) is decoded again.
+func TestDecodedProfilesFollowStore(t *testing.T) {
+	e := newEnv(t)
+	dv, err := e.gw.deviceOf(e.ctx, e.gw.requestors[testRequestor], &Device{Requestor: testRequestor, DeviceID: "memo", UserAgent: "Roku/DVP-9.10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := dv.key("profiles")
+	write := func(mvpd string) {
+		t.Helper()
+		set := profileSet{Profiles: map[string]v2client.Profile{mvpd: {Issuer: mvpd, Type: v2client.ProfileRegular,
+			NotAfter: v2client.MillisOf(e.clock.Now().Add(time.Hour))}}}
+		if err := setState(e.ctx, e.gw, dv, key, set, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() *profileSet {
+		t.Helper()
+		set, err := e.gw.cachedProfiles(e.ctx, dv, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	write("AcmeCable")
+	first := read()
+	if _, ok := first.Profiles["AcmeCable"]; !ok {
+		t.Fatalf("read %+v, want the AcmeCable profile", first.Profiles)
+	}
+	if again := read(); again != first {
+		t.Error("an unchanged stored value was decoded again")
+	}
+	write("BetaFiber")
+	changed := read()
+	if _, ok := changed.Profiles["BetaFiber"]; !ok || len(changed.Profiles) != 1 {
+		t.Fatalf("after the stored value changed, read %+v, want only the BetaFiber profile", changed.Profiles)
+	}
+	if err := e.store.Delete(e.ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gw.cachedProfiles(e.ctx, dv, key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the stored value was deleted, err = %v, want ErrNotFound", err)
 	}
 }

@@ -56,8 +56,16 @@ func (g *Gateway) newGeneration(ctx context.Context, dv *device) error {
 	return nil
 }
 
-// key builds a store key for state kept for the device.
+// key builds a store key for state kept for the device; parts name one item
+// of that kind (a decision's resource). The usual counts of parts are passed
+// on without building a slice.
 func (dv *device) key(kind string, parts ...string) string {
+	switch len(parts) {
+	case 0:
+		return store.Key(kind, dv.rq.ID, dv.id)
+	case 1:
+		return store.Key(kind, dv.rq.ID, dv.id, parts[0])
+	}
 	return store.Key(kind, append([]string{dv.rq.ID, dv.id}, parts...)...)
 }
 

@@ -173,6 +173,50 @@ func (d *decoder) raw() []byte {
 
 func (d *decoder) string() string { return string(d.raw()) }
 
+// stringOf reads a string and returns the one of known it equals, which
+// costs no allocation, or else a copy. Cached profiles are read on every
+// call and repeat a few values (types, states, an MVPD id) throughout.
+func (d *decoder) stringOf(known ...string) string {
+	raw := d.raw()
+	for _, k := range known {
+		if string(raw) == k {
+			return k
+		}
+	}
+	return string(raw)
+}
+
+// attributeName reads a profile attribute name, without an allocation for
+// the names Adobe documents.
+func (d *decoder) attributeName() string {
+	raw := d.raw()
+	switch string(raw) {
+	case "userID":
+		return "userID"
+	case "upstreamUserID":
+		return "upstreamUserID"
+	case "householdID":
+		return "householdID"
+	case "zip":
+		return "zip"
+	case "encryptedZip":
+		return "encryptedZip"
+	case "maxRating":
+		return "maxRating"
+	case "primaryOID":
+		return "primaryOID"
+	case "channelID":
+		return "channelID"
+	case "is_hoh":
+		return "is_hoh"
+	case "typeID":
+		return "typeID"
+	case "mvpd":
+		return "mvpd"
+	}
+	return string(raw)
+}
+
 // bytes returns a copy, nil for empty.
 func (d *decoder) bytes() []byte {
 	v := d.raw()
@@ -552,9 +596,14 @@ func (s *profileSet) UnmarshalBinary(b []byte) error {
 	if n > 0 {
 		set.Profiles = make(map[string]v2client.Profile, n)
 	}
+	// The MVPD id recurs as the issuer, the last seen profile's MVPD and the
+	// free preview's.
+	var mvpd string
 	for range n {
-		mvpd := d.string()
-		p := v2client.Profile{NotBefore: d.millis(), NotAfter: d.millis(), Issuer: d.string(), Type: d.string()}
+		mvpd = d.string()
+		p := v2client.Profile{NotBefore: d.millis(), NotAfter: d.millis(), Issuer: d.stringOf(mvpd),
+			Type: d.stringOf(v2client.ProfileRegular, v2client.ProfileTemporary, v2client.ProfileDegraded,
+				v2client.ProfileAppleSSO, v2client.ProfilePlatformSSO, v2client.ProfileServiceTokenSSO)}
 		attrs := d.uvarint()
 		if attrs > uint64(len(d.b)) {
 			return errMalformed
@@ -563,13 +612,13 @@ func (s *profileSet) UnmarshalBinary(b []byte) error {
 			p.Attributes = make(map[string]v2client.Attribute, attrs)
 		}
 		for range attrs {
-			name := d.string()
-			p.Attributes[name] = v2client.Attribute{Value: d.bytes(), State: d.string()}
+			name := d.attributeName()
+			p.Attributes[name] = v2client.Attribute{Value: d.bytes(), State: d.stringOf(v2client.StatePlain, v2client.StateEncrypted)}
 		}
 		set.Profiles[mvpd] = p
 	}
 	readTempPass := func() *tempPass {
-		return &tempPass{MVPD: d.string(), Identity: d.string(), Until: d.time()}
+		return &tempPass{MVPD: d.stringOf(mvpd), Identity: d.string(), Until: d.time()}
 	}
 	if flags&setPending != 0 {
 		set.Pending = readTempPass()
@@ -578,7 +627,7 @@ func (s *profileSet) UnmarshalBinary(b []byte) error {
 		set.TempPass = readTempPass()
 	}
 	if flags&setSeen != 0 {
-		set.Seen = &seenProfile{MVPD: d.string(), NotAfter: d.time()}
+		set.Seen = &seenProfile{MVPD: d.stringOf(mvpd), NotAfter: d.time()}
 	}
 	if err := d.done(); err != nil {
 		return err

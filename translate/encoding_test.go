@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -266,6 +270,20 @@ func TestCompletedInfoCache(t *testing.T) {
 			t.Errorf("%s changed: cached %s, want %s", name, got.json, want)
 		}
 	}
+	// Devices alike in all but their id share no headers: each is known to
+	// v2 by its own fingerprint.
+	twin := base
+	twin.DeviceID = "twin"
+	for _, d := range []Device{base, twin} {
+		info, err := g.completedInfo(&d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := headersOf(t, info.opts)
+		if want := headersOf(t, deviceOptions(d.DeviceID, info.json, d.IP, d.UserAgent)); !maps.Equal(got, want) {
+			t.Errorf("device %q: cached headers %v, want %v", d.DeviceID, got, want)
+		}
+	}
 	bad := base
 	bad.DeviceInfo = json.RawMessage(`[1]`)
 	for range 2 {
@@ -273,7 +291,7 @@ func TestCompletedInfoCache(t *testing.T) {
 			t.Error("device information that is not an object was accepted")
 		}
 	}
-	for i := range 3 * infoCacheSize {
+	for i := range 3 * recentSize {
 		d := base
 		d.DeviceID = fmt.Sprint(i)
 		d.Port = uint16(i)
@@ -281,8 +299,8 @@ func TestCompletedInfoCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(g.infos.cur) + len(g.infos.old); n > 2*infoCacheSize {
-		t.Errorf("cache holds %d entries, want at most %d", n, 2*infoCacheSize)
+	if n := g.infos.len(); n > 2*recentSize {
+		t.Errorf("cache holds %d entries, want at most %d", n, 2*recentSize)
 	}
 }
 
@@ -439,4 +457,26 @@ func TestStoreStepsPerCall(t *testing.T) {
 			t.Errorf("%s took store steps %q, want %q", c.name, got, c.want)
 		}
 	}
+}
+
+// headersOf returns the device headers opts put on a v2 call, as an
+// upstream receives them.
+func headersOf(t *testing.T, opts []v2client.Option) map[string]string {
+	t.Helper()
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"profiles":{}}`)
+	}))
+	defer srv.Close()
+	c := &v2client.Client{BaseURL: srv.URL, Retries: -1}
+	if _, err := c.Profiles(t.Context(), testRequestor, opts...); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, name := range []string{v2client.HeaderDeviceIdentifier, v2client.HeaderDeviceInfo, v2client.HeaderForwardedFor, v2client.HeaderUserAgent} {
+		out[name] = got.Get(name)
+	}
+	return out
 }

@@ -236,7 +236,9 @@ type Gateway struct {
 	// configuration) into one v2 call.
 	flights singleflight.Group
 	// infos keeps completed device information per device input.
-	infos infoCache
+	infos recent[*completedInfo]
+	// storedProfiles keeps the last decoded cached profiles per device.
+	storedProfiles recent[*decodedProfiles]
 }
 
 // New provisions cfg and returns a Gateway.

@@ -30,7 +30,7 @@ func newTestClock() *testenv.Clock {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	clock   *testenv.Clock
 	sandbox *v2test.Server
@@ -46,7 +46,7 @@ type envOption struct {
 }
 
 // newEnv starts a sandbox and a gateway for requestor REF30 in front of it.
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	clock := newTestClock()
 	scfg := v2test.Config{Now: clock.Now, IDs: v2test.DeterministicIDs(42), DisableThrottling: true}

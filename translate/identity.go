@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -48,9 +49,11 @@ func (g *Gateway) deviceOf(ctx context.Context, rq *Requestor, d *Device) (*devi
 	if err != nil {
 		return nil, err
 	}
-	dv := &device{rq: rq, id: d.DeviceID, info: info.json, tempPassIdentity: d.GenericData}
-	dv.opts = deviceHeaders(d.DeviceID, info.header, d.IP, d.UserAgent)
-	dv.opts = append(dv.opts, v2client.WithSubjectToken(d.SubjectToken), v2client.WithRokuToken(d.RokuToken))
+	dv := &device{rq: rq, id: d.DeviceID, info: info.json, tempPassIdentity: d.GenericData, opts: info.opts}
+	if d.SubjectToken != "" || d.RokuToken != "" {
+		// info.opts is shared by every call of the device: extend a copy.
+		dv.opts = append(slices.Clip(info.opts), v2client.WithSubjectToken(d.SubjectToken), v2client.WithRokuToken(d.RokuToken))
+	}
 	return dv, nil
 }
 
@@ -62,7 +65,7 @@ func deviceOptions(id string, info []byte, ip netip.Addr, userAgent string) []v2
 // deviceHeaders is deviceOptions with the device information already
 // encoded as its header value.
 func deviceHeaders(id, info string, ip netip.Addr, userAgent string) []v2client.Option {
-	opts := make([]v2client.Option, 0, 6) // room for the SSO tokens deviceOf adds
+	opts := make([]v2client.Option, 0, 4)
 	opts = append(opts, v2client.WithDeviceID(id), v2client.WithUserAgent(userAgent))
 	if info != "" {
 		opts = append(opts, v2client.WithDeviceInfo(info))
@@ -83,9 +86,11 @@ func browserOptions(d *Device) []v2client.Option {
 	return opts
 }
 
-// completedInfo is deviceInfo, remembered per input.
+// completedInfo is deviceInfo and the device's v2 headers, remembered per
+// input.
 func (g *Gateway) completedInfo(d *Device) (*completedInfo, error) {
-	key := infoKey(d)
+	var buf [512]byte
+	key := appendInfoKey(buf[:0], d)
 	if v, ok := g.infos.get(key); ok {
 		return v, nil
 	}
@@ -93,8 +98,8 @@ func (g *Gateway) completedInfo(d *Device) (*completedInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newCompletedInfo(info)
-	g.infos.put(key, v)
+	v := newCompletedInfo(d, info)
+	g.infos.put(string(key), v)
 	return v, nil
 }
 

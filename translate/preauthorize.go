@@ -68,38 +68,18 @@ func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *Preautho
 		opts = append(slices.Clip(opts), v2client.WithTempPassIdentity(id))
 	}
 
-	chunks := slices.Collect(slices.Chunk(resources, rq.PreauthorizeChunk))
-	answers := make([][]v2client.Decision, len(chunks))
-	eg, ectx := errgroup.WithContext(ctx)
-	for i, chunk := range chunks {
-		eg.Go(func() error {
-			ds, err := g.client.Preauthorize(ectx, rq.ServiceProvider, a.MVPD, chunk, opts...)
-			if err != nil {
-				return err
-			}
-			answers[i] = ds.Decisions
-			return nil
-		})
-	}
-	if err := eg.Wait(); err != nil {
+	answers, err := g.preauthorizeChunks(ctx, rq, a.MVPD, resources, opts)
+	if err != nil {
 		if c := authnProblem(err); c != "" {
 			g.dropProfiles(ctx, dv)
 			return nil, preauthnError(c == "authenticated_profile_expired")
 		}
 		return nil, err
 	}
-
-	byResource := map[string]v2client.Decision{}
-	for _, ds := range answers {
-		for _, d := range ds {
-			if _, dup := byResource[d.Resource]; !dup {
-				byResource[d.Resource] = d
-			}
-		}
-	}
+	decisions := newDecisionIndex(answers)
 	out := &Preauthorization{Resources: make([]ResourceDecision, 0, len(resources))}
 	for _, r := range resources {
-		d, ok := byResource[r]
+		d, ok := decisions.find(r)
 		rd := ResourceDecision{ID: r, Authorized: ok && d.Authorized}
 		if ok && !d.Authorized && d.Error != nil {
 			e := fromV2(d.Error)
@@ -117,6 +97,70 @@ func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *Preautho
 		out.Resources = append(out.Resources, rd)
 	}
 	return out, nil
+}
+
+// preauthorizeChunks asks v2 for the decisions on resources, in chunks of
+// the requestor's PreauthorizeChunk sent in parallel, and returns the
+// answers in chunk order. A single chunk, the usual case, is asked for
+// directly.
+func (g *Gateway) preauthorizeChunks(ctx context.Context, rq *Requestor, mvpd string, resources []string, opts []v2client.Option) ([]v2client.Decision, error) {
+	if len(resources) <= rq.PreauthorizeChunk {
+		ds, err := g.client.Preauthorize(ctx, rq.ServiceProvider, mvpd, resources, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return ds.Decisions, nil
+	}
+	chunks := slices.Collect(slices.Chunk(resources, rq.PreauthorizeChunk))
+	answers := make([][]v2client.Decision, len(chunks))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, chunk := range chunks {
+		eg.Go(func() error {
+			ds, err := g.client.Preauthorize(ectx, rq.ServiceProvider, mvpd, chunk, opts...)
+			if err != nil {
+				return err
+			}
+			answers[i] = ds.Decisions
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(answers...), nil
+}
+
+// decisionIndex finds the first decision for a resource. A handful of
+// decisions is searched in place; a map would cost more than it saves.
+type decisionIndex struct {
+	ds         []v2client.Decision
+	byResource map[string]v2client.Decision // for long lists only
+}
+
+func newDecisionIndex(ds []v2client.Decision) decisionIndex {
+	x := decisionIndex{ds: ds}
+	if len(ds) > 16 {
+		x.byResource = make(map[string]v2client.Decision, len(ds))
+		for _, d := range ds {
+			if _, dup := x.byResource[d.Resource]; !dup {
+				x.byResource[d.Resource] = d
+			}
+		}
+	}
+	return x
+}
+
+func (x decisionIndex) find(resource string) (v2client.Decision, bool) {
+	if x.byResource != nil {
+		d, ok := x.byResource[resource]
+		return d, ok
+	}
+	for _, d := range x.ds {
+		if d.Resource == resource {
+			return d, true
+		}
+	}
+	return v2client.Decision{}, false
 }
 
 func preauthnError(expired bool) *Error {

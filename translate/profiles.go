@@ -1,9 +1,11 @@
 package translate
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -197,8 +199,8 @@ func (g *Gateway) deviceProfiles(ctx context.Context, dv *device) (*profileSet, 
 func (g *Gateway) readProfiles(ctx context.Context, dv *device) (*profileSet, error) {
 	key := dv.key("profiles")
 	if dv.rq.ProfileCacheTTL > 0 {
-		if set, err := getState[profileSet](ctx, g, dv, key); err == nil {
-			return &set, nil
+		if set, err := g.cachedProfiles(ctx, dv, key); err == nil {
+			return set, nil
 		}
 	}
 	gen, err := g.generation(ctx, dv)
@@ -212,8 +214,8 @@ func (g *Gateway) readProfiles(ctx context.Context, dv *device) (*profileSet, er
 		if dv.rq.ProfileCacheTTL > 0 {
 			// A flight that finished just before this one began has
 			// filled the cache.
-			if set, err := getState[profileSet](fctx, g, dv, key); err == nil {
-				return &set, nil
+			if set, err := g.cachedProfiles(fctx, dv, key); err == nil {
+				return set, nil
 			}
 		}
 		ps, err := g.client.Profiles(fctx, dv.rq.ServiceProvider, dv.opts...)
@@ -266,6 +268,35 @@ func (g *Gateway) readProfiles(ctx context.Context, dv *device) (*profileSet, er
 		return nil, err
 	}
 	return v.(*profileSet), nil
+}
+
+// decodedProfiles is a cached profiles answer as the store holds it and
+// decoded.
+type decodedProfiles struct {
+	raw []byte
+	set *profileSet // shared: never modified
+}
+
+// cachedProfiles reads the device's cached profiles answer (see stateGet).
+// Its decoding is kept per device until the stored value changes: every
+// call of a device reads its profiles, which change rarely, and decoding
+// them is most of what a call answered from the cache costs. The decoding
+// depends only on the stored bytes, so keeping it per process is safe with
+// any store.
+func (g *Gateway) cachedProfiles(ctx context.Context, dv *device, key string) (*profileSet, error) {
+	raw, err := g.stateGet(ctx, dv, key)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := g.storedProfiles.getString(key); ok && bytes.Equal(d.raw, raw) {
+		return d.set, nil
+	}
+	set := new(profileSet)
+	if err := set.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("store: decode %q: %w", key, err)
+	}
+	g.storedProfiles.put(key, &decodedProfiles{raw: raw, set: set})
+	return set, nil
 }
 
 func (g *Gateway) profileCacheTTL(rq *Requestor, set *profileSet) time.Duration {

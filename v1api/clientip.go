@@ -38,33 +38,35 @@ func deviceAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, uint16) {
 	if !peerAddr.IsValid() || !isTrusted(peerAddr, trusted) {
 		return peerAddr, peerPort
 	}
-	hops := forwardedFor(r.Header.Values("X-Forwarded-For"))
 	addr, port := peerAddr, peerPort
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, ok := parseHop(hops[i])
-		if !ok {
-			// Whatever a trusted hop appended to the left of garbage is not
-			// vouched for; the last trusted hop is the best we know.
-			break
-		}
-		addr, port = a, 0
-		if !isTrusted(a, trusted) {
-			break
-		}
-	}
-	return addr, port
-}
-
-func forwardedFor(values []string) []string {
-	var hops []string
-	for _, v := range values {
-		for _, h := range strings.Split(v, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				hops = append(hops, h)
+	// The hops are walked from the right in place: a device call should
+	// not allocate for its address.
+	values := r.Header.Values("X-Forwarded-For")
+	for vi := len(values) - 1; vi >= 0; vi-- {
+		v := values[vi]
+		for v != "" {
+			var hop string
+			if i := strings.LastIndexByte(v, ','); i >= 0 {
+				v, hop = v[:i], v[i+1:]
+			} else {
+				v, hop = "", v
+			}
+			if hop = strings.TrimSpace(hop); hop == "" {
+				continue
+			}
+			a, ok := parseHop(hop)
+			if !ok {
+				// Whatever a trusted hop appended to the left of garbage is
+				// not vouched for; the last trusted hop is the best we know.
+				return addr, port
+			}
+			addr, port = a, 0
+			if !isTrusted(a, trusted) {
+				return addr, port
 			}
 		}
 	}
-	return hops
+	return addr, port
 }
 
 // parseHop reads one X-Forwarded-For entry: an address, optionally with a

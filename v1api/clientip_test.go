@@ -27,6 +27,7 @@ func TestDeviceAddr(t *testing.T) {
 		{"all trusted: leftmost", "127.0.0.1:1", []string{"10.1.1.1"}, lb, "10.1.1.1", 0},
 		{"trusted peer without XFF is the device", "127.0.0.1:8080", nil, def, "127.0.0.1", 8080},
 		{"garbage stops at the last trusted hop", "10.0.0.1:1", []string{"198.51.100.1, garbage, 10.2.2.2"}, lb, "10.2.2.2", 0},
+		{"empty entries and headers are skipped", "127.0.0.1:1", []string{"198.51.100.3, ,", "", ",10.4.4.4,"}, lb, "198.51.100.3", 0},
 		{"XFF with port and IPv6", "[::1]:9", []string{"[2001:db8::5]:443"}, def, "2001:db8::5", 0},
 		{"IPv4-mapped peer", "[::ffff:127.0.0.1]:9", []string{"198.51.100.2"}, def, "198.51.100.2", 0},
 		{"nothing trusted", "127.0.0.1:9", []string{"198.51.100.2"}, []netip.Prefix{}, "127.0.0.1", 9},

@@ -28,7 +28,11 @@ func writeCredentialError(w http.ResponseWriter, e *CredentialError) {
 	}
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(status)
-	_, _ = w.Write(encodeJSON(jobject{{"error", e.Code}}))
+	j := jsonWriter{}
+	j.beginObject()
+	j.str("error", e.Code)
+	j.endObject()
+	_, _ = w.Write(j.buf)
 }
 
 // SignedHeaderRequestor returns the requestor_id of a pre-DCR signed

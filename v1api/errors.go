@@ -1,12 +1,6 @@
 package v1api
 
-import (
-	"strconv"
-
-	"github.com/beevik/etree"
-
-	"github.com/passgw/passgw/translate"
-)
+import "github.com/passgw/passgw/translate"
 
 // Error bodies. A *translate.Error whose Code is set is rendered in the
 // enhanced form (the handler clears Code for requestors without enhanced
@@ -21,42 +15,51 @@ func message(e *translate.Error, f format) string {
 	return e.Message
 }
 
-func errorXML(e *translate.Error) xmlBody {
-	root := etree.NewElement("error")
+// errorBody is a v1 error answer.
+type errorBody struct{ e *translate.Error }
+
+func (b errorBody) writeXML(w *xmlWriter) {
+	e := b.e
+	w.start("error")
 	if e.Code == "" {
-		addText(root, "status", strconv.Itoa(e.Status))
-		addText(root, "message", message(e, formatXML))
-		addOptText(root, "details", e.Details)
-		return root
+		w.int("status", int64(e.Status))
+		w.text("message", message(e, formatXML))
+		w.optText("details", e.Details)
+		w.end("error")
+		return
 	}
-	addText(root, "action", e.Action)
-	addText(root, "status", strconv.Itoa(e.Status))
-	addText(root, "code", e.Code)
-	addText(root, "message", message(e, formatXML))
-	addOptText(root, "details", e.Details)
-	addText(root, "helpUrl", e.HelpURL)
-	addText(root, "trace", e.Trace)
-	return root
+	w.text("action", e.Action)
+	w.int("status", int64(e.Status))
+	w.text("code", e.Code)
+	w.text("message", message(e, formatXML))
+	w.optText("details", e.Details)
+	w.text("helpUrl", e.HelpURL)
+	w.text("trace", e.Trace)
+	w.end("error")
 }
 
-func errorJSON(e *translate.Error) jvalue {
-	var o jobject
+func (b errorBody) writeJSON(w *jsonWriter) {
+	e := b.e
+	w.beginObject()
 	if e.Code != "" {
-		o = jobject{{"action", e.Action}, {"status", e.Status}, {"code", e.Code}}
+		w.str("action", e.Action)
+		w.int("status", int64(e.Status))
+		w.str("code", e.Code)
 	} else {
-		o = jobject{{"status", e.Status}}
+		w.int("status", int64(e.Status))
 	}
-	o = append(o, jfield{"message", message(e, formatJSON)})
+	w.str("message", message(e, formatJSON))
 	switch {
 	case e.Details != "":
-		o = append(o, jfield{"details", e.Details})
+		w.str("details", e.Details)
 	case e.NullDetails:
-		o = append(o, jfield{"details", jnull{}})
+		w.null("details")
 	}
 	if e.Code != "" {
-		o = append(o, jfield{"helpUrl", e.HelpURL}, jfield{"trace", e.Trace})
+		w.str("helpUrl", e.HelpURL)
+		w.str("trace", e.Trace)
 	}
-	return o
+	w.endObject()
 }
 
 // itemErrorOptions decide whether and how preauthorize item errors are
@@ -67,39 +70,40 @@ type itemErrorOptions struct {
 	trace    string
 }
 
-// item returns the completed copy of e to render, or nil.
-func (o itemErrorOptions) item(e *translate.Error) *translate.Error {
+// item returns the completed copy of e to render, or false.
+func (o itemErrorOptions) item(e *translate.Error) (translate.Error, bool) {
 	if e == nil || !o.enhanced {
-		return nil
+		return translate.Error{}, false
 	}
 	c := *e
 	if c.Code != "" {
 		completeEnhanced(&c, o.helpURL, o.trace)
 	}
-	return &c
+	return c, true
 }
 
-// itemErrorXML puts action last, as the preauthorize pages do.
-func itemErrorXML(e *translate.Error) xmlBody {
-	el := etree.NewElement("error")
-	addText(el, "status", strconv.Itoa(e.Status))
-	addOptText(el, "code", e.Code)
-	addText(el, "message", message(e, formatXML))
-	addOptText(el, "details", e.Details)
-	addOptText(el, "helpUrl", e.HelpURL)
-	addOptText(el, "trace", e.Trace)
-	addOptText(el, "action", e.Action)
-	return el
+// writeItemErrorXML puts action last, as the preauthorize pages do.
+func writeItemErrorXML(w *xmlWriter, e *translate.Error) {
+	w.start("error")
+	w.int("status", int64(e.Status))
+	w.optText("code", e.Code)
+	w.text("message", message(e, formatXML))
+	w.optText("details", e.Details)
+	w.optText("helpUrl", e.HelpURL)
+	w.optText("trace", e.Trace)
+	w.optText("action", e.Action)
+	w.end("error")
 }
 
-// itemErrorJSON puts action first, as the enhanced-codes page does.
-func itemErrorJSON(e *translate.Error) jvalue {
-	var o jobject
-	o = appendOpt(o, "action", e.Action)
-	o = append(o, jfield{"status", e.Status})
-	o = appendOpt(o, "code", e.Code)
-	o = append(o, jfield{"message", message(e, formatJSON)})
-	o = appendOpt(o, "details", e.Details)
-	o = appendOpt(o, "helpUrl", e.HelpURL)
-	return appendOpt(o, "trace", e.Trace)
+// writeItemErrorJSON puts action first, as the enhanced-codes page does.
+func writeItemErrorJSON(w *jsonWriter, e *translate.Error) {
+	w.beginObject()
+	w.optStr("action", e.Action)
+	w.int("status", int64(e.Status))
+	w.optStr("code", e.Code)
+	w.str("message", message(e, formatJSON))
+	w.optStr("details", e.Details)
+	w.optStr("helpUrl", e.HelpURL)
+	w.optStr("trace", e.Trace)
+	w.endObject()
 }

@@ -103,7 +103,7 @@ func FuzzRender(f *testing.F) {
 
 		var got translate.AuthnToken
 		var j struct{ Requestor, Mvpd, UserID string }
-		if err := json.Unmarshal(encodeJSON(authnJSON(tok)), &j); err != nil {
+		if err := json.Unmarshal(encodeJSON(authnBody{tok}), &j); err != nil {
 			t.Fatal(err)
 		}
 		got.Requestor, got.MVPD, got.UserID = j.Requestor, j.Mvpd, j.UserID
@@ -113,7 +113,7 @@ func FuzzRender(f *testing.F) {
 			}
 		}
 
-		body := encodeXML(authnXML(tok))
+		body := encodeXML(authnBody{tok})
 		var x struct {
 			Requestor string `xml:"requestor"`
 			MVPD      string `xml:"mvpd"`
@@ -132,17 +132,17 @@ func FuzzRender(f *testing.F) {
 		}
 
 		md := &translate.UserMetadata{Encrypted: []string{s}, Data: []translate.MetadataField{{Name: key, Value: []any{s, map[string]any{key: s}}}}}
-		if err := xmlWellFormed(encodeXML(userMetadataXML(md))); err != nil {
+		if err := xmlWellFormed(encodeXML(userMetadataBody{md})); err != nil {
 			t.Fatalf("metadata XML: %v", err)
 		}
-		if !json.Valid(encodeJSON(userMetadataJSON(md))) {
+		if !json.Valid(encodeJSON(userMetadataBody{md})) {
 			t.Fatal("metadata JSON invalid")
 		}
 		e := &translate.Error{Status: 403, Message: s, Details: s, Code: s, Action: s, HelpURL: s, Trace: s}
-		if err := xmlWellFormed(encodeXML(errorXML(e))); err != nil {
+		if err := xmlWellFormed(encodeXML(errorBody{e})); err != nil {
 			t.Fatalf("error XML: %v", err)
 		}
-		if !json.Valid(encodeJSON(errorJSON(e))) {
+		if !json.Valid(encodeJSON(errorBody{e})) {
 			t.Fatal("error JSON invalid")
 		}
 	})

@@ -6,11 +6,12 @@ package v1api
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/passgw/passgw/translate"
@@ -81,8 +82,10 @@ type Config struct {
 type Handler struct {
 	cfg Config
 	log *slog.Logger
-	// routes is routeTable(), built once.
+	// routes is routeTable(), built and compiled once.
 	routes []*route
+	// bufs holds *renderBuf and queries *queryBuf for reuse across calls.
+	bufs, queries sync.Pool
 }
 
 // New returns a Handler for cfg.
@@ -114,44 +117,67 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.HelpURL == "" {
 		cfg.HelpURL = DefaultHelpURL
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, routes: routeTable()}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, routes: compileRoutes(routeTable())}, nil
 }
 
 // call is the state of one request on its way through the handler.
 type call struct {
 	r         *http.Request
 	route     *route
-	vars      map[string]string
+	vars      pathVars
 	params    Params
 	format    format
 	requestID string
 	device    translate.Device
 	enhanced  bool
 	helpURL   string
+	// ctx is the request's context when the Handler chose its request id.
+	ctx requestIDContext
+	// hdr backs the response header values the call sets, so that they
+	// cost no allocation of their own.
+	hdr  [4]string
+	nhdr int
+}
+
+// headerValue returns v as a header value slice backed by c. Its capacity
+// is one, so anything appending to it copies.
+func (c *call) headerValue(v string) []string {
+	if c.nhdr == len(c.hdr) {
+		return []string{v}
+	}
+	i := c.nhdr
+	c.hdr[i] = v
+	c.nhdr++
+	return c.hdr[i : i+1 : i+1]
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
+	c := &call{helpURL: h.cfg.HelpURL}
 	id, ok := RequestIDFromContext(r.Context())
 	if !ok {
 		// Carried in the context so that every log line of the call,
-		// down to the v2 client, can name it.
+		// down to the v2 client, can name it. The context lives in the
+		// call, which saves it an allocation of its own.
 		id = h.cfg.RequestID()
-		r = r.WithContext(ContextWithRequestID(r.Context(), id))
+		c.ctx = requestIDContext{Context: r.Context(), id: id}
+		r = r.WithContext(&c.ctx)
 	}
-	c := &call{r: r, requestID: id, helpURL: h.cfg.HelpURL}
-	w.Header().Set("Adobe-Request-Id", c.requestID)
+	c.r, c.requestID = r, id
+	w.Header()["Adobe-Request-Id"] = c.headerValue(c.requestID)
 
 	r, extFormat := stripExtension(r)
 	c.r = r
 
-	p, perr := readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes)
+	qb := h.getQueryBuf()
+	defer h.putQueryBuf(qb)
+	p, perr := readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes, qb)
 	c.params = p
 	c.format = negotiate(extFormat, p.Get("format"), r.Header.Values("Accept"))
 	m := matchRoute(h.routes, r.Method, r.URL.Path)
-	matched := m.route != nil && safePathVars(m.vars)
-	if !h.allowed(c, m.vars) {
+	matched := m.route != nil && safePathVars(&m.vars)
+	if !h.allowed(c, &m.vars) {
 		writeThrottled(w)
 		return
 	}
@@ -192,7 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) prepare(c *call) error {
 	rt := c.route
 	d := &c.device
-	d.Requestor = c.vars["requestor"]
+	d.Requestor = c.vars.get("requestor")
 	for _, name := range rt.requestorParams {
 		if d.Requestor != "" {
 			break
@@ -289,7 +315,7 @@ func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	if status < 400 || status > 599 {
 		status = http.StatusInternalServerError
 	}
-	writeBody(w, c.format, status, errorXML(&e), errorJSON(&e))
+	h.writeBody(w, c, status, errorBody{&e})
 }
 
 // completeEnhanced fills the enhanced fields the backend left empty.
@@ -311,5 +337,15 @@ func newUUID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
+	return string(s[:])
 }

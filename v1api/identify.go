@@ -35,30 +35,67 @@ func Identify(r *http.Request) (Operation, bool) {
 // metrics by it: raw paths carry registration codes and requestors, which
 // would make every call a name of its own.
 func (h *Handler) RouteTemplate(r *http.Request) (string, bool) {
-	op, ok := identify(h.routes, r)
-	return op.Template, ok
+	path, _ := trimExtension(r.URL.Path)
+	m := matchRoute(h.routes, r.Method, path)
+	if m.route == nil {
+		return "", false
+	}
+	return m.route.names[m.path][m.method], true
 }
 
+// identify matches r against an uncompiled table: Identify serves routers
+// that call it once per request, and compiling the table would cost more
+// than it saves.
 func identify(table []*route, r *http.Request) (Operation, bool) {
 	path, _ := trimExtension(r.URL.Path)
-	m := matchRoute(table, r.Method, path)
-	if m.route == nil {
-		return Operation{}, false
+	for _, rt := range table {
+		for _, tpl := range rt.paths {
+			var v pathVars
+			if !matchTemplateVars(tpl, path, &v) || !slices.Contains(rt.methods, r.Method) {
+				continue
+			}
+			vars := make(map[string]string, v.n)
+			for i := range v.n {
+				vars[v.names[i]] = v.values[i]
+			}
+			return Operation{
+				Template:        r.Method + " " + tpl,
+				Vars:            vars,
+				RequestorParams: slices.Clone(rt.requestorParams),
+				ReadOnly:        rt.readOnly,
+			}, true
+		}
 	}
-	return Operation{
-		Template:        r.Method + " " + m.template,
-		Vars:            m.vars,
-		RequestorParams: slices.Clone(m.route.requestorParams),
-		ReadOnly:        m.route.readOnly,
-	}, true
+	return Operation{}, false
+}
+
+// maxVars bounds the variables of a path template.
+const maxVars = 4
+
+// pathVars are the variables a path template captured, in path order.
+type pathVars struct {
+	n      int
+	names  [maxVars]string
+	values [maxVars]string
+}
+
+// get returns the value of the variable name, or "".
+func (v *pathVars) get(name string) string {
+	for i := range v.n {
+		if v.names[i] == name {
+			return v.values[i]
+		}
+	}
+	return ""
 }
 
 // routeMatch is the outcome of matching a method and path against the
 // route table.
 type routeMatch struct {
-	route    *route // nil when nothing matched
-	template string
-	vars     map[string]string
+	route *route // nil when nothing matched
+	// path and method index the route's paths and methods that matched.
+	path, method int
+	vars         pathVars
 	// methodMismatch reports that some route has the path but not the
 	// method (a 405 rather than a 404).
 	methodMismatch bool
@@ -69,51 +106,118 @@ type routeMatch struct {
 // segment; everything else matches itself.
 func matchRoute(table []*route, method, path string) routeMatch {
 	var m routeMatch
+	var buf [maxSegments]string
+	segs, ok := splitSegments(path, &buf)
+	if !ok {
+		return m // longer than any template
+	}
 	for _, rt := range table {
-		for _, tpl := range rt.paths {
-			vars, ok := matchTemplate(tpl, path)
-			if !ok {
+		for pi := range rt.templates {
+			if !rt.templates[pi].match(segs, &m.vars) {
 				continue
 			}
-			if !slices.Contains(rt.methods, method) {
+			mi := slices.Index(rt.methods, method)
+			if mi < 0 {
 				m.methodMismatch = true
 				continue
 			}
-			return routeMatch{route: rt, template: tpl, vars: vars}
+			m.route, m.path, m.method = rt, pi, mi
+			return m
 		}
 	}
+	m.vars = pathVars{}
 	return m
 }
 
-func matchTemplate(tpl, path string) (map[string]string, bool) {
-	// The templates name at most maxVars variables; they are kept here
-	// until the whole path has matched, so a miss allocates nothing.
-	const maxVars = 4
-	var names, values [maxVars]string
-	n := 0
+// matchTemplateVars reports whether path fits the template tpl, filling
+// vars with its variables when it does.
+func matchTemplateVars(tpl, path string, vars *pathVars) bool {
+	var v pathVars
 	for {
 		t, tplRest, tplMore := strings.Cut(tpl, "/")
 		s, pathRest, pathMore := strings.Cut(path, "/")
 		if name, ok := strings.CutPrefix(t, "{"); ok && strings.HasSuffix(name, "}") {
-			if s == "" || n == maxVars {
-				return nil, false
+			if s == "" || v.n == maxVars {
+				return false
 			}
-			names[n], values[n] = strings.TrimSuffix(name, "}"), s
-			n++
+			v.names[v.n], v.values[v.n] = strings.TrimSuffix(name, "}"), s
+			v.n++
 		} else if t != s {
-			return nil, false
+			return false
 		}
 		if tplMore != pathMore {
-			return nil, false
+			return false
 		}
 		if !tplMore {
 			break
 		}
 		tpl, path = tplRest, pathRest
 	}
-	vars := make(map[string]string, n)
-	for i := range n {
-		vars[names[i]] = values[i]
+	*vars = v
+	return true
+}
+
+// maxSegments bounds the '/'-separated segments of a path template.
+const maxSegments = 8
+
+// pathTemplate is a path template split at '/': literal segments, and
+// variables ({name}) that match any one non-empty segment.
+type pathTemplate struct {
+	segs []string
+	// vars[i] is the variable name of segment i, "" for a literal.
+	vars []string
+}
+
+func newPathTemplate(tpl string) pathTemplate {
+	t := pathTemplate{segs: strings.Split(tpl, "/")}
+	if len(t.segs) > maxSegments {
+		panic("v1api: path template " + tpl + " has too many segments")
 	}
-	return vars, true
+	t.vars = make([]string, len(t.segs))
+	for i, s := range t.segs {
+		if name, ok := strings.CutPrefix(s, "{"); ok && strings.HasSuffix(name, "}") {
+			t.vars[i] = strings.TrimSuffix(name, "}")
+		}
+	}
+	return t
+}
+
+// match reports whether the path split into segs fits t, filling vars
+// with its variables when it does.
+func (t *pathTemplate) match(segs []string, vars *pathVars) bool {
+	if len(segs) != len(t.segs) {
+		return false
+	}
+	var v pathVars
+	for i, s := range segs {
+		if name := t.vars[i]; name != "" {
+			if s == "" || v.n == maxVars {
+				return false
+			}
+			v.names[v.n], v.values[v.n] = name, s
+			v.n++
+		} else if s != t.segs[i] {
+			return false
+		}
+	}
+	*vars = v
+	return true
+}
+
+// splitSegments splits path at '/' into buf; false when it has more than
+// maxSegments segments.
+func splitSegments(path string, buf *[maxSegments]string) ([]string, bool) {
+	n := 0
+	for {
+		if n == maxSegments {
+			return nil, false
+		}
+		seg, rest, more := strings.Cut(path, "/")
+		buf[n] = seg
+		n++
+		if !more {
+			return buf[:n], true
+		}
+		path = rest
+	}
 }

@@ -184,3 +184,63 @@ func TestRequestIDInContext(t *testing.T) {
 		})
 	}
 }
+
+// matchTemplate reports whether path fits tpl, and its variables.
+func matchTemplate(tpl, path string) (map[string]string, bool) {
+	var buf [maxSegments]string
+	segs, ok := splitSegments(path, &buf)
+	if !ok {
+		return nil, false
+	}
+	t := newPathTemplate(tpl)
+	var v pathVars
+	if !t.match(segs, &v) {
+		return nil, false
+	}
+	vars := make(map[string]string, v.n)
+	for i := range v.n {
+		vars[v.names[i]] = v.values[i]
+	}
+	return vars, true
+}
+
+// TestMatchersAgree: the Handler's compiled templates and Identify's
+// string matching accept the same paths with the same variables, and
+// RouteTemplate names calls as Identify does.
+func TestMatchersAgree(t *testing.T) {
+	h := newTestHandler(t, newRecordingBackend(), nil)
+	fills := []string{"R1", "", "a.json", "%2F", "x/y"}
+	var paths []string
+	for _, rt := range routeTable() {
+		for _, tpl := range rt.paths {
+			for _, fill := range fills {
+				p := strings.NewReplacer("{requestor}", fill, "{code}", fill, "{mvpd}", fill).Replace(tpl)
+				paths = append(paths, p, p+"/", p+"/extra", strings.TrimSuffix(p, "/"+fill))
+			}
+		}
+	}
+	paths = append(paths, "/", "", "/a/b/c/d/e/f/g/h/i/j", "api/v1/checkauthn")
+	for _, path := range paths {
+		var buf [maxSegments]string
+		segs, fits := splitSegments(path, &buf)
+		for _, rt := range h.routes {
+			for i, tpl := range rt.paths {
+				var a, b pathVars
+				okA := matchTemplateVars(tpl, path, &a)
+				okB := fits && rt.templates[i].match(segs, &b)
+				if okA != okB || a != b {
+					t.Errorf("%q on %q: string match %v %+v, compiled %v %+v", path, tpl, okA, a, okB, b)
+				}
+			}
+		}
+		for _, method := range []string{"GET", "POST", "DELETE", "PUT"} {
+			r := httptest.NewRequest(method, "/", nil)
+			r.URL.Path = path
+			op, okOp := Identify(r)
+			name, okName := h.RouteTemplate(r)
+			if okOp != okName || op.Template != name {
+				t.Errorf("%s %q: Identify %q %v, RouteTemplate %q %v", method, path, op.Template, okOp, name, okName)
+			}
+		}
+	}
+}

@@ -1,125 +1,235 @@
 package v1api
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/passgw/passgw/translate"
 )
 
-// JSON bodies are built as ordered values, because legacy parsers may rely
-// on the documented field order, which maps would lose.
-type (
-	// jvalue is one of: nil or jnull (null), string, bool, int, int64,
-	// float64, json.Number, jobject, []jvalue, []string, map[string]any,
-	// []translate.MetadataField.
-	jvalue = any
-	jfield struct {
-		name  string
-		value jvalue
-	}
-	jobject []jfield
-	jnull   struct{}
-)
-
-func encodeJSON(v jvalue) []byte {
-	var buf bytes.Buffer
-	writeJSON(&buf, v)
-	return buf.Bytes()
+// jsonWriter appends a JSON value to buf as it is described, member by
+// member, in the order the calls make: legacy parsers may rely on the
+// documented field order. Rendering a body allocates nothing but buf.
+type jsonWriter struct {
+	buf []byte
+	// comma reports that a value was just completed at the current level,
+	// so the next member or element needs a separator.
+	comma bool
 }
 
-func writeJSON(buf *bytes.Buffer, v jvalue) {
+func (w *jsonWriter) sep() {
+	if w.comma {
+		w.buf = append(w.buf, ',')
+	}
+}
+
+func (w *jsonWriter) beginObject() {
+	w.sep()
+	w.buf = append(w.buf, '{')
+	w.comma = false
+}
+
+func (w *jsonWriter) endObject() {
+	w.buf = append(w.buf, '}')
+	w.comma = true
+}
+
+func (w *jsonWriter) beginArray() {
+	w.sep()
+	w.buf = append(w.buf, '[')
+	w.comma = false
+}
+
+func (w *jsonWriter) endArray() {
+	w.buf = append(w.buf, ']')
+	w.comma = true
+}
+
+// name starts an object member; its value follows.
+func (w *jsonWriter) name(n string) {
+	w.sep()
+	w.buf = appendJSONString(w.buf, n)
+	w.buf = append(w.buf, ':')
+	w.comma = false
+}
+
+// stringValue writes s as an array element or member value.
+func (w *jsonWriter) stringValue(s string) {
+	w.sep()
+	w.buf = appendJSONString(w.buf, s)
+	w.comma = true
+}
+
+// str writes the member name: s.
+func (w *jsonWriter) str(name, s string) {
+	w.name(name)
+	w.stringValue(s)
+}
+
+// optStr writes the member name: s, or nothing when s is empty.
+func (w *jsonWriter) optStr(name, s string) {
+	if s != "" {
+		w.str(name, s)
+	}
+}
+
+// int writes the member name: n.
+func (w *jsonWriter) int(name string, n int64) {
+	w.name(name)
+	w.buf = appendInt(w.buf, n)
+	w.comma = true
+}
+
+// bool writes the member name: v.
+func (w *jsonWriter) bool(name string, v bool) {
+	w.name(name)
+	w.buf = strconv.AppendBool(w.buf, v)
+	w.comma = true
+}
+
+// null writes the member name: null.
+func (w *jsonWriter) null(name string) {
+	w.name(name)
+	w.buf = append(w.buf, "null"...)
+	w.comma = true
+}
+
+// value writes v as an array element or member value. v is one of: nil
+// (null), string, bool, int, int64, float64, json.Number, []any, []string,
+// map[string]any (members in key order), []translate.MetadataField
+// (members in order); anything else is written as encoding/json would.
+func (w *jsonWriter) value(v any) {
 	switch v := v.(type) {
-	case nil, jnull:
-		buf.WriteString("null")
+	case nil:
+		w.sep()
+		w.buf = append(w.buf, "null"...)
 	case string:
-		writeJSONString(buf, v)
+		w.stringValue(v)
 	case bool:
-		buf.WriteString(strconv.FormatBool(v))
+		w.sep()
+		w.buf = strconv.AppendBool(w.buf, v)
 	case int:
-		buf.WriteString(strconv.Itoa(v))
+		w.sep()
+		w.buf = strconv.AppendInt(w.buf, int64(v), 10)
 	case int64:
-		buf.WriteString(strconv.FormatInt(v, 10))
+		w.sep()
+		w.buf = strconv.AppendInt(w.buf, v, 10)
 	case float64:
+		w.sep()
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			buf.WriteString("null")
-			return
+			w.buf = append(w.buf, "null"...)
+			break
 		}
 		b, _ := json.Marshal(v)
-		buf.Write(b)
+		w.buf = append(w.buf, b...)
 	case json.Number:
-		if isJSONNumber(string(v)) {
-			buf.WriteString(string(v))
-		} else {
-			writeJSONString(buf, string(v))
+		if !isJSONNumber(string(v)) {
+			w.stringValue(string(v))
+			break
 		}
-	case jobject:
-		buf.WriteByte('{')
-		for i, f := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeJSONString(buf, f.name)
-			buf.WriteByte(':')
-			writeJSON(buf, f.value)
+		w.sep()
+		w.buf = append(w.buf, v...)
+	case []any:
+		w.beginArray()
+		for _, e := range v {
+			w.value(e)
 		}
-		buf.WriteByte('}')
-	case []jvalue:
-		buf.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeJSON(buf, e)
-		}
-		buf.WriteByte(']')
+		w.endArray()
 	case []string:
-		buf.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeJSONString(buf, e)
+		w.beginArray()
+		for _, e := range v {
+			w.stringValue(e)
 		}
-		buf.WriteByte(']')
+		w.endArray()
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
-		obj := make(jobject, 0, len(keys))
+		slices.Sort(keys)
+		w.beginObject()
 		for _, k := range keys {
-			obj = append(obj, jfield{k, v[k]})
+			w.name(k)
+			w.value(v[k])
 		}
-		writeJSON(buf, obj)
+		w.endObject()
 	case []translate.MetadataField:
-		obj := make(jobject, 0, len(v))
+		w.beginObject()
 		for _, f := range v {
-			obj = append(obj, jfield{f.Name, f.Value})
+			w.name(f.Name)
+			w.value(f.Value)
 		}
-		writeJSON(buf, obj)
+		w.endObject()
 	default:
+		w.sep()
 		b, err := json.Marshal(v)
 		if err != nil {
-			buf.WriteString("null")
-			return
+			b = []byte("null")
 		}
-		buf.Write(b)
+		w.buf = append(w.buf, b...)
 	}
+	w.comma = true
 }
 
-// writeJSONString writes s as a JSON string without HTML escaping (URLs
-// stay readable); invalid UTF-8 becomes U+FFFD.
-func writeJSONString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	buf.Truncate(buf.Len() - 1) // Encode's newline
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it without HTML escaping (URLs stay readable): quote, backslash and
+// control characters escaped, U+2028 and U+2029 escaped, invalid UTF-8 as
+// \ufffd, one per byte.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
+
+func appendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
 
 func isJSONNumber(s string) bool {
 	if s == "" {

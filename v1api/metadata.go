@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
-
-	"github.com/beevik/etree"
 
 	"github.com/passgw/passgw/translate"
 )
@@ -16,29 +14,40 @@ import (
 // chosen <userMetadata> shape where arrays become repeated elements and
 // objects nested elements.
 
-func userMetadataJSON(md *translate.UserMetadata) jvalue {
-	enc := md.Encrypted
-	if enc == nil {
-		enc = []string{}
+type userMetadataBody struct{ md *translate.UserMetadata }
+
+func (b userMetadataBody) writeJSON(w *jsonWriter) {
+	md := b.md
+	w.beginObject()
+	w.int("updated", unixSeconds(md))
+	w.name("encrypted")
+	if md.Encrypted == nil {
+		w.value([]string{})
+	} else {
+		w.value(md.Encrypted)
 	}
-	data := md.Data
-	if data == nil {
-		data = []translate.MetadataField{}
+	w.name("data")
+	if md.Data == nil {
+		w.value([]translate.MetadataField{})
+	} else {
+		w.value(md.Data)
 	}
-	return jobject{{"updated", unixSeconds(md)}, {"encrypted", enc}, {"data", data}}
+	w.endObject()
 }
 
-func userMetadataXML(md *translate.UserMetadata) xmlBody {
-	root := etree.NewElement("userMetadata")
-	addText(root, "updated", strconv.FormatInt(unixSeconds(md), 10))
+func (b userMetadataBody) writeXML(w *xmlWriter) {
+	md := b.md
+	w.start("userMetadata")
+	w.int("updated", unixSeconds(md))
 	for _, name := range md.Encrypted {
-		addText(root, "encrypted", name)
+		w.text("encrypted", name)
 	}
-	data := root.CreateElement("data")
+	w.start("data")
 	for _, f := range md.Data {
-		addXMLValue(data, f.Name, f.Value)
+		writeXMLValue(w, f.Name, f.Value)
 	}
-	return root
+	w.end("data")
+	w.end("userMetadata")
 }
 
 func unixSeconds(md *translate.UserMetadata) int64 {
@@ -48,53 +57,55 @@ func unixSeconds(md *translate.UserMetadata) int64 {
 	return md.Updated.Unix()
 }
 
-// addXMLValue renders v under parent as element(s) called name; names that
-// are not XML names are dropped, and so are null values.
-func addXMLValue(parent *etree.Element, name string, v any) {
+// writeXMLValue renders v as element(s) called name; names that are not
+// XML names are dropped, and so are null values.
+func writeXMLValue(w *xmlWriter, name string, v any) {
 	if !isXMLName(name) {
 		return
 	}
 	switch v := v.(type) {
 	case nil:
 	case string:
-		addText(parent, name, v)
+		w.text(name, v)
 	case bool:
-		addText(parent, name, strconv.FormatBool(v))
+		w.bool(name, v)
 	case int:
-		addText(parent, name, strconv.Itoa(v))
+		w.int(name, int64(v))
 	case int64:
-		addText(parent, name, strconv.FormatInt(v, 10))
+		w.int(name, v)
 	case float64:
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			addText(parent, name, strconv.FormatFloat(v, 'f', -1, 64))
+			w.text(name, strconv.FormatFloat(v, 'f', -1, 64))
 		}
 	case json.Number:
-		addText(parent, name, string(v))
+		w.text(name, string(v))
 	case []any:
 		for _, e := range v {
-			addXMLValue(parent, name, e)
+			writeXMLValue(w, name, e)
 		}
 	case []string:
 		for _, e := range v {
-			addText(parent, name, e)
+			w.text(name, e)
 		}
 	case map[string]any:
-		el := parent.CreateElement(name)
+		w.start(name)
 		keys := make([]string, 0, len(v))
 		for k := range v {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		for _, k := range keys {
-			addXMLValue(el, k, v[k])
+			writeXMLValue(w, k, v[k])
 		}
+		w.end(name)
 	case []translate.MetadataField:
-		el := parent.CreateElement(name)
+		w.start(name)
 		for _, f := range v {
-			addXMLValue(el, f.Name, f.Value)
+			writeXMLValue(w, f.Name, f.Value)
 		}
+		w.end(name)
 	default:
-		addText(parent, name, fmt.Sprint(v))
+		w.text(name, fmt.Sprint(v))
 	}
 }
 

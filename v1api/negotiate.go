@@ -3,7 +3,7 @@ package v1api
 import (
 	"mime"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -74,46 +74,91 @@ func negotiate(ext format, formatParam string, accept []string) format {
 }
 
 // acceptFormat picks the preferred of JSON and XML from Accept headers;
-// wildcards and other types do not select a format.
+// wildcards and other types do not select a format. Of equal q values the
+// first listed wins.
 func acceptFormat(headers []string) format {
-	type choice struct {
-		f format
-		q float64
-		i int
-	}
-	var choices []choice
+	// Devices list one or two types; the array keeps them off the heap.
+	var buf [8]acceptChoice
+	choices := buf[:0]
 	for _, h := range headers {
-		for _, item := range strings.Split(h, ",") {
-			mt, ps, err := mime.ParseMediaType(strings.TrimSpace(item))
-			if err != nil {
-				continue
+		for h != "" {
+			var item string
+			item, h, _ = strings.Cut(h, ",")
+			if f, q, ok := acceptItem(strings.TrimSpace(item)); ok {
+				choices = append(choices, acceptChoice{f, q})
 			}
-			q := 1.0
-			if s, ok := ps["q"]; ok {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil {
-					continue
-				}
-				q = v
-			}
-			if q <= 0 {
-				continue
-			}
-			var f format
-			switch mt {
-			case "application/json":
-				f = formatJSON
-			case "application/xml", "text/xml":
-				f = formatXML
-			default:
-				continue
-			}
-			choices = append(choices, choice{f, q, len(choices)})
 		}
 	}
 	if len(choices) == 0 {
 		return formatXML
 	}
-	sort.SliceStable(choices, func(a, b int) bool { return choices[a].q > choices[b].q })
+	slices.SortStableFunc(choices, func(a, b acceptChoice) int {
+		switch {
+		case a.q > b.q:
+			return -1
+		case a.q < b.q:
+			return 1
+		}
+		return 0
+	})
 	return choices[0].f
+}
+
+type acceptChoice struct {
+	f format
+	q float64
+}
+
+// acceptItem reads one Accept entry: the format its media type selects and
+// its q value, or false when it selects none (another type, a wildcard, a
+// q of zero or less, a broken entry).
+func acceptItem(item string) (format, float64, bool) {
+	// The common entries, without a parameter map.
+	switch {
+	case asciiEqualFold(item, "application/json"):
+		return formatJSON, 1, true
+	case asciiEqualFold(item, "application/xml"), asciiEqualFold(item, "text/xml"):
+		return formatXML, 1, true
+	}
+	mt, ps, err := mime.ParseMediaType(item)
+	if err != nil {
+		return formatUnset, 0, false
+	}
+	q := 1.0
+	if s, ok := ps["q"]; ok {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return formatUnset, 0, false
+		}
+		q = v
+	}
+	if q <= 0 {
+		return formatUnset, 0, false
+	}
+	switch mt {
+	case "application/json":
+		return formatJSON, q, true
+	case "application/xml", "text/xml":
+		return formatXML, q, true
+	}
+	return formatUnset, 0, false
+}
+
+// asciiEqualFold reports whether s is lower, a lower-case ASCII string, but
+// for the case of its letters. Unlike strings.EqualFold it folds no other
+// characters, as media types are ASCII tokens.
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -33,14 +33,24 @@ func TestNegotiation(t *testing.T) {
 		{"errors follow the choice", "/api/v1/tokens/authn.json?requestor=R", "", "", "", contentTypeJSON},
 		{"404 follows the choice", "/api/v1/unknown.json", "", "", "", contentTypeJSON},
 		{"405 follows the choice", "/api/v1/checkauthn?format=json", "PUT", "", "", contentTypeJSON},
+		{"Accept is case-insensitive", "/api/v1/tokens/authn?requestor=R&deviceId=d", "", "", "Application/JSON", contentTypeJSON},
+		{"Accept ties go to the first", "/api/v1/tokens/authn?requestor=R&deviceId=d", "", "", "application/json;q=0.5, application/xml;q=0.5", contentTypeJSON},
+		{"Accept over several headers", "/api/v1/tokens/authn?requestor=R&deviceId=d", "", "", "text/xml;q=0.2\napplication/json;q=0.3", contentTypeJSON},
+		{"Accept folds ASCII only", "/api/v1/tokens/authn?requestor=R&deviceId=d", "", "", "application/j\u017fon", contentTypeXML},
+		{"Accept broken q skipped", "/api/v1/tokens/authn?requestor=R&deviceId=d", "", "", "application/json;q=x, text/xml;q=0.1", contentTypeXML},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := testRequest{method: tt.method, target: tt.target, body: tt.body, header: map[string]string{}}
-			if tt.accept != "" {
-				req.header["Accept"] = tt.accept
+			h := newTestHandler(t, newRecordingBackend(), nil)
+			r := req.build()
+			for _, v := range strings.Split(tt.accept, "\n") {
+				if v != "" {
+					r.Header.Add("Accept", v)
+				}
 			}
-			w := serve(newTestHandler(t, newRecordingBackend(), nil), req)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
 			if got := w.Header().Get("Content-Type"); got != tt.want {
 				t.Errorf("Content-Type %q, want %q (status %d)", got, tt.want, w.Code)
 			}

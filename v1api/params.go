@@ -58,14 +58,50 @@ func ParamsOf(r *http.Request, body []byte) Params {
 	return p
 }
 
-// readParams reads the parameters of r within the limits; the body is read
-// only when it is a form.
-func readParams(r *http.Request, maxParam int, maxBody int64) (Params, error) {
-	p := Params{Query: url.Values{}, Form: url.Values{}}
-	if len(r.URL.RawQuery) > maxParam {
-		return p, badRequest(errParamsTooLarge)
+// queryBuf is a query map and the array of first values behind it, kept
+// for reuse across calls: reading a call's parameters then allocates
+// nothing. Nothing of a call's Params may be kept past the call.
+type queryBuf struct {
+	m      url.Values
+	firsts []string
+}
+
+// maxPooledParams bounds the maps kept for reuse (maps never shrink).
+const maxPooledParams = 64
+
+func (h *Handler) getQueryBuf() *queryBuf {
+	if qb, ok := h.queries.Get().(*queryBuf); ok {
+		return qb
 	}
-	p.Query = ParseQuery(r.URL.RawQuery)
+	return &queryBuf{}
+}
+
+func (h *Handler) putQueryBuf(qb *queryBuf) {
+	if len(qb.m) > maxPooledParams || cap(qb.firsts) > maxPooledParams {
+		return
+	}
+	clear(qb.m)
+	clear(qb.firsts[:cap(qb.firsts)])
+	qb.firsts = qb.firsts[:0]
+	h.queries.Put(qb)
+}
+
+// readParams reads the parameters of r within the limits; the body is read
+// only when it is a form. The query is decoded into qb when it is not nil.
+func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf) (Params, error) {
+	var p Params
+	if len(r.URL.RawQuery) > maxParam {
+		return Params{Query: url.Values{}, Form: url.Values{}}, badRequest(errParamsTooLarge)
+	}
+	if qb == nil {
+		p.Query = ParseQuery(r.URL.RawQuery)
+	} else {
+		if qb.m == nil {
+			qb.m = make(url.Values)
+		}
+		qb.firsts = parseQueryInto(qb.m, qb.firsts, r.URL.RawQuery)
+		p.Query = qb.m
+	}
 	if r.Method != http.MethodPost || r.Body == nil {
 		return p, nil
 	}
@@ -109,7 +145,19 @@ func formFields(mediaType string, mparams map[string]string, body []byte) url.Va
 // raw text: legacy clients send stray '%' signs, and dropping the pair
 // would turn a malformed value into a missing one.
 func ParseQuery(s string) url.Values {
-	v := url.Values{}
+	if s == "" {
+		return url.Values{}
+	}
+	n := strings.Count(s, "&") + 1
+	v := make(url.Values, n)
+	parseQueryInto(v, make([]string, 0, n), s)
+	return v
+}
+
+// parseQueryInto decodes s into v as ParseQuery does and returns firsts
+// extended: one backing array holds the first value of every name, each
+// slice capped at one so that a repeated name appends to a copy.
+func parseQueryInto(v url.Values, firsts []string, s string) []string {
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -117,9 +165,21 @@ func ParseQuery(s string) url.Values {
 			continue
 		}
 		key, value, _ := strings.Cut(pair, "=")
-		v[unescape(key)] = append(v[unescape(key)], unescape(value))
+		key, value = unescape(key), unescape(value)
+		if old, ok := v[key]; ok {
+			v[key] = append(old, value)
+			continue
+		}
+		if len(firsts) == cap(firsts) {
+			// Growing would move the array the earlier names point into;
+			// they keep the old one, and the new one starts afresh.
+			firsts = make([]string, 0, max(2*cap(firsts), 4))
+		}
+		firsts = append(firsts, value)
+		i := len(firsts)
+		v[key] = firsts[i-1 : i : i]
 	}
-	return v
+	return firsts
 }
 
 func unescape(s string) string {

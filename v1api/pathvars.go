@@ -7,8 +7,8 @@ import "strings"
 // Percent-encoded dots and slashes decode into them, and a code of ".." or
 // "a/../b" would climb out of its v2 path however carefully it is escaped
 // later, so such a request matches no route and is answered 404.
-func safePathVars(vars map[string]string) bool {
-	for _, v := range vars {
+func safePathVars(vars *pathVars) bool {
+	for _, v := range vars.values[:vars.n] {
 		if v == "." || v == ".." || strings.ContainsAny(v, "/\\") || strings.ContainsFunc(v, isControl) {
 			return false
 		}

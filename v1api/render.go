@@ -2,11 +2,10 @@ package v1api
 
 import (
 	"encoding/base64"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/beevik/etree"
 
 	"github.com/passgw/passgw/translate"
 )
@@ -24,76 +23,99 @@ const (
 const throttlePage = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n" +
 	"<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n"
 
-// xmlBody is the root element of an XML answer.
-type xmlBody = *etree.Element
+// body is a v1 answer that renders in either format. Only the format the
+// call chose is ever rendered.
+type body interface {
+	writeXML(w *xmlWriter)
+	writeJSON(w *jsonWriter)
+}
+
+// renderBuf is a pooled rendering buffer: the writers live in it, so that
+// rendering through the body interface does not allocate them per call.
+type renderBuf struct {
+	buf []byte
+	x   xmlWriter
+	j   jsonWriter
+}
+
+// maxPooledBody bounds the buffers kept for reuse, so that one huge answer
+// does not pin its buffer for the life of the process.
+const maxPooledBody = 64 << 10
+
+func (h *Handler) getBuf() *renderBuf {
+	if rb, ok := h.bufs.Get().(*renderBuf); ok {
+		return rb
+	}
+	return &renderBuf{buf: make([]byte, 0, 1024)}
+}
+
+func (h *Handler) putBuf(rb *renderBuf) {
+	if cap(rb.buf) > maxPooledBody {
+		return
+	}
+	rb.buf = rb.buf[:0]
+	h.bufs.Put(rb)
+}
+
+// render appends b in format f to rb.buf: XML as a document with the JAXB
+// prolog, JSON as one value.
+func (rb *renderBuf) render(f format, b body) []byte {
+	if f == formatJSON {
+		rb.j = jsonWriter{buf: rb.buf[:0]}
+		b.writeJSON(&rb.j)
+		rb.buf, rb.j.buf = rb.j.buf, nil
+	} else {
+		rb.x = xmlWriter{buf: append(rb.buf[:0], xmlProlog...)}
+		b.writeXML(&rb.x)
+		rb.buf, rb.x.buf = rb.x.buf, nil
+	}
+	return rb.buf
+}
 
 // write sends a successful answer.
 func (h *Handler) write(w http.ResponseWriter, c *call, res result) {
 	switch {
 	case res.location != "":
-		w.Header().Set("Location", res.location)
+		w.Header()["Location"] = c.headerValue(res.location)
 		w.WriteHeader(http.StatusFound)
 	case res.octets != nil:
-		w.Header().Set("Content-Type", contentTypeBytes)
-		w.Header().Set("Content-Length", strconv.Itoa(len(res.octets)))
+		hdr := w.Header()
+		hdr["Content-Type"] = c.headerValue(contentTypeBytes)
+		hdr["Content-Length"] = c.headerValue(strconv.Itoa(len(res.octets)))
 		w.WriteHeader(res.status)
 		_, _ = w.Write(res.octets)
-	case res.xml == nil && res.json == nil:
+	case res.body == nil:
 		w.WriteHeader(res.status)
 	default:
 		if res.confidence {
-			w.Header().Set("Adobe-Response-Confidence", "full")
+			w.Header()["Adobe-Response-Confidence"] = c.headerValue("full")
 		}
-		writeBody(w, c.format, res.status, res.xml, res.json)
+		h.writeBody(w, c, res.status, res.body)
 	}
 }
 
-// writeBody sends x or j according to f (XML unless JSON was chosen).
-func writeBody(w http.ResponseWriter, f format, status int, x xmlBody, j jvalue) {
-	var body []byte
-	if f == formatJSON {
-		w.Header().Set("Content-Type", contentTypeJSON)
-		body = encodeJSON(j)
+// writeBody renders b in the call's format (XML unless JSON was chosen)
+// and sends it.
+func (h *Handler) writeBody(w http.ResponseWriter, c *call, status int, b body) {
+	rb := h.getBuf()
+	defer h.putBuf(rb)
+	out := rb.render(c.format, b)
+	hdr := w.Header()
+	if c.format == formatJSON {
+		hdr["Content-Type"] = c.headerValue(contentTypeJSON)
 	} else {
-		w.Header().Set("Content-Type", contentTypeXML)
-		body = encodeXML(x)
+		hdr["Content-Type"] = c.headerValue(contentTypeXML)
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	hdr["Content-Length"] = c.headerValue(strconv.Itoa(len(out)))
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// encodeXML writes root as a document with the JAXB prolog. Text escapes
-// exactly &, < and > (and CR, so it survives parsing); characters XML cannot
-// carry, invalid UTF-8 included, become U+FFFD.
-func encodeXML(root xmlBody) []byte {
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8" standalone="yes"`)
-	doc.AddChild(root)
-	doc.WriteSettings.CanonicalText = true
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		// Writing to memory does not fail.
-		return nil
-	}
-	return b
+	_, _ = w.Write(out)
 }
 
 func writeThrottled(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", contentTypeHTML)
 	w.Header().Set("Content-Length", strconv.Itoa(len(throttlePage)))
 	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write([]byte(throttlePage))
-}
-
-func addText(parent *etree.Element, name, value string) {
-	parent.CreateElement(name).SetText(value)
-}
-
-func addOptText(parent *etree.Element, name, value string) {
-	if value != "" {
-		addText(parent, name, value)
-	}
+	_, _ = io.WriteString(w, throttlePage)
 }
 
 // epochMillis is t in Unix milliseconds; 0 for the zero time.
@@ -104,192 +126,287 @@ func epochMillis(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-func millisText(t time.Time) string { return strconv.FormatInt(epochMillis(t), 10) }
-
-func appendOpt(o jobject, name, value string) jobject {
-	if value != "" {
-		o = append(o, jfield{name, value})
+// base64 writes an element holding data in standard Base64.
+func (w *xmlWriter) base64(tag string, data []byte) {
+	w.start(tag)
+	if len(data) > 0 {
+		w.closeStart()
+		w.buf = base64.StdEncoding.AppendEncode(w.buf, data)
 	}
-	return o
+	w.end(tag)
+}
+
+// base64 writes the member name: data in standard Base64, a string.
+func (w *jsonWriter) base64(name string, data []byte) {
+	w.name(name)
+	w.buf = append(w.buf, '"')
+	w.buf = base64.StdEncoding.AppendEncode(w.buf, data)
+	w.buf = append(w.buf, '"')
+	w.comma = true
+}
+
+// millis writes the member name: t in Unix milliseconds, as a string (the
+// token bodies' "expires").
+func (w *jsonWriter) millis(name string, t time.Time) {
+	w.name(name)
+	w.buf = append(w.buf, '"')
+	w.buf = appendInt(w.buf, epochMillis(t))
+	w.buf = append(w.buf, '"')
+	w.comma = true
 }
 
 // Registration (3.1, 3.2): XML in the historical XSD shape, JSON the union
 // of the current and historical documented fields.
 
-func registrationXML(reg *translate.Registration) xmlBody {
-	root := etree.NewElement("ns2:regcode")
-	root.CreateAttr("xmlns:ns2", "model.mvc.reggie.pass.adobe.com")
-	addText(root, "id", reg.ID)
-	addText(root, "code", reg.Code)
-	addText(root, "requestor", reg.Requestor)
-	addText(root, "mvpd", reg.MVPD) // the XSD requires it: <mvpd/> when unset
-	addText(root, "generated", millisText(reg.Generated))
-	addText(root, "expires", millisText(reg.Expires))
-	info := root.CreateElement("info")
-	addText(info, "deviceId", base64.StdEncoding.EncodeToString(reg.Info.DeviceID))
-	addOptText(info, "deviceType", reg.Info.DeviceType)
-	addOptText(info, "deviceUser", reg.Info.DeviceUser)
-	addOptText(info, "appId", reg.Info.AppID)
-	addOptText(info, "appVersion", reg.Info.AppVersion)
-	addOptText(info, "registrationURL", reg.Info.RegistrationURL)
-	return root
+type registrationBody struct{ reg *translate.Registration }
+
+func (b registrationBody) writeXML(w *xmlWriter) {
+	reg := b.reg
+	w.start("ns2:regcode")
+	w.attr("xmlns:ns2", "model.mvc.reggie.pass.adobe.com")
+	w.text("id", reg.ID)
+	w.text("code", reg.Code)
+	w.text("requestor", reg.Requestor)
+	w.text("mvpd", reg.MVPD) // the XSD requires it: <mvpd/> when unset
+	w.int("generated", epochMillis(reg.Generated))
+	w.int("expires", epochMillis(reg.Expires))
+	w.start("info")
+	w.base64("deviceId", reg.Info.DeviceID)
+	w.optText("deviceType", reg.Info.DeviceType)
+	w.optText("deviceUser", reg.Info.DeviceUser)
+	w.optText("appId", reg.Info.AppID)
+	w.optText("appVersion", reg.Info.AppVersion)
+	w.optText("registrationURL", reg.Info.RegistrationURL)
+	w.end("info")
+	w.end("ns2:regcode")
 }
 
-func registrationJSON(reg *translate.Registration) jvalue {
-	o := jobject{{"id", reg.ID}, {"code", reg.Code}, {"requestor", reg.Requestor}}
-	o = appendOpt(o, "mvpd", reg.MVPD)
-	o = append(o, jfield{"generated", epochMillis(reg.Generated)}, jfield{"expires", epochMillis(reg.Expires)})
-	in := reg.Info
-	info := jobject{{"deviceId", base64.StdEncoding.EncodeToString(in.DeviceID)}}
-	info = appendOpt(info, "deviceType", in.DeviceType)
-	info = appendOpt(info, "deviceUser", in.DeviceUser)
-	info = appendOpt(info, "appId", in.AppID)
-	info = appendOpt(info, "appVersion", in.AppVersion)
-	info = appendOpt(info, "registrationURL", in.RegistrationURL)
+func (b registrationBody) writeJSON(w *jsonWriter) {
+	reg := b.reg
+	w.beginObject()
+	w.str("id", reg.ID)
+	w.str("code", reg.Code)
+	w.str("requestor", reg.Requestor)
+	w.optStr("mvpd", reg.MVPD)
+	w.int("generated", epochMillis(reg.Generated))
+	w.int("expires", epochMillis(reg.Expires))
+	in := &reg.Info
+	w.name("info")
+	w.beginObject()
+	w.base64("deviceId", in.DeviceID)
+	w.optStr("deviceType", in.DeviceType)
+	w.optStr("deviceUser", in.DeviceUser)
+	w.optStr("appId", in.AppID)
+	w.optStr("appVersion", in.AppVersion)
+	w.optStr("registrationURL", in.RegistrationURL)
 	if len(in.DeviceInfo) > 0 {
-		info = append(info, jfield{"deviceInfo", base64.StdEncoding.EncodeToString(in.DeviceInfo)})
+		w.base64("deviceInfo", in.DeviceInfo)
 	}
-	info = appendOpt(info, "userAgent", in.UserAgent)
-	info = appendOpt(info, "originalUserAgent", in.OriginalUserAgent)
-	info = appendOpt(info, "authorizationType", in.AuthorizationType)
+	w.optStr("userAgent", in.UserAgent)
+	w.optStr("originalUserAgent", in.OriginalUserAgent)
+	w.optStr("authorizationType", in.AuthorizationType)
 	if app := in.SourceApplication; app != nil {
-		info = append(info, jfield{"sourceApplicationInformation",
-			jobject{{"id", app.ID}, {"name", app.Name}, {"version", app.Version}}})
+		w.name("sourceApplicationInformation")
+		w.beginObject()
+		w.str("id", app.ID)
+		w.str("name", app.Name)
+		w.str("version", app.Version)
+		w.endObject()
 	}
-	return append(o, jfield{"info", info})
+	w.endObject()
+	w.endObject()
 }
 
 // Config (3.4), the chosen shape.
 
-func configXML(cfg *translate.Config) xmlBody {
-	root := etree.NewElement("config")
-	req := root.CreateElement("requestor")
-	addText(req, "id", cfg.Requestor.ID)
-	addText(req, "name", cfg.Requestor.Name)
-	list := req.CreateElement("mvpds")
-	for _, m := range cfg.Requestor.MVPDs {
-		el := list.CreateElement("mvpd")
-		addText(el, "id", m.ID)
-		addText(el, "displayName", m.DisplayName)
-		addText(el, "logoUrl", m.LogoURL)
-		addText(el, "iFrameRequired", strconv.FormatBool(m.IFrameRequired))
-		addText(el, "iFrameWidth", strconv.Itoa(m.IFrameWidth))
-		addText(el, "iFrameHeight", strconv.Itoa(m.IFrameHeight))
+type configBody struct{ cfg *translate.Config }
+
+func (b configBody) writeXML(w *xmlWriter) {
+	cfg := b.cfg
+	w.start("config")
+	w.start("requestor")
+	w.text("id", cfg.Requestor.ID)
+	w.text("name", cfg.Requestor.Name)
+	w.start("mvpds")
+	for i := range cfg.Requestor.MVPDs {
+		m := &cfg.Requestor.MVPDs[i]
+		w.start("mvpd")
+		w.text("id", m.ID)
+		w.text("displayName", m.DisplayName)
+		w.text("logoUrl", m.LogoURL)
+		w.bool("iFrameRequired", m.IFrameRequired)
+		w.int("iFrameWidth", int64(m.IFrameWidth))
+		w.int("iFrameHeight", int64(m.IFrameHeight))
 		if m.EnablePlatformServices != nil {
-			addText(el, "enablePlatformServices", strconv.FormatBool(*m.EnablePlatformServices))
+			w.bool("enablePlatformServices", *m.EnablePlatformServices)
 		}
 		if m.DisplayInPlatformPicker != nil {
-			addText(el, "displayInPlatformPicker", strconv.FormatBool(*m.DisplayInPlatformPicker))
+			w.bool("displayInPlatformPicker", *m.DisplayInPlatformPicker)
 		}
-		addOptText(el, "boardingStatus", m.BoardingStatus)
-		addOptText(el, "platformMappingId", m.PlatformMappingID)
+		w.optText("boardingStatus", m.BoardingStatus)
+		w.optText("platformMappingId", m.PlatformMappingID)
 		for _, f := range m.RequiredMetadataFields {
-			addText(el, "requiredMetadataFields", f)
+			w.text("requiredMetadataFields", f)
 		}
+		w.end("mvpd")
 	}
-	return root
+	w.end("mvpds")
+	w.end("requestor")
+	w.end("config")
 }
 
-func configJSON(cfg *translate.Config) jvalue {
-	mvpds := make([]jvalue, 0, len(cfg.Requestor.MVPDs))
-	for _, m := range cfg.Requestor.MVPDs {
-		o := jobject{
-			{"id", m.ID}, {"displayName", m.DisplayName}, {"logoUrl", m.LogoURL},
-			{"iFrameRequired", m.IFrameRequired}, {"iFrameWidth", m.IFrameWidth}, {"iFrameHeight", m.IFrameHeight},
-		}
+func (b configBody) writeJSON(w *jsonWriter) {
+	cfg := b.cfg
+	w.beginObject()
+	w.name("requestor")
+	w.beginObject()
+	w.str("id", cfg.Requestor.ID)
+	w.str("name", cfg.Requestor.Name)
+	w.name("mvpds")
+	w.beginArray()
+	for i := range cfg.Requestor.MVPDs {
+		m := &cfg.Requestor.MVPDs[i]
+		w.beginObject()
+		w.str("id", m.ID)
+		w.str("displayName", m.DisplayName)
+		w.str("logoUrl", m.LogoURL)
+		w.bool("iFrameRequired", m.IFrameRequired)
+		w.int("iFrameWidth", int64(m.IFrameWidth))
+		w.int("iFrameHeight", int64(m.IFrameHeight))
 		if m.EnablePlatformServices != nil {
-			o = append(o, jfield{"enablePlatformServices", *m.EnablePlatformServices})
+			w.bool("enablePlatformServices", *m.EnablePlatformServices)
 		}
 		if m.DisplayInPlatformPicker != nil {
-			o = append(o, jfield{"displayInPlatformPicker", *m.DisplayInPlatformPicker})
+			w.bool("displayInPlatformPicker", *m.DisplayInPlatformPicker)
 		}
-		o = appendOpt(o, "boardingStatus", m.BoardingStatus)
-		o = appendOpt(o, "platformMappingId", m.PlatformMappingID)
+		w.optStr("boardingStatus", m.BoardingStatus)
+		w.optStr("platformMappingId", m.PlatformMappingID)
 		if m.RequiredMetadataFields != nil {
-			o = append(o, jfield{"requiredMetadataFields", m.RequiredMetadataFields})
+			w.name("requiredMetadataFields")
+			w.value(m.RequiredMetadataFields)
 		}
-		mvpds = append(mvpds, o)
+		w.endObject()
 	}
-	return jobject{{"requestor", jobject{
-		{"id", cfg.Requestor.ID}, {"name", cfg.Requestor.Name}, {"mvpds", mvpds},
-	}}}
+	w.endArray()
+	w.endObject()
+	w.endObject()
 }
 
 // Authentication token (3.6-3.9).
 
-func authnXML(t *translate.AuthnToken) xmlBody {
-	root := etree.NewElement("authentication")
-	addText(root, "expires", millisText(t.Expires))
-	addText(root, "userId", t.UserID)
-	addText(root, "mvpd", t.MVPD)
-	addText(root, "requestor", t.Requestor)
-	return root
+type authnBody struct{ t *translate.AuthnToken }
+
+func (b authnBody) writeXML(w *xmlWriter) {
+	t := b.t
+	w.start("authentication")
+	w.int("expires", epochMillis(t.Expires))
+	w.text("userId", t.UserID)
+	w.text("mvpd", t.MVPD)
+	w.text("requestor", t.Requestor)
+	w.end("authentication")
 }
 
-func authnJSON(t *translate.AuthnToken) jvalue {
-	return jobject{{"requestor", t.Requestor}, {"mvpd", t.MVPD}, {"userId", t.UserID}, {"expires", millisText(t.Expires)}}
+func (b authnBody) writeJSON(w *jsonWriter) {
+	t := b.t
+	w.beginObject()
+	w.str("requestor", t.Requestor)
+	w.str("mvpd", t.MVPD)
+	w.str("userId", t.UserID)
+	w.millis("expires", t.Expires)
+	w.endObject()
 }
 
 // Authorization (3.10, 3.11).
 
-func authzXML(t *translate.AuthzToken) xmlBody {
-	root := etree.NewElement("authorization")
-	addText(root, "expires", millisText(t.Expires))
-	addText(root, "mvpd", t.MVPD)
-	addText(root, "requestor", t.Requestor)
-	addText(root, "resource", t.Resource)
-	addOptText(root, "proxyMvpd", t.ProxyMVPD)
-	return root
+type authzBody struct{ t *translate.AuthzToken }
+
+func (b authzBody) writeXML(w *xmlWriter) {
+	t := b.t
+	w.start("authorization")
+	w.int("expires", epochMillis(t.Expires))
+	w.text("mvpd", t.MVPD)
+	w.text("requestor", t.Requestor)
+	w.text("resource", t.Resource)
+	w.optText("proxyMvpd", t.ProxyMVPD)
+	w.end("authorization")
 }
 
-func authzJSON(t *translate.AuthzToken) jvalue {
-	o := jobject{{"mvpd", t.MVPD}, {"resource", t.Resource}, {"requestor", t.Requestor}, {"expires", millisText(t.Expires)}}
-	return appendOpt(o, "proxyMvpd", t.ProxyMVPD)
+func (b authzBody) writeJSON(w *jsonWriter) {
+	t := b.t
+	w.beginObject()
+	w.str("mvpd", t.MVPD)
+	w.str("resource", t.Resource)
+	w.str("requestor", t.Requestor)
+	w.millis("expires", t.Expires)
+	w.optStr("proxyMvpd", t.ProxyMVPD)
+	w.endObject()
 }
 
 // Short media token (3.12).
 
-func mediaXML(t *translate.MediaToken) xmlBody {
-	root := etree.NewElement("play")
-	addText(root, "expires", millisText(t.Expires))
-	addText(root, "mvpdId", t.MVPDID)
-	addText(root, "requestor", t.Requestor)
-	addText(root, "resource", t.Resource)
-	addText(root, "serializedToken", t.SerializedToken)
-	addText(root, "userId", t.UserID)
-	return root
+type mediaBody struct{ t *translate.MediaToken }
+
+func (b mediaBody) writeXML(w *xmlWriter) {
+	t := b.t
+	w.start("play")
+	w.int("expires", epochMillis(t.Expires))
+	w.text("mvpdId", t.MVPDID)
+	w.text("requestor", t.Requestor)
+	w.text("resource", t.Resource)
+	w.text("serializedToken", t.SerializedToken)
+	w.text("userId", t.UserID)
+	w.end("play")
 }
 
-func mediaJSON(t *translate.MediaToken) jvalue {
-	return jobject{
-		{"resource", t.Resource}, {"requestor", t.Requestor}, {"expires", millisText(t.Expires)},
-		{"serializedToken", t.SerializedToken}, {"userId", t.UserID}, {"mvpdId", t.MVPDID},
-	}
+func (b mediaBody) writeJSON(w *jsonWriter) {
+	t := b.t
+	w.beginObject()
+	w.str("resource", t.Resource)
+	w.str("requestor", t.Requestor)
+	w.millis("expires", t.Expires)
+	w.str("serializedToken", t.SerializedToken)
+	w.str("userId", t.UserID)
+	w.str("mvpdId", t.MVPDID)
+	w.endObject()
 }
 
 // Preauthorization (3.13, 3.14).
 
-func preauthorizeXML(p *translate.Preauthorization, opts itemErrorOptions) xmlBody {
-	root := etree.NewElement("resources")
-	for _, d := range p.Resources {
-		el := root.CreateElement("resource")
-		addText(el, "id", d.ID)
-		addText(el, "authorized", strconv.FormatBool(d.Authorized))
-		if e := opts.item(d.Error); e != nil {
-			el.AddChild(itemErrorXML(e))
-		}
-	}
-	return root
+type preauthorizeBody struct {
+	p    *translate.Preauthorization
+	opts itemErrorOptions
 }
 
-func preauthorizeJSON(p *translate.Preauthorization, opts itemErrorOptions) jvalue {
-	list := make([]jvalue, 0, len(p.Resources))
-	for _, d := range p.Resources {
-		o := jobject{{"id", d.ID}, {"authorized", d.Authorized}}
-		if e := opts.item(d.Error); e != nil {
-			o = append(o, jfield{"error", itemErrorJSON(e)})
+func (b *preauthorizeBody) writeXML(w *xmlWriter) {
+	w.start("resources")
+	for i := range b.p.Resources {
+		d := &b.p.Resources[i]
+		w.start("resource")
+		w.text("id", d.ID)
+		w.bool("authorized", d.Authorized)
+		if e, ok := b.opts.item(d.Error); ok {
+			writeItemErrorXML(w, &e)
 		}
-		list = append(list, o)
+		w.end("resource")
 	}
-	return jobject{{"resources", list}}
+	w.end("resources")
+}
+
+func (b *preauthorizeBody) writeJSON(w *jsonWriter) {
+	w.beginObject()
+	w.name("resources")
+	w.beginArray()
+	for i := range b.p.Resources {
+		d := &b.p.Resources[i]
+		w.beginObject()
+		w.str("id", d.ID)
+		w.bool("authorized", d.Authorized)
+		if e, ok := b.opts.item(d.Error); ok {
+			w.name("error")
+			writeItemErrorJSON(w, &e)
+		}
+		w.endObject()
+	}
+	w.endArray()
+	w.endObject()
 }

@@ -18,25 +18,24 @@ func BenchmarkRender(b *testing.B) {
 		Details: "Your subscription package does not include this channel.", Action: "none", HelpURL: DefaultHelpURL, Trace: testRequestID}
 	bodies := []struct {
 		name string
-		xml  func() xmlBody
-		json func() jvalue
+		body func() body
 	}{
-		{"regcode", func() xmlBody { return registrationXML(be.reg) }, func() jvalue { return registrationJSON(be.reg) }},
-		{"config", func() xmlBody { return configXML(be.cfg) }, func() jvalue { return configJSON(be.cfg) }},
-		{"authn", func() xmlBody { return authnXML(be.authn) }, func() jvalue { return authnJSON(be.authn) }},
-		{"authz", func() xmlBody { return authzXML(be.authz) }, func() jvalue { return authzJSON(be.authz) }},
-		{"media", func() xmlBody { return mediaXML(be.media) }, func() jvalue { return mediaJSON(be.media) }},
-		{"preauthorize", func() xmlBody { return preauthorizeXML(be.pre, enhanced) }, func() jvalue { return preauthorizeJSON(be.pre, enhanced) }},
-		{"usermetadata", func() xmlBody { return userMetadataXML(be.md) }, func() jvalue { return userMetadataJSON(be.md) }},
-		{"error", func() xmlBody { return errorXML(notFound) }, func() jvalue { return errorJSON(notFound) }},
-		{"error-enhanced", func() xmlBody { return errorXML(denied) }, func() jvalue { return errorJSON(denied) }},
+		{"regcode", func() body { return registrationBody{be.reg} }},
+		{"config", func() body { return configBody{be.cfg} }},
+		{"authn", func() body { return authnBody{be.authn} }},
+		{"authz", func() body { return authzBody{be.authz} }},
+		{"media", func() body { return mediaBody{be.media} }},
+		{"preauthorize", func() body { return &preauthorizeBody{be.pre, enhanced} }},
+		{"usermetadata", func() body { return userMetadataBody{be.md} }},
+		{"error", func() body { return errorBody{notFound} }},
+		{"error-enhanced", func() body { return errorBody{denied} }},
 	}
 	for _, body := range bodies {
 		b.Run(body.name+"/xml", func(b *testing.B) {
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {
-				n = len(encodeXML(body.xml()))
+				n = len(encodeXML(body.body()))
 			}
 			if n == 0 {
 				b.Fatal("empty body")
@@ -47,7 +46,7 @@ func BenchmarkRender(b *testing.B) {
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {
-				n = len(encodeJSON(body.json()))
+				n = len(encodeJSON(body.body()))
 			}
 			if n == 0 {
 				b.Fatal("empty body")

@@ -30,33 +30,29 @@ func FuzzRenderBodies(f *testing.F) {
 		yes := true
 		bodies := []struct {
 			name    string
-			xml     xmlBody
-			json    jvalue
+			body    body
 			strings int // how many string fields hold s
 		}{
 			{"registration",
-				registrationXML(regFor(s, at)), registrationJSON(regFor(s, at)), 9},
+				registrationBody{regFor(s, at)}, 9},
 			{"config",
-				configXML(configFor(s, &yes)), configJSON(configFor(s, &yes)), 8},
+				configBody{configFor(s, &yes)}, 8},
 			{"authorization",
-				authzXML(&translate.AuthzToken{Requestor: s, MVPD: s, Resource: s, Expires: at, ProxyMVPD: s}),
-				authzJSON(&translate.AuthzToken{Requestor: s, MVPD: s, Resource: s, Expires: at, ProxyMVPD: s}), 4},
+				authzBody{&translate.AuthzToken{Requestor: s, MVPD: s, Resource: s, Expires: at, ProxyMVPD: s}}, 4},
 			{"media token",
-				mediaXML(&translate.MediaToken{Requestor: s, Resource: s, Expires: at, MVPDID: s, SerializedToken: s, UserID: s}),
-				mediaJSON(&translate.MediaToken{Requestor: s, Resource: s, Expires: at, MVPDID: s, SerializedToken: s, UserID: s}), 5},
+				mediaBody{&translate.MediaToken{Requestor: s, Resource: s, Expires: at, MVPDID: s, SerializedToken: s, UserID: s}}, 5},
 			{"preauthorize",
-				preauthorizeXML(preauthFor(s), itemErrorOptions{enhanced: true, helpURL: s, trace: s}),
-				preauthorizeJSON(preauthFor(s), itemErrorOptions{enhanced: true, helpURL: s, trace: s}), 2},
+				&preauthorizeBody{preauthFor(s), itemErrorOptions{enhanced: true, helpURL: s, trace: s}}, 2},
 		}
 		for _, b := range bodies {
-			x := encodeXML(b.xml)
+			x := encodeXML(b.body)
 			if err := xmlWellFormed(x); err != nil {
 				t.Fatalf("%s XML: %v: %q", b.name, err, x)
 			}
 			if n := countXMLText(t, x, wantXML); s != "" && n < b.strings {
 				t.Errorf("%s XML: %d texts equal %q, want at least %d: %s", b.name, n, wantXML, b.strings, x)
 			}
-			j := encodeJSON(b.json)
+			j := encodeJSON(b.body)
 			var v any
 			if err := json.Unmarshal(j, &v); err != nil {
 				t.Fatalf("%s JSON: %v: %q", b.name, err, j)

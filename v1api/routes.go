@@ -3,6 +3,7 @@ package v1api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,14 +29,19 @@ type route struct {
 	// readOnly operations change no state, upstream or in the gateway.
 	readOnly bool
 	serve    func(ctx context.Context, b Backend, c *call) (result, error)
+	// names[p][m] is the template name "METHOD path" of paths[p] served
+	// with methods[m], and templates[p] is paths[p] split into segments:
+	// set by compileRoutes, so that matching and naming a call allocate
+	// nothing.
+	names     [][]string
+	templates []pathTemplate
 }
 
 // result is a successful answer: a body in both formats, a redirect, an
 // opaque payload or nothing (204).
 type result struct {
 	status   int
-	xml      xmlBody
-	json     jvalue
+	body     body
 	location string
 	octets   []byte
 	// confidence adds Adobe-Response-Confidence: full (preauthorize).
@@ -46,7 +52,7 @@ func routeTable() []*route {
 	deviceRequestor := []string{"requestor"}
 	browserRequestor := []string{"requestor_id", "requestor"}
 	get, post, del := []string{http.MethodGet}, []string{http.MethodPost}, []string{http.MethodDelete}
-	return []*route{
+	table := []*route{
 		{name: "regcode.create", paths: []string{"/reggie/v1/{requestor}/regcode"}, methods: post,
 			requestorParams: deviceRequestor, needRequestor: true, needDevice: true, serve: serveCreateRegcode},
 		{name: "regcode.get", paths: []string{"/reggie/v1/{requestor}/regcode/{code}", "/reggie/v1/regcode/{code}"},
@@ -87,6 +93,23 @@ func routeTable() []*route {
 		{name: "profilerequest", paths: []string{"/api/v1/{requestor}/profile-requests/{mvpd}"}, methods: get,
 			needRequestor: true, serve: serveProfileRequest},
 	}
+	return table
+}
+
+// compileRoutes prepares table for the Handler, which matches every call
+// (twice, with telemetry naming it): template names and split templates.
+func compileRoutes(table []*route) []*route {
+	for _, rt := range table {
+		rt.names = make([][]string, len(rt.paths))
+		rt.templates = make([]pathTemplate, len(rt.paths))
+		for p, path := range rt.paths {
+			rt.templates[p] = newPathTemplate(path)
+			for _, m := range rt.methods {
+				rt.names[p] = append(rt.names[p], m+" "+path)
+			}
+		}
+	}
+	return table
 }
 
 // required returns the named parameter or the v1 400 for its absence.
@@ -112,7 +135,7 @@ func serveCreateRegcode(ctx context.Context, b Backend, c *call) (result, error)
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusCreated, xml: registrationXML(reg), json: registrationJSON(reg)}, nil
+	return result{status: http.StatusCreated, body: registrationBody{reg}}, nil
 }
 
 // parseTTL reads the regcode ttl parameter: whole seconds, 1..36000.
@@ -130,15 +153,15 @@ func parseTTL(s string) (time.Duration, error) {
 }
 
 func serveGetRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	reg, err := b.GetRegcode(ctx, &translate.GetRegcodeRequest{Device: c.device, Code: c.vars["code"]})
+	reg, err := b.GetRegcode(ctx, &translate.GetRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: registrationXML(reg), json: registrationJSON(reg)}, nil
+	return result{status: http.StatusOK, body: registrationBody{reg}}, nil
 }
 
 func serveDeleteRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	err := b.DeleteRegcode(ctx, &translate.DeleteRegcodeRequest{Device: c.device, Code: c.vars["code"]})
+	err := b.DeleteRegcode(ctx, &translate.DeleteRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
 	return result{status: http.StatusNoContent}, err
 }
 
@@ -147,7 +170,7 @@ func serveConfig(ctx context.Context, b Backend, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: configXML(cfg), json: configJSON(cfg)}, nil
+	return result{status: http.StatusOK, body: configBody{cfg}}, nil
 }
 
 func serveAuthenticate(ctx context.Context, b Backend, c *call) (result, error) {
@@ -186,19 +209,19 @@ func serveFreePreview(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveCheckAuthn(ctx context.Context, b Backend, c *call) (result, error) {
-	tok, err := b.CheckAuthn(ctx, &translate.CheckAuthnRequest{Device: c.device, Code: c.vars["code"]})
+	tok, err := b.CheckAuthn(ctx, &translate.CheckAuthnRequest{Device: c.device, Code: c.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: authnXML(tok), json: authnJSON(tok)}, nil
+	return result{status: http.StatusOK, body: authnBody{tok}}, nil
 }
 
 func serveAuthnToken(ctx context.Context, b Backend, c *call) (result, error) {
-	tok, err := b.AuthnToken(ctx, &translate.AuthnTokenRequest{Device: c.device, Code: c.vars["code"]})
+	tok, err := b.AuthnToken(ctx, &translate.AuthnTokenRequest{Device: c.device, Code: c.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: authnXML(tok), json: authnJSON(tok)}, nil
+	return result{status: http.StatusOK, body: authnBody{tok}}, nil
 }
 
 func serveTokenExchange(ctx context.Context, b Backend, c *call) (result, error) {
@@ -225,7 +248,7 @@ func serveAuthorize(ctx context.Context, b Backend, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: authzXML(tok), json: authzJSON(tok)}, nil
+	return result{status: http.StatusOK, body: authzBody{tok}}, nil
 }
 
 func serveAuthzToken(ctx context.Context, b Backend, c *call) (result, error) {
@@ -237,7 +260,7 @@ func serveAuthzToken(ctx context.Context, b Backend, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: authzXML(tok), json: authzJSON(tok)}, nil
+	return result{status: http.StatusOK, body: authzBody{tok}}, nil
 }
 
 func serveMediaToken(ctx context.Context, b Backend, c *call) (result, error) {
@@ -249,35 +272,61 @@ func serveMediaToken(ctx context.Context, b Backend, c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: mediaXML(tok), json: mediaJSON(tok)}, nil
+	return result{status: http.StatusOK, body: mediaBody{tok}}, nil
 }
 
 func servePreauthorize(ctx context.Context, b Backend, c *call) (result, error) {
-	ids := splitResources(c.params.All("resource"))
+	ids := splitResources(c.params.Query["resource"], c.params.Form["resource"])
 	if len(ids) == 0 {
 		return result{}, translate.ErrRequired("resource", translate.CodeMissingResource)
 	}
-	pre, err := b.Preauthorize(ctx, &translate.PreauthorizeRequest{Device: c.device, Code: c.vars["code"], Resources: ids})
+	pre, err := b.Preauthorize(ctx, &translate.PreauthorizeRequest{Device: c.device, Code: c.vars.get("code"), Resources: ids})
 	if err != nil {
 		return result{}, err
 	}
 	opts := itemErrorOptions{enhanced: c.enhanced, helpURL: c.helpURL, trace: c.requestID}
-	return result{status: http.StatusOK, xml: preauthorizeXML(pre, opts), json: preauthorizeJSON(pre, opts), confidence: true}, nil
+	return result{status: http.StatusOK, body: &preauthorizeBody{pre, opts}, confidence: true}, nil
 }
 
 // splitResources turns the resource values (comma-separated, possibly
 // repeated) into IDs in request order, blanks dropped, duplicates collapsed.
-func splitResources(values []string) []string {
-	var ids []string
-	seen := make(map[string]bool)
-	for _, v := range values {
-		for _, id := range strings.Split(v, ",") {
-			id = strings.TrimSpace(id)
-			if id == "" || seen[id] {
-				continue
+func splitResources(values ...[]string) []string {
+	n := 0
+	for _, vs := range values {
+		for _, v := range vs {
+			n += strings.Count(v, ",") + 1
+		}
+	}
+	ids := make([]string, 0, n)
+	// A device asks about a handful of resources: comparing with those
+	// already taken is cheaper than a set until there are many.
+	const linear = 16
+	var seen map[string]bool
+	for _, vs := range values {
+		for _, v := range vs {
+			for v != "" {
+				var id string
+				id, v, _ = strings.Cut(v, ",")
+				id = strings.TrimSpace(id)
+				if id == "" {
+					continue
+				}
+				if seen == nil && len(ids) == linear {
+					seen = make(map[string]bool, 2*linear)
+					for _, taken := range ids {
+						seen[taken] = true
+					}
+				}
+				if seen != nil {
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+				} else if slices.Contains(ids, id) {
+					continue
+				}
+				ids = append(ids, id)
 			}
-			seen[id] = true
-			ids = append(ids, id)
 		}
 	}
 	return ids
@@ -288,7 +337,7 @@ func serveUserMetadata(ctx context.Context, b Backend, c *call) (result, error) 
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusOK, xml: userMetadataXML(md), json: userMetadataJSON(md)}, nil
+	return result{status: http.StatusOK, body: userMetadataBody{md}}, nil
 }
 
 func serveLogout(ctx context.Context, b Backend, c *call) (result, error) {
@@ -299,7 +348,7 @@ func serveProfileRequest(ctx context.Context, b Backend, c *call) (result, error
 	if _, err := c.required("deviceType", ""); err != nil {
 		return result{}, err
 	}
-	p, err := b.ProfileRequest(ctx, &translate.ProfileRequest{Device: c.device, MVPD: c.vars["mvpd"]})
+	p, err := b.ProfileRequest(ctx, &translate.ProfileRequest{Device: c.device, MVPD: c.vars.get("mvpd")})
 	if err != nil {
 		return result{}, err
 	}

@@ -3,9 +3,10 @@ package v1api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -387,8 +388,28 @@ func TestCallerHook(t *testing.T) {
 }
 
 func TestSplitResources(t *testing.T) {
-	got := splitResources([]string{" x ,y", "", "x,z,,"})
-	if want := []string{"x", "y", "z"}; strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("got %q, want %q", got, want)
+	// 20 distinct IDs, each sent twice: past the linear comparisons.
+	var many, manyIDs []string
+	for i := range 20 {
+		id := fmt.Sprintf("r%d", i)
+		many = append(many, id+","+id)
+		manyIDs = append(manyIDs, id)
+	}
+	tests := []struct {
+		name   string
+		values [][]string
+		want   []string
+	}{
+		{"blanks and repeats", [][]string{{" x ,y", "", "x,z,,"}}, []string{"x", "y", "z"}},
+		{"query then form", [][]string{{"b,a"}, {"a,c", "b"}}, []string{"b", "a", "c"}},
+		{"none", [][]string{nil, {" , "}}, []string{}},
+		{"many", [][]string{many, {"r0", "r19,new"}}, append(slices.Clone(manyIDs), "new")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := splitResources(tt.values...); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -235,12 +235,12 @@ func ThrottledPath(path string) bool {
 }
 
 // allowed applies the configured throttle to a call on a covered path.
-func (h *Handler) allowed(c *call, vars map[string]string) bool {
+func (h *Handler) allowed(c *call, vars *pathVars) bool {
 	t := h.cfg.Throttle
 	if t == nil || !ThrottledPath(c.r.URL.Path) {
 		return true
 	}
-	requestor := vars["requestor"]
+	requestor := vars.get("requestor")
 	for _, name := range [...]string{"requestor", "requestor_id"} {
 		if requestor == "" {
 			requestor = c.params.Get(name)

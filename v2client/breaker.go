@@ -229,14 +229,14 @@ func (b *Breaker) logChange(host string, from, to BreakerState) {
 
 // attempt sends one attempt of cl through the Client's Breaker, when it has
 // one, and reports the attempt's outcome to it.
-func (c *Client) attempt(ctx context.Context, cl *call, token string, retry int) (*answer, error) {
+func (c *Client) attempt(ctx context.Context, cl *call, token string, retry int) (answer, error) {
 	if c.Breaker == nil {
 		return c.send(ctx, cl, token, retry)
 	}
 	host := c.host()
 	probe, err := c.Breaker.allow(host)
 	if err != nil {
-		return nil, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+		return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
 	}
 	ans, err := c.send(ctx, cl, token, retry)
 	o := outcomeSuccess

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -82,6 +83,9 @@ type Client struct {
 	// failures (see Breaker); every attempt, retries and DCR calls
 	// included, goes through it. Nil means no circuit breaking.
 	Breaker *Breaker
+
+	// lastBearer is the Authorization value of the last token sent.
+	lastBearer atomic.Pointer[bearerHeader]
 }
 
 func (c *Client) base() string {
@@ -123,13 +127,6 @@ func (c *Client) backoff(retry int) time.Duration {
 	return time.Duration(retry) * b
 }
 
-func (c *Client) logger() *slog.Logger {
-	if c.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return c.Logger
-}
-
 // ResolveURL resolves a url from an answer (sessions answer relative ones,
 // logout either) against BaseURL.
 func (c *Client) ResolveURL(ref string) (string, error) {
@@ -153,6 +150,11 @@ func (c *Client) AuthenticateURL(sp, code string) string {
 // apiPath builds /api/v2/seg1/seg2/... with each segment path-escaped.
 func apiPath(segments ...string) string {
 	var b strings.Builder
+	n := len("/api/v2")
+	for _, s := range segments {
+		n += 1 + len(s)
+	}
+	b.Grow(n) // escaping, rare, grows it once more
 	b.WriteString("/api/v2")
 	for _, s := range segments {
 		b.WriteByte('/')
@@ -202,15 +204,24 @@ type answer struct {
 // do runs cl, decoding a 2xx body into out. It retries idempotent calls on
 // transient failures and any call once after a 401 with a refreshed token.
 func (c *Client) do(ctx context.Context, cl *call, out any) error {
+	ans, err := c.run(ctx, cl)
+	if err != nil {
+		return err
+	}
+	return decode(cl, &ans, out)
+}
+
+// run is do without the decoding: it returns the 2xx answer.
+func (c *Client) run(ctx context.Context, cl *call) (answer, error) {
 	if err := checkPath(cl.path); err != nil {
-		return fmt.Errorf("v2client: %s: %w", cl.method, err)
+		return answer{}, fmt.Errorf("v2client: %s: %w", cl.method, err)
 	}
 	auth := cl.headers&dcrCall == 0 && c.Tokens != nil
 	var token string
 	if auth {
 		t, err := c.Tokens.AccessToken(ctx, cl.sp)
 		if err != nil {
-			return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+			return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
 		}
 		token = t
 	}
@@ -221,32 +232,32 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			if cl.idempotent && retry < c.retries() && transient(ctx, err) {
 				retry++
 				if werr := c.wait(ctx, retry); werr != nil {
-					return err
+					return answer{}, err
 				}
 				continue
 			}
-			return err
+			return answer{}, err
 		}
 		if ans.status == http.StatusUnauthorized && auth && !refreshed {
 			refreshed = true
 			t, err := c.Tokens.RefreshToken(ctx, cl.sp, token)
 			if err != nil {
-				return errors.Join(c.httpError(cl, ans), fmt.Errorf("v2client: refreshing access token: %w", err))
+				return answer{}, errors.Join(c.httpError(cl, &ans), fmt.Errorf("v2client: refreshing access token: %w", err))
 			}
 			token = t
 			continue
 		}
 		if ans.status >= 200 && ans.status < 300 {
-			return decode(cl, ans, out)
+			return ans, nil
 		}
 		if cl.idempotent && retry < c.retries() && retryableStatus(ans.status) {
 			retry++
 			if werr := c.wait(ctx, retry); werr != nil {
-				return c.httpError(cl, ans)
+				return answer{}, c.httpError(cl, &ans)
 			}
 			continue
 		}
-		return c.httpError(cl, ans)
+		return answer{}, c.httpError(cl, &ans)
 	}
 }
 
@@ -262,16 +273,17 @@ func (c *Client) wait(ctx context.Context, retry int) error {
 }
 
 // send performs one HTTP attempt under the per-call timeout.
-func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (*answer, error) {
+func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (answer, error) {
 	u := c.base() + cl.path
 	if len(cl.query) > 0 {
 		u += "?" + cl.query.Encode()
 	}
-	actx, cancel := ctx, context.CancelFunc(func() {})
+	actx := ctx
 	if d := c.timeout(); d > 0 {
+		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
-	defer cancel()
 
 	var body io.Reader
 	if cl.body != nil {
@@ -279,17 +291,15 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (*
 	}
 	req, err := http.NewRequestWithContext(actx, cl.method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+		return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
 	}
-	req.Header.Set("Accept", ContentTypeJSON)
-	if cl.contentType != "" {
-		req.Header.Set("Content-Type", cl.contentType)
-	}
+	var bearer string
 	if token != "" {
-		req.Header.Set(HeaderAuthorization, "Bearer "+token)
+		bearer = c.bearer(token)
 	}
-	log := c.logger()
-	if dropped := applyOptions(req.Header, cl.headers, cl.opts); len(dropped) > 0 {
+	dropped := fillHeader(req.Header, cl.contentType, bearer, cl.headers, cl.opts)
+	log := c.Logger
+	if len(dropped) > 0 && log != nil {
 		log.LogAttrs(ctx, slog.LevelDebug, "adobe pass: headers not listed for endpoint, not sent",
 			slog.String("path", cl.path), slog.Any("headers", dropped))
 	}
@@ -298,23 +308,64 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (*
 	resp, err := c.httpClient().Do(req)
 	if err == nil {
 		var b []byte
-		b, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		b, err = readBody(resp)
 		resp.Body.Close()
 		if err == nil {
-			log.LogAttrs(ctx, slog.LevelDebug, "adobe pass call",
-				slog.String("method", cl.method), slog.String("path", cl.path),
-				slog.Int("status", resp.StatusCode), slog.Int("retry", retry),
-				slog.Duration("elapsed", time.Since(start)))
-			return &answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: b}, nil
+			if log != nil && log.Enabled(ctx, slog.LevelDebug) {
+				log.LogAttrs(ctx, slog.LevelDebug, "adobe pass call",
+					slog.String("method", cl.method), slog.String("path", cl.path),
+					slog.Int("status", resp.StatusCode), slog.Int("retry", retry),
+					slog.Duration("elapsed", time.Since(start)))
+			}
+			return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: b}, nil
 		}
 	}
-	log.LogAttrs(ctx, slog.LevelDebug, "adobe pass call failed",
-		slog.String("method", cl.method), slog.String("path", cl.path),
-		slog.Int("retry", retry), slog.Duration("elapsed", time.Since(start)), slog.Any("error", err))
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("v2client: %s %s: %w after %s: %w", cl.method, cl.path, ErrTimeout, c.timeout(), err)
+	if log != nil {
+		log.LogAttrs(ctx, slog.LevelDebug, "adobe pass call failed",
+			slog.String("method", cl.method), slog.String("path", cl.path),
+			slog.Int("retry", retry), slog.Duration("elapsed", time.Since(start)), slog.Any("error", err))
 	}
-	return nil, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return answer{}, fmt.Errorf("v2client: %s %s: %w after %s: %w", cl.method, cl.path, ErrTimeout, c.timeout(), err)
+	}
+	return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+}
+
+// readBody reads the answer's body, at most maxBody bytes of it. A body of
+// announced length is read into a buffer of exactly that size; io.ReadAll
+// would grow its buffer several times over for a typical answer.
+func readBody(resp *http.Response) ([]byte, error) {
+	n := resp.ContentLength
+	if n < 0 || n > maxBody {
+		return io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	}
+	// One byte more than announced, for the read that finds the end: it
+	// lets the transport reuse the connection.
+	b := make([]byte, n+1)
+	if _, err := io.ReadFull(resp.Body, b[:n]); err != nil {
+		return nil, err
+	}
+	if _, err := resp.Body.Read(b[n:]); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b[:n:n], nil
+}
+
+// bearer returns the Authorization value of token. The last one built is
+// kept, since every call of a service provider carries the same token until
+// it is refreshed, and a JWT is long enough for the copy to matter.
+func (c *Client) bearer(token string) string {
+	if b := c.lastBearer.Load(); b != nil && b.token == token {
+		return b.header
+	}
+	b := &bearerHeader{token: token, header: "Bearer " + token}
+	c.lastBearer.Store(b)
+	return b.header
+}
+
+// bearerHeader is an access token and its Authorization header value.
+type bearerHeader struct {
+	token, header string
 }
 
 // transient reports whether a transport failure may be retried: not our own

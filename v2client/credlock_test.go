@@ -53,6 +53,7 @@ func (e *tokenEnv) source(st CredentialStore) *TokenSource {
 		Statement: StaticStatements(map[string]RegisterRequest{"REF30": {SoftwareStatement: statement}}),
 		Store:     st,
 		Now:       e.clock.Now,
+		Sleep:     e.ts.Sleep,
 	}
 }
 
@@ -112,15 +113,18 @@ func TestTokenSourcesShareReRegistration(t *testing.T) {
 
 	e.adobe.revokeClients()
 	e.clock.Advance(time.Hour)
-	if _, err := a.AccessToken(ctx, "REF30"); err != nil { // refused, registers client-2
+	if _, err := a.AccessToken(ctx, "REF30"); err != nil { // refused twice, registers client-2
 		t.Fatal(err)
 	}
-	e.wantCounts(t, 2, 4, 0)
+	e.wantCounts(t, 2, 5, 0)
 	e.clock.Advance(time.Hour)
-	if _, err := b.AccessToken(ctx, "REF30"); err != nil { // refused, finds client-2
+	if _, err := b.AccessToken(ctx, "REF30"); err != nil { // refused, finds client-2 without pausing
 		t.Fatal(err)
 	}
-	e.wantCounts(t, 2, 6, 0)
+	e.wantCounts(t, 2, 7, 0)
+	if len(e.slept) != 1 {
+		t.Errorf("pauses %v, want only a's", e.slept)
+	}
 	if cred, _, _ := st.LoadCredentials(ctx, "REF30"); cred.ClientID != "client-2" {
 		t.Errorf("stored credentials = %v, want client-2", cred)
 	}

@@ -1,6 +1,10 @@
 package v2client
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+)
 
 // Decision sources.
 const (
@@ -39,10 +43,6 @@ type MediaToken struct {
 	SerializedToken string `json:"serializedToken"`
 }
 
-type decisionsRequest struct {
-	Resources []string `json:"resources"`
-}
-
 // Authorize asks for authorization decisions and media tokens
 // (POST /api/v2/{sp}/decisions/authorize/{mvpd}). Resources are sent exactly
 // as given (MRSS included).
@@ -62,14 +62,59 @@ func (c *Client) decisions(ctx context.Context, sp, kind, mvpd string, resources
 	}
 	// AP-TempPass-Identity is sent on preauthorize too: the OAS lists it there
 	// and a promotional TempPass is keyed by it (§15 #13).
-	cl, err := jsonCall(sp, apiPath(sp, "decisions", kind, mvpd), decisionsRequest{Resources: resources},
-		allowSSO|allowPFS|allowTempPass, opts)
+	cl := &call{method: http.MethodPost, sp: sp, path: apiPath(sp, "decisions", kind, mvpd), contentType: ContentTypeJSON,
+		body: decisionsBody(resources), headers: allowSSO | allowPFS | allowTempPass, opts: opts}
+	ans, err := c.run(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	var out Decisions
-	if err := c.do(ctx, cl, &out); err != nil {
+	out := new(Decisions)
+	if decodeDecisions(ans.body, out, sp, mvpd, resources) {
+		return out, nil
+	}
+	if err := decode(cl, &ans, out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return out, nil
+}
+
+// decisionsBody encodes the request body, {"resources":[...]}, exactly as
+// json.Marshal of a decisionsRequest does, in one allocation when the
+// resources are plain ids.
+func decisionsBody(resources []string) []byte {
+	n := len(`{"resources":[]}`)
+	for _, r := range resources {
+		n += len(r) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"resources":[`...)
+	for i, r := range resources {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if plainResource(r) {
+			b = append(b, '"')
+			b = append(b, r...)
+			b = append(b, '"')
+			continue
+		}
+		// MRSS and anything else encoding/json escapes: let it. A string
+		// always encodes.
+		q, _ := json.Marshal(r)
+		b = append(b, q...)
+	}
+	return append(b, "]}"...)
+}
+
+// plainResource reports whether encoding/json writes r unchanged between
+// quotes: printable ASCII other than the quote, the backslash and the
+// characters it escapes for HTML.
+func plainResource(r string) bool {
+	for i := 0; i < len(r); i++ {
+		switch c := r[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

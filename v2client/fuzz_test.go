@@ -1,6 +1,8 @@
 package v2client
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -64,6 +66,24 @@ func FuzzErrorDecoder(f *testing.F) {
 		if he.Enhanced == nil && he.DCR == nil && len(body) >= 8 &&
 			!strings.Contains(contentType, body) && strings.Contains(msg, body) {
 			t.Fatalf("undecoded body reached the error text: %q", msg)
+		}
+	})
+}
+
+// FuzzAttributeString checks that Attribute.String's shortcut for plain
+// strings answers what decoding the value with encoding/json answers.
+func FuzzAttributeString(f *testing.F) {
+	for _, s := range []string{`"alice"`, `"a\"b"`, `"é"`, `"\u00e9"`, `""`, `"`, `12`, ` "x" `, `["10001"]`, "\"a\tb\"", `"a\\"`, "\"\x7f\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := Attribute{Value: b}.String()
+		var want string
+		if json.Unmarshal(b, &want) != nil {
+			want = string(bytes.TrimSpace(b))
+		}
+		if got != want {
+			t.Fatalf("String(%q) = %q, want %q", b, got, want)
 		}
 	})
 }

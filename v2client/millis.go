@@ -85,11 +85,24 @@ func (m Millis) MarshalJSON() ([]byte, error) {
 // is truncated to whole milliseconds.
 func (m *Millis) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
+	if string(b) == "null" {
 		*m = Millis{}
 		return nil
 	}
 	quoted := len(b) > 0 && b[0] == '"'
+	// Answers carry plain digits: read them without a copy.
+	digits := b
+	if quoted && len(b) >= 2 && b[len(b)-1] == '"' {
+		digits = b[1 : len(b)-1]
+	}
+	if quoted && len(digits) == 0 && len(b) == 2 {
+		*m = Millis{}
+		return nil
+	}
+	if ms, ok := smallInt(digits); ok {
+		*m = Millis{ms: ms, set: true, quoted: quoted}
+		return nil
+	}
 	text := string(b)
 	if quoted {
 		if err := json.Unmarshal(b, &text); err != nil {
@@ -106,6 +119,29 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 	}
 	*m = Millis{ms: ms, set: true, quoted: quoted}
 	return nil
+}
+
+// smallInt parses an optional minus sign and 1 to 18 decimal digits, which
+// cannot overflow an int64; anything else is left to parseMillis.
+func smallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func parseMillis(s string) (int64, error) {

@@ -2,6 +2,7 @@ package v2client
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,4 +68,48 @@ func TestMillisTime(t *testing.T) {
 	if string(out) != `{"actionName":"authorize","actionType":""}` {
 		t.Errorf("absent timestamps encoded: %s", out)
 	}
+}
+
+// millisReference is the straightforward reading of a timestamp, through a
+// string and encoding/json, that UnmarshalJSON's copy-free path must match.
+func millisReference(b []byte) (Millis, error) {
+	b = []byte(strings.TrimSpace(string(b)))
+	if string(b) == "null" {
+		return Millis{}, nil
+	}
+	quoted := len(b) > 0 && b[0] == '"'
+	text := string(b)
+	if quoted {
+		if err := json.Unmarshal(b, &text); err != nil {
+			return Millis{}, err
+		}
+		if text == "" {
+			return Millis{}, nil
+		}
+	}
+	ms, err := parseMillis(text)
+	if err != nil {
+		return Millis{}, err
+	}
+	return Millis{ms: ms, set: true, quoted: quoted}, nil
+}
+
+// FuzzMillis checks that UnmarshalJSON reads every input as the reference
+// does: the same instant, presence and JSON form, or an error for both.
+func FuzzMillis(f *testing.F) {
+	for _, s := range []string{`1733735289035`, `"1733735289035"`, `-5`, `"-"`, `-`, `""`, `"`, `null`, ` 42 `,
+		`999999999999999999`, `9999999999999999999`, `-9223372036854775808`, `+1`, `"+1"`, `1.5e12`, `"\u0031"`, `01`, `"12`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got Millis
+		gotErr := got.UnmarshalJSON(b)
+		want, wantErr := millisReference(b)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("UnmarshalJSON(%q) error = %v, reference error = %v", b, gotErr, wantErr)
+		}
+		if gotErr == nil && got != want {
+			t.Fatalf("UnmarshalJSON(%q) = %+v, reference %+v", b, got, want)
+		}
+	})
 }

@@ -17,9 +17,15 @@ var ErrUnsafePath = errors.New("v2client: unsafe path segment")
 // checkPath refuses an escaped path holding a dot segment, plain or
 // percent-encoded.
 func checkPath(escaped string) error {
-	for _, seg := range strings.Split(escaped, "/") {
-		dec, err := url.PathUnescape(seg)
-		if err != nil || dec == "." || dec == ".." {
+	for seg := range strings.SplitSeq(escaped, "/") {
+		dec := seg
+		if strings.IndexByte(seg, '%') >= 0 {
+			var err error
+			if dec, err = url.PathUnescape(seg); err != nil {
+				return fmt.Errorf("%w in %q", ErrUnsafePath, escaped)
+			}
+		}
+		if dec == "." || dec == ".." {
 			return fmt.Errorf("%w in %q", ErrUnsafePath, escaped)
 		}
 	}

@@ -50,11 +50,30 @@ func (a Attribute) Encrypted() bool { return a.State == StateEncrypted }
 // String returns a string value unquoted, and any other value as its JSON
 // text.
 func (a Attribute) String() string {
+	if s, ok := plainJSONString(a.Value); ok {
+		return s
+	}
 	var s string
 	if json.Unmarshal(a.Value, &s) == nil {
 		return s
 	}
 	return string(bytes.TrimSpace(a.Value))
+}
+
+// plainJSONString returns the text of a JSON string made of printable ASCII
+// without escapes, the usual form of an attribute value, which needs no
+// decoding; ok is false for anything else.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	for _, c := range inner {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(inner), true
 }
 
 // Decode unmarshals the value into v.

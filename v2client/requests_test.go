@@ -354,7 +354,7 @@ func TestOptionalHeadersOnlyWhenSet(t *testing.T) {
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL}
-	opts := []Option{WithDeviceID(""), WithTempPassIdentity(""), WithSubjectToken(""), WithForwardedFor(""), nil}
+	opts := []Option{WithDeviceID(""), WithTempPassIdentity(""), WithSubjectToken(""), WithForwardedFor(""), {}}
 	if _, err := c.Authorize(t.Context(), "REF30", "AcmeCable", []string{"news"}, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -400,5 +400,30 @@ func TestURLs(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("ResolveURL(%q) = %q, %v; want %q", tt.ref, got, err, tt.want)
 		}
+	}
+}
+
+// TestOptionHeaderKeys: each option sets its header under the canonical
+// form of the exported name, so the header map needs no canonicalising and
+// http.Header.Get finds it.
+func TestOptionHeaderKeys(t *testing.T) {
+	names := map[optionHeader]string{
+		optDeviceIdentifier: HeaderDeviceIdentifier, optDeviceInfo: HeaderDeviceInfo, optForwardedFor: HeaderForwardedFor,
+		optTempPassIdentity: HeaderTempPassIdentity, optVisitorIdentifier: HeaderVisitorIdentifier,
+		optSubjectToken: HeaderSubjectToken, optRokuToken: HeaderRokuToken, optServiceToken: HeaderServiceToken,
+		optPartnerFrameworkStatus: HeaderPartnerFrameworkStatus, optUserAgent: HeaderUserAgent,
+	}
+	for _, o := range allOptions() {
+		name, ok := names[o.header]
+		if !ok {
+			t.Fatalf("option %+v sets no known header", o)
+		}
+		if got, want := o.header.key(), http.CanonicalHeaderKey(name); got != want {
+			t.Errorf("%s is set as %q, want %q", name, got, want)
+		}
+		delete(names, o.header)
+	}
+	if len(names) != 0 {
+		t.Errorf("headers without an option in allOptions: %v", names)
 	}
 }

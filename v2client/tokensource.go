@@ -13,6 +13,9 @@ import (
 // replaced.
 const DefaultSkew = 60 * time.Second
 
+// DefaultConfirmRefusal is the default TokenSource.ConfirmRefusal.
+const DefaultConfirmRefusal = 2 * time.Second
+
 // serverDeviceInfo is the X-Device-Info sent on the gateway's own DCR calls
 // unless TokenSource.Options override it: valid JSON with the five required
 // keys, describing the gateway host.
@@ -26,7 +29,7 @@ func serverDeviceInfo() string {
 //
 //   - it registers once per service provider and keeps the credentials in
 //     Store forever; it registers again only when /o/client/token answers
-//     invalid_client;
+//     invalid_client, twice (see ConfirmRefusal);
 //   - it reuses an access token until created_at + expires_in - Skew;
 //   - after a v2 401 it fetches one new token (RefreshToken);
 //   - concurrent callers for one service provider share a single refresh;
@@ -53,6 +56,20 @@ type TokenSource struct {
 
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+
+	// ConfirmRefusal is how long the source waits, after /o/client/token
+	// first answers invalid_client, before asking again with the same
+	// credentials; only a second refusal makes it register again. v2 binds
+	// every profile to the client that created it, so registering again
+	// signs every device of the service provider out: one spurious refusal
+	// must not do that. Credentials just registered are not confirmed.
+	// Zero means DefaultConfirmRefusal; negative registers at the first
+	// refusal.
+	ConfirmRefusal time.Duration
+
+	// Sleep waits d or until ctx ends (ConfirmRefusal's pause). Nil uses a
+	// timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// Options are sent on DCR calls after a default X-Device-Info describing
 	// the gateway, which WithDeviceInfo here replaces.
@@ -102,6 +119,27 @@ func (ts *TokenSource) now() time.Time {
 		return time.Now()
 	}
 	return ts.Now()
+}
+
+func (ts *TokenSource) confirmRefusal() time.Duration {
+	if ts.ConfirmRefusal == 0 {
+		return DefaultConfirmRefusal
+	}
+	return ts.ConfirmRefusal
+}
+
+func (ts *TokenSource) sleep(ctx context.Context, d time.Duration) error {
+	if ts.Sleep != nil {
+		return ts.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (ts *TokenSource) logger() *slog.Logger {
@@ -209,12 +247,26 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 		}
 	}
 
-	cred, err := ts.credentials(ctx, sp, lockErr)
+	cred, registered, err := ts.credentials(ctx, sp, lockErr)
 	if err != nil {
 		return "", err
 	}
 	tok, err := ts.Client.Token(ctx, cred, ts.dcrOptions()...)
-	if IsInvalidClient(err) {
+	if IsInvalidClient(err) && !registered {
+		if c, ok := ts.replaced(ctx, sp, cred); ok {
+			// Another instance has registered again already.
+			cred, registered = c, true
+			tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
+		} else if d := ts.confirmRefusal(); d > 0 {
+			ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, asking again before registering again",
+				"service_provider", sp, "client_id", cred.ClientID, "after", d)
+			if err := ts.sleep(ctx, d); err != nil {
+				return "", fmt.Errorf("v2client: access token for %s: %w", sp, err)
+			}
+			tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
+		}
+	}
+	if IsInvalidClient(err) && !registered {
 		ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, registering again",
 			"service_provider", sp, "client_id", cred.ClientID)
 		if cred, err = ts.renewCredentials(ctx, sp, cred, lockErr); err != nil {
@@ -259,42 +311,53 @@ func (ts *TokenSource) remember(sp string, t AccessToken) {
 }
 
 // credentials returns the client credentials of sp: those this process
-// uses, else the stored ones, else new ones from registering. Called with
-// sp's locks held; lockErr as for register.
-func (ts *TokenSource) credentials(ctx context.Context, sp string, lockErr error) (ClientCredentials, error) {
+// uses, else the stored ones, else new ones from registering (registered
+// is then true). Called with sp's locks held; lockErr as for register.
+func (ts *TokenSource) credentials(ctx context.Context, sp string, lockErr error) (c ClientCredentials, registered bool, err error) {
 	ts.mu.Lock()
 	c, ok := ts.creds[sp]
 	ts.mu.Unlock()
 	if ok {
-		return c, nil
+		return c, false, nil
 	}
-	c, ok, err := ts.store().LoadCredentials(ctx, sp)
+	c, ok, err = ts.store().LoadCredentials(ctx, sp)
 	if err != nil {
 		// Registering now would orphan the stored credentials and every
 		// profile bound to them.
-		return ClientCredentials{}, fmt.Errorf("v2client: loading client credentials for %s: %w", sp, err)
+		return ClientCredentials{}, false, fmt.Errorf("v2client: loading client credentials for %s: %w", sp, err)
 	}
 	if ok {
 		ts.keep(sp, c)
-		return c, nil
+		return c, false, nil
 	}
-	return ts.register(ctx, sp, lockErr)
+	c, err = ts.register(ctx, sp, lockErr)
+	return c, err == nil, err
 }
 
 // renewCredentials replaces credentials v2 refused: by those another
 // instance stored since it registered again, else by registering. Called
 // with sp's locks held; lockErr as for register.
 func (ts *TokenSource) renewCredentials(ctx context.Context, sp string, refused ClientCredentials, lockErr error) (ClientCredentials, error) {
-	c, ok, err := ts.store().LoadCredentials(ctx, sp)
-	switch {
-	case err != nil:
-		// The refused credentials are dead whatever the store holds.
-		ts.logger().WarnContext(ctx, "adobe pass: loading client credentials failed", "service_provider", sp, "error", err)
-	case ok && c.ClientID != refused.ClientID:
-		ts.keep(sp, c)
+	if c, ok := ts.replaced(ctx, sp, refused); ok {
 		return c, nil
 	}
 	return ts.register(ctx, sp, lockErr)
+}
+
+// replaced returns the credentials of sp in the store when they are not
+// the refused ones: another instance registered again.
+func (ts *TokenSource) replaced(ctx context.Context, sp string, refused ClientCredentials) (ClientCredentials, bool) {
+	c, ok, err := ts.store().LoadCredentials(ctx, sp)
+	if err != nil {
+		// The refused credentials are dead whatever the store holds.
+		ts.logger().WarnContext(ctx, "adobe pass: loading client credentials failed", "service_provider", sp, "error", err)
+		return ClientCredentials{}, false
+	}
+	if !ok || c.ClientID == refused.ClientID {
+		return ClientCredentials{}, false
+	}
+	ts.keep(sp, c)
+	return c, true
 }
 
 // register obtains and stores new client credentials for sp. lockErr is why

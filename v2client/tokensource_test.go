@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +67,7 @@ type fakeAdobe struct {
 	tokens        map[string]bool   // access tokens still valid
 	refuseTokens  bool              // every v2 call answers 401
 	refuseClients bool              // every token call answers invalid_client
+	refuseNext    int               // so do the next refuseNext token calls
 	expiresIn     int64
 	tokenGate     chan struct{} // when set, token calls wait for it to close
 	tokenEntered  chan struct{} // when set, signalled (without blocking) as a token call starts waiting
@@ -155,7 +157,8 @@ func (f *fakeAdobe) token(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := r.PostForm.Get("client_id")
-	if secret, ok := f.clients[id]; !ok || secret != r.PostForm.Get("client_secret") || f.refuseClients {
+	if secret, ok := f.clients[id]; !ok || secret != r.PostForm.Get("client_secret") || f.refuseClients || f.refuseNext > 0 {
+		f.refuseNext = max(f.refuseNext-1, 0)
 		writeJSON(w, 400, `{"error":"invalid_client"}`)
 		return
 	}
@@ -200,6 +203,7 @@ type tokenEnv struct {
 	ts     *TokenSource
 	store  *MemoryStore
 	logs   *bytes.Buffer
+	slept  []time.Duration // the TokenSource's pauses (the clock advances instead)
 }
 
 func newTokenEnv(t *testing.T) *tokenEnv {
@@ -219,7 +223,13 @@ func newTokenEnv(t *testing.T) *tokenEnv {
 		Logger:    logger,
 	}
 	c.Tokens = ts
-	return &tokenEnv{adobe: adobe, clock: clock, client: c, ts: ts, store: store, logs: &logs}
+	e := &tokenEnv{adobe: adobe, clock: clock, client: c, ts: ts, store: store, logs: &logs}
+	ts.Sleep = func(ctx context.Context, d time.Duration) error {
+		e.slept = append(e.slept, d)
+		clock.Advance(d)
+		return ctx.Err()
+	}
+	return e
 }
 
 func (e *tokenEnv) call(t *testing.T) error {
@@ -406,8 +416,12 @@ func TestTokenSourceReRegistersOnInvalidClient(t *testing.T) {
 	if err := e.call(t); err != nil {
 		t.Fatalf("call after credential revocation: %v", err)
 	}
-	// token(client-1) -> invalid_client -> register -> token(client-2)
-	e.wantCounts(t, 2, 3, 2)
+	// token(client-1) -> invalid_client -> pause -> token(client-1) ->
+	// invalid_client -> register -> token(client-2)
+	e.wantCounts(t, 2, 4, 2)
+	if !slices.Equal(e.slept, []time.Duration{DefaultConfirmRefusal}) {
+		t.Errorf("pauses %v, want one of %v before registering again", e.slept, DefaultConfirmRefusal)
+	}
 	cred, _, _ := e.store.LoadCredentials(t.Context(), "REF30")
 	if cred.ClientID != "client-2" {
 		t.Errorf("stored credentials = %v", cred)
@@ -416,18 +430,96 @@ func TestTokenSourceReRegistersOnInvalidClient(t *testing.T) {
 	if err := e.call(t); err != nil {
 		t.Fatal(err)
 	}
-	e.wantCounts(t, 2, 4, 3)
+	e.wantCounts(t, 2, 5, 3)
+}
+
+// A single invalid_client is not taken as final: registering again would
+// orphan every profile bound to the client.
+func TestTokenSourceSingleRefusalKeepsClient(t *testing.T) {
+	tests := []struct {
+		name    string
+		confirm time.Duration
+		// registrations and token calls after the refused refresh
+		registrations, tokenCalls int
+		client                    string
+		pauses                    []time.Duration
+	}{
+		{"default pause", 0, 1, 3, "client-1", []time.Duration{DefaultConfirmRefusal}},
+		{"own pause", 5 * time.Second, 1, 3, "client-1", []time.Duration{5 * time.Second}},
+		{"no confirmation", -1, 2, 3, "client-2", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTokenEnv(t)
+			e.ts.ConfirmRefusal = tt.confirm
+			if err := e.call(t); err != nil {
+				t.Fatal(err)
+			}
+			e.adobe.mu.Lock()
+			e.adobe.refuseNext = 1 // a glitch: the credentials are still good
+			e.adobe.mu.Unlock()
+			e.clock.Advance(time.Hour)
+			if err := e.call(t); err != nil {
+				t.Fatalf("call after one refusal: %v", err)
+			}
+			e.wantCounts(t, tt.registrations, tt.tokenCalls, 2)
+			if !slices.Equal(e.slept, tt.pauses) {
+				t.Errorf("pauses %v, want %v", e.slept, tt.pauses)
+			}
+			if cred, _, _ := e.store.LoadCredentials(t.Context(), "REF30"); cred.ClientID != tt.client {
+				t.Errorf("stored credentials = %v, want %s", cred, tt.client)
+			}
+		})
+	}
+}
+
+// A caller that gives up during the pause registers nothing.
+func TestTokenSourceRefusalPauseCancelled(t *testing.T) {
+	e := newTokenEnv(t)
+	if err := e.call(t); err != nil {
+		t.Fatal(err)
+	}
+	e.adobe.revokeClients()
+	e.clock.Advance(time.Hour)
+	ctx, cancel := context.WithCancel(t.Context())
+	e.ts.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	if _, err := e.ts.AccessToken(ctx, "REF30"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	e.wantCounts(t, 1, 2, 1)
+	if cred, _, _ := e.store.LoadCredentials(t.Context(), "REF30"); cred.ClientID != "client-1" {
+		t.Errorf("stored credentials = %v, want client-1 kept", cred)
+	}
 }
 
 func TestTokenSourceInvalidClientAfterReRegistrationSurfaced(t *testing.T) {
-	e := newTokenEnv(t)
-	e.adobe.refuseClients = true
-	_, err := e.ts.AccessToken(t.Context(), "REF30")
-	if !IsInvalidClient(err) {
-		t.Fatalf("err = %v, want invalid_client", err)
-	}
-	// register, token, register again, token again: then give up.
-	e.wantCounts(t, 2, 2, 0)
+	t.Run("credentials just registered", func(t *testing.T) {
+		e := newTokenEnv(t)
+		e.adobe.refuseClients = true
+		_, err := e.ts.AccessToken(t.Context(), "REF30")
+		if !IsInvalidClient(err) {
+			t.Fatalf("err = %v, want invalid_client", err)
+		}
+		// Fresh credentials refused: registering again cannot help.
+		e.wantCounts(t, 1, 1, 0)
+		if len(e.slept) != 0 {
+			t.Errorf("paused %v for credentials just registered", e.slept)
+		}
+	})
+	t.Run("stored credentials", func(t *testing.T) {
+		e := newTokenEnv(t)
+		if err := e.call(t); err != nil {
+			t.Fatal(err)
+		}
+		e.adobe.refuseClients = true
+		e.clock.Advance(time.Hour)
+		_, err := e.ts.AccessToken(t.Context(), "REF30")
+		if !IsInvalidClient(err) {
+			t.Fatalf("err = %v, want invalid_client", err)
+		}
+		// token, its confirmation, register, token again: then give up.
+		e.wantCounts(t, 2, 4, 1)
+	})
 }
 
 // TestSecretsNeverInErrorsOrLogs drives every failure path and checks that

@@ -195,18 +195,22 @@ func benchGateway(ctx context.Context, addr, upstream, storeURL string, stderr i
 	if err := cfg.provision(os.Getenv); err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	logger := newLogger(cfg, stderr)
+	logOut, closeLog := logOutput(cfg, stderr)
+	logger := newLogger(cfg, logOut)
 	tel, shutdownTracing, err := newTelemetry(ctx, os.Getenv, logger)
 	if err != nil {
+		closeLog()
 		return nil, nil, err
 	}
 	st, closeStore, err := openStore(ctx, cfg, logger)
 	if err != nil {
+		closeLog()
 		return nil, nil, err
 	}
 	stop := func() {
 		closeStore()
 		flushTraces(shutdownTracing, cfg.ShutdownTimeout, logger)
+		closeLog()
 	}
 	h, err := newGatewayHandler(cfg, cfg.upstreamURL(""), logger, hooks{Store: st, Telemetry: tel})
 	if err != nil {

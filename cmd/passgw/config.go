@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
@@ -57,6 +58,9 @@ type Config struct {
 	// (default), warn or error.
 	LogFormat string `yaml:"log_format"`
 	LogLevel  string `yaml:"log_level"`
+	// LogBuffer batches log lines in memory rather than writing each one
+	// as it is logged; warnings and errors are written at once.
+	LogBuffer LogBufferConfig `yaml:"log_buffer"`
 	// Store is where the gateway keeps its state (registrations, kept
 	// decisions, media-token marks, caches, nonces, its own v2 credentials):
 	// "memory" (the default: one process, lost on restart) or
@@ -97,6 +101,14 @@ type ThrottleConfig struct {
 	Off      bool          `yaml:"off"`
 	Interval time.Duration `yaml:"interval"`
 	Burst    int           `yaml:"burst"`
+}
+
+// LogBufferConfig is how log lines are batched: written at least every
+// Interval (default 200ms), at once from warn level up, and at exit. Off
+// writes every line as it is logged.
+type LogBufferConfig struct {
+	Off      bool          `yaml:"off"`
+	Interval time.Duration `yaml:"interval"`
 }
 
 // RequestorConfig is one v1 requestor; see translate.Requestor for the
@@ -214,6 +226,12 @@ func (c *Config) provision(getenv func(string) string) error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LogBuffer.Interval == 0 {
+		c.LogBuffer.Interval = telemetry.DefaultLogInterval
+	}
+	if c.LogBuffer.Interval < 0 {
+		bad("log_buffer.interval", "must be positive")
 	}
 	if c.Store == "" {
 		c.Store = "memory"

@@ -115,12 +115,16 @@ func faultRows() []faultRow {
 		{name: "dropped connections", inject: add(v2test.Fault{Kind: v2test.FaultDrop, Path: "/api/v2/**"}), dead: true},
 		{name: "early token expiry", inject: add(v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 4})},
 		// The token endpoint refuses the refresh that the expiry forces.
-		// Not with invalid_client: that answer means the client was
-		// revoked, the gateway registers again, and v2 profiles belong to
-		// the client, so every device would rightly have to sign in again.
 		{name: "DCR 401 mid-flight", inject: add(
 			v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
 			v2test.Fault{Kind: v2test.FaultStatus, Path: "/o/client/token", Status: 401, Count: 3},
+		)},
+		// One spurious invalid_client: the gateway asks again before it
+		// registers again (which would orphan every device's profile, v2
+		// binding profiles to the client), so every device stays signed in.
+		{name: "DCR invalid_client once", inject: add(
+			v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
+			v2test.Fault{Kind: v2test.FaultStatus, Path: "/o/client/token", Status: 400, Code: "invalid_client", Count: 1},
 		)},
 		{name: "slow clients holding connections", inject: holdSlowClients},
 		{name: "oversized headers and bodies", inject: sendOversized},

@@ -176,13 +176,16 @@ const (
 )
 
 // writeServeConfig writes the configuration file the gateway processes of a
-// test share: upstream is the sandbox, store "memory" or a Redis URL.
+// test share: upstream is the sandbox, store "memory" or a Redis URL. Their
+// logs are unbuffered: tests read the logs of running and of killed
+// processes, where buffered lines would not be written yet or ever.
 func writeServeConfig(t *testing.T, upstream, store string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`upstream: %s
 store: %s
 shutdown_timeout: 5s
 log_level: debug
+log_buffer: {off: true}
 throttle: {off: true}
 dcr_keys: [%q]
 requestors:

@@ -67,7 +67,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.provision(os.Getenv); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	logger := newLogger(cfg, stderr)
+	logOut, closeLog := logOutput(cfg, stderr)
+	logger := newLogger(cfg, logOut)
+	// Deferred first, so it runs last: every line logged while stopping
+	// is written before serve returns.
+	defer closeLog()
 	tel, shutdownTracing, err := newTelemetry(ctx, os.Getenv, logger)
 	if err != nil {
 		return err
@@ -279,15 +283,38 @@ const signedInPage = `<!doctype html>
 <body><h1>You are signed in</h1><p>Return to your TV: it will continue by itself.</p></body></html>
 `
 
+// logOutput is where the gateway's log lines go: w itself with
+// log_buffer.off, else a telemetry.LogWriter on w that writes them in
+// batches, at least every log_buffer.interval (a system call per line was
+// the largest cost of the access log). closeLog writes the lines still
+// buffered; lines logged after it are written at once.
+func logOutput(cfg *Config, w io.Writer) (out io.Writer, closeLog func()) {
+	if cfg.LogBuffer.Off {
+		return w, func() {}
+	}
+	lw := telemetry.NewLogWriter(w, telemetry.LogWriterOptions{Interval: cfg.LogBuffer.Interval})
+	// A failure to write the log cannot be logged.
+	return lw, func() { _ = lw.Close() }
+}
+
+// newLogger is the gateway's logger, writing to w. When w is a
+// telemetry.LogWriter (from logOutput), warnings and errors flush it, so
+// that they reach an operator at once.
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by provision
 	opts := &slog.HandlerOptions{Level: level}
-	// Every line logged with a v1 call's context names its request id.
+	var h slog.Handler
 	if cfg.LogFormat == "json" {
-		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, opts)))
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(telemetry.LogHandler(slog.NewTextHandler(w, opts)))
+	if lw, ok := w.(*telemetry.LogWriter); ok {
+		h = lw.Handler(h, slog.LevelWarn)
+	}
+	// Every line logged with a v1 call's context names its request id.
+	return slog.New(telemetry.LogHandler(h))
 }
 
 // serveUntilDone serves on ln until ctx ends, then shuts down gracefully:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func (v *Verifier) Authenticate(r *http.Request, requestor string) (translate.Ca
 	if tok, ok := bearer(auth); ok {
 		return v.bearer(r.Context(), requestor, tok)
 	}
-	if tok := r.URL.Query().Get("access_token"); tok != "" {
+	if tok := queryValue(r.URL, "access_token"); tok != "" {
 		return v.bearer(r.Context(), requestor, tok)
 	}
 	if auth != "" {
@@ -132,6 +133,34 @@ func (v *Verifier) Authenticate(r *http.Request, requestor string) (translate.Ca
 		return translate.Caller{}, unauthorized()
 	}
 	return translate.Caller{}, nil
+}
+
+// queryValue returns u.Query().Get(name) without decoding the parameters
+// it does not need: every call is checked, and most carry no access_token.
+func queryValue(u *url.URL, name string) string {
+	raw := u.RawQuery
+	if strings.Count(raw, "&") >= 1000 {
+		// url.ParseQuery refuses queries with too many parameters; let it
+		// decide what such a query holds.
+		return u.Query().Get(name)
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		// url.ParseQuery skips empty pairs, pairs holding a semicolon and
+		// pairs whose key or value does not unescape.
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(k); err != nil || k != name {
+			continue
+		}
+		if v, err := url.QueryUnescape(v); err == nil {
+			return v
+		}
+	}
+	return ""
 }
 
 func bearer(auth string) (string, bool) {

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1api/callerauth"
+)
+
+// instantBackend answers every v1 operation at once with fixed values, so
+// that a benchmark of the device-facing chain measures the chain alone.
+type instantBackend struct{}
+
+var _ v1api.Backend = instantBackend{}
+
+func chainExpiry() time.Time { return time.UnixMilli(1601114932000) }
+
+func (instantBackend) CreateRegcode(_ context.Context, req *translate.CreateRegcodeRequest) (*translate.Registration, error) {
+	return &translate.Registration{ID: "678f9fea-a1cafec8-1ff0-4a26-8564-f6cd020acf13", Code: "TJJCFK",
+		Requestor: req.Device.Requestor, Generated: chainExpiry(), Expires: chainExpiry(),
+		Info: translate.RegistrationInfo{DeviceID: []byte(req.Device.DeviceID), DeviceType: req.Device.DeviceType}}, nil
+}
+
+func (instantBackend) GetRegcode(context.Context, *translate.GetRegcodeRequest) (*translate.Registration, error) {
+	return nil, translate.ErrNotFound("")
+}
+
+func (instantBackend) DeleteRegcode(context.Context, *translate.DeleteRegcodeRequest) error {
+	return nil
+}
+
+func (instantBackend) Config(context.Context, *translate.ConfigRequest) (*translate.Config, error) {
+	return &translate.Config{}, nil
+}
+
+func (instantBackend) Authenticate(context.Context, *translate.AuthenticateRequest) (*translate.AuthenticateRedirect, error) {
+	return &translate.AuthenticateRedirect{URL: "https://sandbox.example/"}, nil
+}
+
+func (instantBackend) CheckAuthn(_ context.Context, req *translate.CheckAuthnRequest) (*translate.AuthnToken, error) {
+	return &translate.AuthnToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", UserID: "sampleUserId", Expires: chainExpiry()}, nil
+}
+
+func (instantBackend) AuthnToken(_ context.Context, req *translate.AuthnTokenRequest) (*translate.AuthnToken, error) {
+	return &translate.AuthnToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", UserID: "sampleUserId", Expires: chainExpiry()}, nil
+}
+
+func (instantBackend) Authorize(_ context.Context, req *translate.AuthorizeRequest) (*translate.AuthzToken, error) {
+	return &translate.AuthzToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", Resource: req.Resource, Expires: chainExpiry()}, nil
+}
+
+func (instantBackend) AuthzToken(_ context.Context, req *translate.AuthzTokenRequest) (*translate.AuthzToken, error) {
+	return &translate.AuthzToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", Resource: req.Resource, Expires: chainExpiry()}, nil
+}
+
+func (instantBackend) MediaToken(_ context.Context, req *translate.MediaTokenRequest) (*translate.MediaToken, error) {
+	return &translate.MediaToken{Requestor: req.Device.Requestor, Resource: req.Resource, Expires: chainExpiry(),
+		MVPDID: "sampleMvpdId", SerializedToken: "PHNpZ25hdHVyZUluZm8+", UserID: "sampleUserId"}, nil
+}
+
+func (instantBackend) Preauthorize(_ context.Context, req *translate.PreauthorizeRequest) (*translate.Preauthorization, error) {
+	p := &translate.Preauthorization{}
+	for _, id := range req.Resources {
+		p.Resources = append(p.Resources, translate.ResourceDecision{ID: id, Authorized: true})
+	}
+	return p, nil
+}
+
+func (instantBackend) UserMetadata(context.Context, *translate.UserMetadataRequest) (*translate.UserMetadata, error) {
+	return &translate.UserMetadata{}, nil
+}
+
+func (instantBackend) Logout(context.Context, *translate.LogoutRequest) error { return nil }
+
+func (instantBackend) FreePreview(context.Context, *translate.FreePreviewRequest) error { return nil }
+
+func (instantBackend) ProfileRequest(context.Context, *translate.ProfileRequest) (*translate.ProfileRequestPayload, error) {
+	return &translate.ProfileRequestPayload{}, nil
+}
+
+func (instantBackend) TokenExchange(context.Context, *translate.TokenExchangeRequest) error {
+	return nil
+}
+
+// deviceChain assembles the device-facing chain the way newGatewayHandler
+// does — ops mux, telemetry handler with metrics and the access log (to
+// io.Discard), route naming, the gateway mux, the v1 handler with caller
+// verification and the throttle hook — around an instant backend, with the
+// benchmark harness's configuration (throttling off, no tracing).
+func deviceChain(tb testing.TB) http.Handler {
+	tb.Helper()
+	cfg := &Config{
+		Addr:     "127.0.0.1:0",
+		Throttle: ThrottleConfig{Off: true},
+		Requestors: []RequestorConfig{{
+			ID: "REF30", SoftwareStatement: sandboxStatement, DomainName: "localhost",
+			RedirectURL: "http://localhost" + signedInPath, AllowedDomains: []string{"localhost"},
+		}},
+	}
+	if err := cfg.provision(func(string) string { return "" }); err != nil {
+		tb.Fatal(err)
+	}
+	logger := newLogger(cfg, io.Discard)
+	tel, _, err := newTelemetry(context.Background(), func(string) string { return "" }, logger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := instrumentStore(tel, store.NewMemory(time.Now))
+	modes := map[string]callerauth.Mode{}
+	for _, r := range cfg.Requestors {
+		modes[r.ID], _ = callerauth.ParseMode(r.CallerAuth)
+	}
+	verifier := callerauth.NewVerifier(callerauth.VerifierConfig{
+		Policy: func(requestor string) callerauth.Mode { return modes[requestor] },
+		Nonces: callerauth.StoreNonces{Store: st},
+		Logger: logger.With("component", "callerauth"),
+	})
+	throttle := &v1api.Throttle{Limit: cfg.throttleLimit(), TrustedProxies: cfg.trustedProxies()}
+	v1, err := v1api.New(v1api.Config{
+		Backend:        instantBackend{},
+		Logger:         logger.With("component", "v1api"),
+		TrustedProxies: cfg.trustedProxies(),
+		Enhanced:       func(string) bool { return false },
+		Authenticate:   verifier.Authenticate,
+		Throttle:       throttle,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	front, err := cfg.migrationRouter(v1, st, nil, tel.Metrics.ShadowCompared, logger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", front)
+	mux.Handle("/o/client/", throttle.Wrap(http.NotFoundHandler()))
+	ready := readiness(st, nil, cfg, logger)
+	return withOps(tel.Handler(mux, gatewayRoutes(v1)), ready, tel.Metrics)
+}
+
+// BenchmarkDeviceChain serves v1 calls through the whole device-facing
+// chain (telemetry, metrics, access log, routing, v1 handler) on a backend
+// that answers at once: what the gateway adds around the backend's work,
+// wrappers included. The requests are those of the harness's devices.
+func BenchmarkDeviceChain(b *testing.B) {
+	h := deviceChain(b)
+	info := base64.StdEncoding.EncodeToString([]byte(`{"primaryHardwareType":"SetTopBox","model":"Roku Ultra","osName":"Roku OS"}`))
+	const dev = "requestor=REF30&deviceId=bench-device-0001"
+	calls := []struct {
+		name, method, target, body string
+		status                     int
+	}{
+		{"regcode", http.MethodPost, "/reggie/v1/REF30/regcode", "deviceId=bench-device-0001&deviceType=Roku", http.StatusCreated},
+		{"checkauthn", http.MethodGet, "/api/v1/checkauthn?" + dev, "", http.StatusOK},
+		{"tokens-authn", http.MethodGet, "/api/v1/tokens/authn?" + dev, "", http.StatusOK},
+		{"authorize", http.MethodGet, "/api/v1/authorize?" + dev + "&resource=sports", "", http.StatusOK},
+		{"mediatoken", http.MethodGet, "/api/v1/mediatoken?" + dev + "&resource=sports", "", http.StatusOK},
+		{"preauthorize", http.MethodGet, "/api/v1/preauthorize?" + dev + "&resource=news,sports,movies,kids,weather", "", http.StatusOK},
+	}
+	for _, c := range calls {
+		for _, format := range []string{"xml", "json"} {
+			b.Run(c.name+"/"+format, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var body io.Reader
+					if c.body != "" {
+						body = strings.NewReader(c.body)
+					}
+					r := httptest.NewRequest(c.method, c.target, body)
+					if body != nil {
+						r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					}
+					if format == "json" {
+						r.Header.Set("Accept", "application/json")
+					}
+					r.Header.Set("X-Device-Info", info)
+					r.Header.Set("User-Agent", "Roku/DVP-11.5 (11.5.0.4312-46)")
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != c.status || !strings.Contains(w.Header().Get("Content-Type"), format) {
+						b.Fatalf("status %d (want %d), Content-Type %q: %s", w.Code, c.status, w.Header().Get("Content-Type"), w.Body)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDeviceChainAnswers checks the benchmark's chain answers the calls as
+// the gateway does (v1 body, request id, format), so the benchmark
+// measures real work.
+func TestDeviceChainAnswers(t *testing.T) {
+	h := deviceChain(t)
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/authorize?requestor=REF30&deviceId=d1&resource=sports&format=json", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	want := `{"mvpd":"sampleMvpdId","resource":"sports","requestor":"REF30","expires":"1601114932000"}`
+	if w.Code != http.StatusOK || w.Body.String() != want || len(w.Header().Get("Adobe-Request-Id")) != 36 {
+		t.Fatalf("got %d %q (request id %q), want 200 %s", w.Code, w.Body, w.Header().Get("Adobe-Request-Id"), want)
+	}
+}
