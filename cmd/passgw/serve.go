@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -105,7 +106,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		})
 	}
 
-	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger, hooks{Store: st, Telemetry: tel})
+	// The shadow comparisons still running at shutdown are waited for (see
+	// drainShadow), so that none is cut off half-way through its v2 calls.
+	shadow := &compat.Shadow{}
+	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger, hooks{Store: st, Telemetry: tel, Shadow: shadow})
 	if err != nil {
 		return err
 	}
@@ -117,11 +121,42 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("passgw listening", "addr", "http://"+ln.Addr().String(), "upstream", cfg.upstreamURL(sandboxURL), "requestors", len(cfg.Requestors))
 	fmt.Fprintf(stdout, "passgw listening on http://%s\n", ln.Addr())
+	// One shutdown_timeout bounds the whole stop: the server's drain, then
+	// the shadow comparisons'.
+	var stopping atomic.Int64
+	context.AfterFunc(ctx, func() { stopping.Store(time.Now().UnixNano()) })
 	g.Go(func() error {
 		defer stopSandbox()
-		return serveUntilDone(ctx, newGatewayServer(handler, logger), ln, cfg.ShutdownTimeout)
+		err := serveUntilDone(ctx, newGatewayServer(handler, logger), ln, cfg.ShutdownTimeout)
+		grace := cfg.ShutdownTimeout
+		if at := stopping.Load(); at != 0 {
+			grace -= time.Since(time.Unix(0, at))
+		}
+		drainShadow(shadow, grace, logger)
+		return err
 	})
 	return g.Wait()
+}
+
+// drainShadow waits, at most grace, for the shadow comparisons started
+// before the server stopped: each runs translated calls against v2 and the
+// store, which close once serve returns. Each is bounded by shadow.timeout
+// anyway; one still running after grace is abandoned and said so.
+func drainShadow(s *compat.Shadow, grace time.Duration, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() { s.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	default:
+	}
+	t := time.NewTimer(max(grace, 0))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		logger.Warn("shutdown: shadow comparisons still running at the end of shutdown_timeout were abandoned")
+	}
 }
 
 func startSandbox(cfg *Config, logger *slog.Logger) (net.Listener, *v2test.Server, error) {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -10,12 +12,14 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
@@ -137,5 +141,61 @@ func TestShutdownBounded(t *testing.T) {
 	}
 	if !strings.Contains(gw.stderr.String(), "cut off") {
 		t.Errorf("the cut-off requests were not logged:\n%s", gw.stderr)
+	}
+}
+
+// TestShutdownDrainsShadow: a shadow comparison still running when the
+// gateway is told to stop (its translated call held upstream) is finished
+// before the process exits, so its difference is recorded.
+func TestShutdownDrainsShadow(t *testing.T) {
+	const name = "02-config/01-config-xml.txtar"
+	dir := caseTree(t, []string{name}, map[string][2]string{
+		name: {"<displayName>Acme Cable</displayName>", "<displayName>Acme Cable Co.</displayName>"},
+	})
+	_, v1 := replayServer(t, dir)
+	up := newGatedUpstream(t)
+	diffs := t.TempDir()
+	path := shutdownConfig(t, up.URL, "30s")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, fmt.Sprintf("mode: shadow\nv1_upstream: %s\nshadow: {log_dir: %s}\n", v1.URL, diffs)...)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := startServe(t, "gateway", path, "127.0.0.1:0")
+	scenarios, err := compat.LoadScenarios(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := scenarios[0].Steps[0].Case
+	if got := sendRaw(t, gw.URL, c.Request); got.Status != c.Response.Status || !bytes.Equal(got.Body, c.Response.Body) {
+		t.Fatalf("the device did not get v1's answer: %d %s", got.Status, got.Body)
+	}
+	select {
+	case <-up.arrived: // the comparison's translated call is held upstream
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shadow comparison never called v2")
+	}
+
+	gw.signal(syscall.SIGTERM)
+	eventually(t, "new connections refused after SIGTERM", 10*time.Second, func() error {
+		if !refused(gw.URL) {
+			return errors.New("the gateway still accepts connections")
+		}
+		return nil
+	})
+	select {
+	case <-gw.done:
+		t.Fatalf("the gateway exited with a shadow comparison running: %v", gw.err)
+	default:
+	}
+	up.open()
+	if err := gw.wait(20 * time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v, want status 0", err)
+	}
+	if logged, _ := filepath.Glob(filepath.Join(diffs, "*.txtar")); len(logged) != 1 {
+		t.Errorf("%d difference files after exit, want the running comparison's 1\n%s", len(logged), gw.stderr)
 	}
 }
