@@ -1,0 +1,124 @@
+//go:build !race
+
+package v1api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/passgw/passgw/translate"
+)
+
+// The allocation budgets of BENCHMARKS.md, enforced: allocations per
+// operation are deterministic, so a body or a call that allocates more than
+// its budget is a change in the code, not noise. Lower a budget when a
+// change saves allocations; raising one is a decision to write down in
+// BENCHMARKS.md. (The race detector allocates on its own, hence the build
+// constraint.)
+
+// renderBudgets are the allocations of encoding each body, by format.
+var renderBudgets = map[string][2]float64{ // body: {xml, json}
+	"regcode":        {6, 6},
+	"config":         {6, 10},
+	"authn":          {4, 6},
+	"authz":          {4, 6},
+	"media":          {5, 7},
+	"preauthorize":   {7, 9},
+	"usermetadata":   {5, 10},
+	"error":          {3, 5},
+	"error-enhanced": {5, 8},
+}
+
+func TestRenderAllocationBudgets(t *testing.T) {
+	be := newRecordingBackend()
+	enhanced := itemErrorOptions{enhanced: true, helpURL: DefaultHelpURL, trace: testRequestID}
+	notFound := &translate.Error{Status: 404, Message: translate.MsgNotFound}
+	denied := &translate.Error{Status: 403, Code: translate.CodeAuthorizationDeniedByMVPD, Message: translate.MsgNotAuthorized,
+		Details: "Your subscription package does not include this channel.", Action: "none", HelpURL: DefaultHelpURL, Trace: testRequestID}
+	bodies := map[string]func() body{
+		"regcode":        func() body { return registrationBody{be.reg} },
+		"config":         func() body { return configBody{be.cfg} },
+		"authn":          func() body { return authnBody{be.authn} },
+		"authz":          func() body { return authzBody{be.authz} },
+		"media":          func() body { return mediaBody{be.media} },
+		"preauthorize":   func() body { return &preauthorizeBody{be.pre, enhanced} },
+		"usermetadata":   func() body { return userMetadataBody{be.md} },
+		"error":          func() body { return errorBody{notFound} },
+		"error-enhanced": func() body { return errorBody{denied} },
+	}
+	if len(bodies) != len(renderBudgets) {
+		t.Fatalf("%d bodies, %d budgets: every body needs one", len(bodies), len(renderBudgets))
+	}
+	for name, mk := range bodies {
+		budget := renderBudgets[name]
+		for i, enc := range []struct {
+			format string
+			encode func(body) []byte
+		}{{"xml", encodeXML}, {"json", encodeJSON}} {
+			got := testing.AllocsPerRun(50, func() {
+				if len(enc.encode(mk())) == 0 {
+					t.Fatal("empty body")
+				}
+			})
+			if got > budget[i] {
+				t.Errorf("%s/%s: %.0f allocations, budget %.0f", name, enc.format, got, budget[i])
+			}
+		}
+	}
+}
+
+// handlerBudget bounds a whole call on the HTTP surface against an
+// instant backend, the test's own request and recorder included (about 19
+// of them), as BenchmarkHandler counts it.
+var handlerBudgets = map[string]float64{
+	"regcode":      36,
+	"checkauthn":   26,
+	"tokens-authn": 26,
+	"authorize":    26,
+	"mediatoken":   26,
+	"preauthorize": 27,
+}
+
+func TestHandlerAllocationBudgets(t *testing.T) {
+	h := newTestHandler(t, newRecordingBackend(), nil)
+	const dev = "requestor=REF30&deviceId=bench-device-0001"
+	calls := []struct {
+		name, method, target, body string
+		status                     int
+	}{
+		{"regcode", http.MethodPost, "/reggie/v1/REF30/regcode", "deviceId=bench-device-0001&deviceType=Roku", http.StatusCreated},
+		{"checkauthn", http.MethodGet, "/api/v1/checkauthn?" + dev, "", http.StatusOK},
+		{"tokens-authn", http.MethodGet, "/api/v1/tokens/authn?" + dev, "", http.StatusOK},
+		{"authorize", http.MethodGet, "/api/v1/authorize?" + dev + "&resource=sports", "", http.StatusOK},
+		{"mediatoken", http.MethodGet, "/api/v1/mediatoken?" + dev + "&resource=sports", "", http.StatusOK},
+		{"preauthorize", http.MethodGet, "/api/v1/preauthorize?" + dev + "&resource=news,sports,movies,kids,weather", "", http.StatusOK},
+	}
+	for _, c := range calls {
+		for _, format := range []string{"xml", "json"} {
+			got := testing.AllocsPerRun(50, func() {
+				var r *http.Request
+				if c.body != "" {
+					r = httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
+					r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				} else {
+					r = httptest.NewRequest(c.method, c.target, nil)
+				}
+				if format == "json" {
+					r.Header.Set("Accept", "application/json")
+				}
+				r.Header.Set("X-Device-Info", benchDeviceInfo)
+				r.Header.Set("User-Agent", "Roku/DVP-11.5 (11.5.0.4312-46)")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != c.status {
+					t.Fatalf("%s: status %d, want %d: %s", c.name, w.Code, c.status, w.Body)
+				}
+			})
+			if budget := handlerBudgets[c.name]; got > budget {
+				t.Errorf("%s/%s: %.0f allocations per call, budget %.0f", c.name, format, got, budget)
+			}
+		}
+	}
+}
