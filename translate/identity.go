@@ -99,7 +99,9 @@ func (g *Gateway) completedInfo(d *Device) (*completedInfo, error) {
 		return nil, err
 	}
 	v := newCompletedInfo(d, info)
-	g.infos.put(string(key), v)
+	if len(key) <= maxCachedInfoInput {
+		g.infos.put(string(key), v)
+	}
 	return v, nil
 }
 

@@ -16,6 +16,16 @@ import (
 // gateway's configuration, so keeping it per process is safe with any
 // store.
 
+// maxCachedInfoInput bounds the input (appendInfoKey) of the completed
+// device information the cache keeps. Real devices send a few hundred bytes;
+// an entry holds its input about three and a half times over (the key, the
+// completed JSON and its Base64 header), so with inputs up to the request
+// limits (64 KiB of headers, 256 KiB of form body) the cache's entries could
+// otherwise pin hundreds of megabytes to gigabytes. A larger input is
+// completed again on each call instead, which costs that call no more than
+// decoding the input it sent.
+const maxCachedInfoInput = 4 << 10
+
 // completedInfo is completed device information, its X-Device-Info header
 // value and the v2 headers of the device.
 type completedInfo struct {
