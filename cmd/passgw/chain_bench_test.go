@@ -91,11 +91,11 @@ func (instantBackend) TokenExchange(context.Context, *translate.TokenExchangeReq
 	return nil
 }
 
-// deviceChain assembles the device-facing chain the way newGatewayHandler
-// does — ops mux, telemetry handler with metrics and the access log (to
-// io.Discard), route naming, the gateway mux, the v1 handler with caller
-// verification and the throttle hook — around an instant backend, with the
-// benchmark harness's configuration (throttling off, no tracing).
+// deviceChain assembles the device-facing chain with newGatewayHandler's
+// deviceSurface — ops mux, telemetry handler with metrics and the access
+// log (to io.Discard), route naming, the gateway mux, the v1 handler with
+// caller verification and the throttle hook — around an instant backend,
+// with the benchmark harness's configuration (throttling off, no tracing).
 func deviceChain(tb testing.TB) http.Handler {
 	tb.Helper()
 	cfg := &Config{
@@ -140,11 +140,8 @@ func deviceChain(tb testing.TB) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", front)
-	mux.Handle("/o/client/", throttle.Wrap(http.NotFoundHandler()))
 	ready := readiness(st, nil, cfg, logger)
-	return withOps(tel.Handler(mux, gatewayRoutes(v1)), ready, tel.Metrics)
+	return deviceSurface(front, throttle.Wrap(http.NotFoundHandler()), v1, tel, ready)
 }
 
 // BenchmarkDeviceChain serves v1 calls through the whole device-facing
@@ -206,5 +203,43 @@ func TestDeviceChainAnswers(t *testing.T) {
 	want := `{"mvpd":"sampleMvpdId","resource":"sports","requestor":"REF30","expires":"1601114932000"}`
 	if w.Code != http.StatusOK || w.Body.String() != want || len(w.Header().Get("Adobe-Request-Id")) != 36 {
 		t.Fatalf("got %d %q (request id %q), want 200 %s", w.Code, w.Body, w.Header().Get("Adobe-Request-Id"), want)
+	}
+}
+
+// TestDeviceSurfaceRouting: v1 calls take the short way to the v1 handler,
+// still traced and counted; every other path, and v1 paths the mux would
+// clean first, is routed by the muxes as before.
+func TestDeviceSurfaceRouting(t *testing.T) {
+	h := deviceChain(t)
+	tests := []struct {
+		method, target string
+		status         int
+		location       string // for redirects
+		bodyHas        string
+	}{
+		{"GET", "/api/v1/checkauthn?requestor=REF30&deviceId=d1", 200, "", ""},
+		{"GET", "/reggie/v1/REF30/regcode/ABC123?deviceId=d1", 404, "", "<error>"},
+		{"GET", "/api/v1/nothing-here", 404, "", "<error>"},
+		{"GET", "/api/v1//checkauthn", 307, "/api/v1/checkauthn", ""},
+		{"GET", "/api/v1/./checkauthn", 307, "/api/v1/checkauthn", ""},
+		{"GET", "/api/v1/x/../checkauthn", 307, "/api/v1/checkauthn", ""},
+		{"GET", "/healthz", 200, "", "ok"},
+		{"GET", "/o/client/register", 404, "", ""},
+		{"GET", signedInPath, 200, "", "<!doctype html>"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, tt.target, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.status || w.Header().Get("Location") != tt.location || !strings.Contains(w.Body.String(), tt.bodyHas) {
+			t.Errorf("%s %s: %d (Location %q) %.80q, want %d (Location %q) with %q",
+				tt.method, tt.target, w.Code, w.Header().Get("Location"), w.Body, tt.status, tt.location, tt.bodyHas)
+		}
+	}
+	// The short way is still traced and counted.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(w.Body.String(), `passgw_v1_requests_total{endpoint="GET /api/v1/checkauthn",format="xml",status="200"} 1`) {
+		t.Errorf("the v1 call was not counted:\n%s", w.Body)
 	}
 }

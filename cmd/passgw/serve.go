@@ -290,7 +290,6 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
 	var metrics *telemetry.Metrics
 	if h.Telemetry != nil {
 		metrics = h.Telemetry.Metrics
@@ -299,18 +298,44 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if err != nil {
 		return nil, err
 	}
+	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
+	return deviceSurface(front, throttle.Wrap(issuer), v1, h.Telemetry, ready), nil
+}
+
+// deviceSurface routes the gateway's listener: the v1 calls to front (the
+// migration router), /o/client/* to the device DCR issuer, the signed-in
+// page, and the operator endpoints; every call but the operator ones goes
+// through tel (traced, counted, logged; nil records nothing).
+func deviceSurface(front, issuer http.Handler, v1 *v1api.Handler, tel *telemetry.Telemetry, ready http.Handler) http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("/", front)
-	mux.Handle("/o/client/", throttle.Wrap(issuer))
+	mux.Handle("/o/client/", issuer)
 	mux.HandleFunc("GET "+signedInPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, signedInPage)
 	})
-	tel := h.Telemetry
 	if tel == nil {
 		tel = &telemetry.Telemetry{}
 	}
-	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
-	return withOps(tel.Handler(mux, gatewayRoutes(v1)), ready, tel.Metrics), nil
+	device := tel.Handler(v1First{v1: front, rest: mux}, gatewayRoutes(v1))
+	return v1First{v1: device, rest: withOps(device, ready, tel.Metrics)}
+}
+
+// v1First sends the device calls, by far most of the traffic, straight to
+// v1 past an http.ServeMux, which would cost them several allocations for
+// nothing: no other route lies under /api/v1/ or /reggie/v1/. Paths the
+// mux would clean first ("//", "/./", "/../") still go through it, so they
+// are answered as before.
+type v1First struct{ v1, rest http.Handler }
+
+func (h v1First) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if (strings.HasPrefix(p, "/api/v1/") || strings.HasPrefix(p, "/reggie/v1/")) &&
+		!strings.Contains(p, "//") && !strings.Contains(p, "/.") && r.Method != http.MethodConnect {
+		h.v1.ServeHTTP(w, r)
+		return
+	}
+	h.rest.ServeHTTP(w, r)
 }
 
 const signedInPage = `<!doctype html>

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
@@ -30,12 +27,12 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (store.Sto
 	if err != nil {
 		return nil, nil, err
 	}
-	// go-redis reports connection trouble through its one process-wide
-	// logger; the command owns the process, so it routes that to slog.
-	redis.SetLogger(redisLogger{logger.With("component", "redis")})
-	rs := redisstore.New(redis.NewClient(opts), time.Now)
+	rs, err := redisstore.Open(cfg.Store, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
 	// The address and database only: the URL may carry a password.
-	log := logger.With("component", "store", "redis", opts.Addr, "db", opts.DB)
+	log := logger.With("component", "store", "redis", opts.InitAddress[0], "db", opts.SelectDB)
 	pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
 	defer cancel()
 	if err := rs.Ping(pctx); err != nil {
@@ -48,11 +45,4 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (store.Sto
 			log.Warn("closing the redis store", "error", err)
 		}
 	}, nil
-}
-
-// redisLogger writes go-redis' messages (dial failures, mostly) as warnings.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }

@@ -21,24 +21,34 @@
 // registration code cannot be brought back. The scripts are sent by SHA and
 // resent in full when the server has lost them (after a restart).
 //
+// # Connections
+//
+// The client (rueidis) pipelines automatically: commands that goroutines
+// issue at the same time share one connection and go out in one write,
+// their answers come back in one read, so a loaded gateway pays far fewer
+// system calls per command than one connection per call would, and so does
+// Redis.
+//
+// There is no client-side caching (no CLIENT TRACKING, no DoCache): every
+// read goes to Redis, so that what one instance changes — a logout, a
+// handed-out media token — is what the next call on any instance sees.
+//
 // # Failures
 //
 // When Redis is unreachable every method returns an error (never
-// store.ErrNotFound) after the client's bounded dial, read and write
-// timeouts; the client reconnects by itself once Redis is back.
+// store.ErrNotFound): each call is bounded by Timeout, dialing by the dial
+// timeout, and a connection whose server stops answering is closed after the
+// read timeout. The client dials again on the next call, so the store works
+// again as soon as Redis is back, without being rebuilt.
 package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/redis/rueidis"
 
 	"github.com/passgw/passgw/translate/store"
 )
@@ -47,17 +57,18 @@ import (
 const (
 	DefaultPrefix      = "passgw:"
 	DefaultExpiryGrace = time.Minute
-	// DefaultTimeout bounds dialing, each read and each write when the URL
-	// names no timeout of its own: a stalled Redis must turn into a failed
-	// request quickly, not a device waiting on a hung call.
+	// DefaultTimeout bounds dialing, each call and the wait for the server
+	// when the URL names no timeout of its own: a stalled Redis must turn
+	// into a failed request quickly, not a device waiting on a hung call.
 	DefaultTimeout = 2 * time.Second
 )
 
 // Store is a store.Store on a Redis database. Build it with New or Open; the
 // Client field is required.
 type Store struct {
-	// Client is the Redis connection. Required.
-	Client redis.UniversalClient
+	// Client is the Redis connection. Required. It must not use client-side
+	// caching.
+	Client rueidis.Client
 	// Prefix is prepended to every key, so that other data (or another
 	// deployment) can share the database. Empty means DefaultPrefix.
 	Prefix string
@@ -68,88 +79,68 @@ type Store struct {
 	// and entries a frozen test clock considers live are not reclaimed
 	// early. Zero means DefaultExpiryGrace.
 	ExpiryGrace time.Duration
+	// Timeout bounds each call whose context has no earlier deadline. Zero
+	// means DefaultTimeout; negative, no bound beyond the context's.
+	Timeout time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a Store on client that judges expiry by now (nil: time.Now).
-func New(client redis.UniversalClient, now func() time.Time) *Store {
+func New(client rueidis.Client, now func() time.Time) *Store {
 	return &Store{Client: client, Now: now}
 }
 
-// Open connects to the Redis database named by rawURL,
-// redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS), with the query
-// options of go-redis' ParseURL (dial_timeout, read_timeout, pool_size, ...).
-// Timeouts the URL leaves out are DefaultTimeout, and max_retries is 1. Open does not contact the
-// server; see Ping. Close the store to release its connections.
+// Open connects to the Redis database named by rawURL (see ParseURL for the
+// forms and options). It dials once, but a server that does not answer is
+// not an error: the client dials again on each call until it does (see
+// Ping). Close the store to release its connections.
 func Open(rawURL string, now func() time.Time) (*Store, error) {
-	opts, err := ParseURL(rawURL)
+	opt, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	return New(redis.NewClient(opts), now), nil
-}
-
-// ParseURL returns the client options of a redis:// or rediss:// URL, with
-// DefaultTimeout where the URL names no timeout. The error never contains the
-// URL, which may hold a password.
-func ParseURL(rawURL string) (*redis.Options, error) {
-	opts, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: invalid redis URL: %w", redactURL(err, rawURL))
+	client, err := rueidis.NewClient(opt)
+	if client == nil {
+		// Only a configuration the client refuses gets here: with
+		// ForceSingleClient a failed dial still yields a client.
+		return nil, fmt.Errorf("redisstore: %w", redactURL(err, rawURL))
 	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, errors.New("redisstore: invalid redis URL")
-	}
-	q := u.Query()
-	if !q.Has("dial_timeout") {
-		opts.DialTimeout = DefaultTimeout
-	}
-	if !q.Has("read_timeout") {
-		opts.ReadTimeout = DefaultTimeout
-	}
-	if !q.Has("write_timeout") {
-		opts.WriteTimeout = DefaultTimeout
-	}
-	// An outage must fail calls quickly: one command retry (for a pooled
-	// connection the server closed) and one dial attempt per call, not the
-	// client's defaults of 3 retries each dialing 5 times. After repeated
-	// dial failures the client fails at once and probes the server in the
-	// background about every second, which is how it recovers by itself.
-	if !q.Has("max_retries") {
-		opts.MaxRetries = 1
-	}
-	opts.DialerRetries = 1
-	// Cluster maintenance notifications concern managed Redis offerings;
-	// probing for them on a plain server only adds a failed command per
-	// connection.
-	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return opts, nil
-}
-
-// redactURL keeps the password of rawURL out of err's text.
-func redactURL(err error, rawURL string) error {
-	u, perr := url.Parse(rawURL)
-	if perr != nil || u.User == nil {
-		return err
-	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
-	}
-	return err
+	s := New(client, now)
+	s.Timeout = opt.ConnWriteTimeout
+	return s, nil
 }
 
 // Ping checks that the server answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.Client.Ping(ctx).Err(); err != nil {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.Client.Do(ctx, s.Client.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
 	return nil
 }
 
-// Close closes the client's connections.
-func (s *Store) Close() error { return s.Client.Close() }
+// Close closes the client's connections, after the calls in flight.
+func (s *Store) Close() error {
+	s.Client.Close()
+	return nil
+}
+
+// bound returns ctx limited to Timeout, unless it ends by then anyway.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.Timeout
+	if d == 0 {
+		d = DefaultTimeout
+	}
+	if d < 0 {
+		return ctx, func() {}
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
 
 func (s *Store) key(k string) string {
 	if s.Prefix == "" {
@@ -204,19 +195,24 @@ local function put(k, v, e, px)
 end
 `
 
+// The scripts are sent by SHA (EVALSHA) and in full when the server does
+// not know them. A connection error lets the client resend one once: a
+// script that ran but whose answer was lost then answers as though another
+// call had come first (SetNX false, Take not found), which is what the
+// caller's own retry would see too, and never hands anything out twice.
 var (
-	setScript   = redis.NewScript(put + `put(KEYS[1], ARGV[2], ARGV[3], ARGV[4]) return 1`)
-	setNXScript = redis.NewScript(live + put + `
+	setScript   = rueidis.NewLuaScriptRetryable(put + `put(KEYS[1], ARGV[2], ARGV[3], ARGV[4]) return 1`)
+	setNXScript = rueidis.NewLuaScriptRetryable(live + put + `
 if live(KEYS[1], ARGV[1]) then return 0 end
 put(KEYS[1], ARGV[2], ARGV[3], ARGV[4])
 return 1`)
 	// HSET leaves both the "e" field and the key TTL as they were.
-	replaceScript = redis.NewScript(live + `
+	replaceScript = rueidis.NewLuaScriptRetryable(live + `
 if not live(KEYS[1], ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2])
 return 1`)
 	// A dead entry is removed too, as store.Memory does.
-	takeScript = redis.NewScript(live + `
+	takeScript = rueidis.NewLuaScriptRetryable(live + `
 local ok = live(KEYS[1], ARGV[1])
 local v = redis.call('HGET', KEYS[1], 'v')
 redis.call('DEL', KEYS[1])
@@ -235,12 +231,19 @@ func opErr(op, key string, err error) error {
 	return fmt.Errorf("redisstore: %s %q: %w", op, key, err)
 }
 
+// hmget is the read of every Get: the value and expiry fields of key.
+func (s *Store) hmget(key string) rueidis.Completed {
+	return s.Client.B().Hmget().Key(s.key(key)).Field("v", "e").Build()
+}
+
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opErr("get", key, err)
 	}
-	vals, err := s.Client.HMGet(ctx, s.key(key), "v", "e").Result()
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	vals, err := s.Client.Do(ctx, s.hmget(key)).ToArray()
 	if err != nil {
 		return nil, opErr("get", key, err)
 	}
@@ -256,14 +259,20 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 
 // liveValue reads an HMGET v e answer: the value, or nil when the entry is
 // absent or expired by Now.
-func (s *Store) liveValue(vals []any) ([]byte, error) {
+func (s *Store) liveValue(vals []rueidis.RedisMessage) ([]byte, error) {
 	if len(vals) != 2 {
 		return nil, fmt.Errorf("unexpected answer of %d fields", len(vals))
 	}
-	v, vok := vals[0].(string)
-	e, eok := vals[1].(string)
-	if !vok || !eok {
+	if vals[0].IsNil() || vals[1].IsNil() {
 		return nil, nil
+	}
+	v, err := vals[0].ToString()
+	if err != nil {
+		return nil, fmt.Errorf("malformed value: %w", err)
+	}
+	e, err := vals[1].ToString()
+	if err != nil {
+		return nil, fmt.Errorf("malformed expiry: %w", err)
 	}
 	exp, err := strconv.ParseInt(e, 10, 64)
 	if err != nil {
@@ -275,31 +284,38 @@ func (s *Store) liveValue(vals []any) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// GetMany implements store.ManyGetter: the reads are pipelined, one round
+// GetMany implements store.ManyGetter: the reads go out together, one round
 // trip for all keys.
 func (s *Store) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: get: %w", err)
 	}
-	cmds := make([]*redis.SliceCmd, len(keys))
-	_, err := s.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.HMGet(ctx, s.key(k), "v", "e")
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: get %d keys: %w", len(keys), err)
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	cmds := make(rueidis.Commands, len(keys))
+	for i, k := range keys {
+		cmds[i] = s.hmget(k)
 	}
 	out := make([][]byte, len(keys))
-	for i, c := range cmds {
-		v, err := s.liveValue(c.Val())
+	for i, res := range s.Client.DoMulti(ctx, cmds...) {
+		vals, err := res.ToArray()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: get %d keys: %w", len(keys), err)
+		}
+		v, err := s.liveValue(vals)
 		if err != nil {
 			return nil, opErr("get", keys[i], err)
 		}
 		out[i] = v
 	}
 	return out, nil
+}
+
+// run executes script on key with args, within Timeout.
+func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args ...string) rueidis.RedisResult {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return script.Exec(ctx, s.Client, []string{s.key(key)}, args)
 }
 
 // Set implements store.Store.
@@ -311,7 +327,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	e, px := s.expiryArgs(ttl)
-	if err := setScript.Run(ctx, s.Client, []string{s.key(key)}, s.nowArg(), value, e, px).Err(); err != nil {
+	// string(value) copies: the command may still be queued for writing
+	// when a canceled call has returned and the caller reuses value.
+	if err := s.run(ctx, setScript, key, s.nowArg(), string(value), e, px).Error(); err != nil {
 		return opErr("set", key, err)
 	}
 	return nil
@@ -326,7 +344,7 @@ func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 		return false, err
 	}
 	e, px := s.expiryArgs(ttl)
-	n, err := setNXScript.Run(ctx, s.Client, []string{s.key(key)}, s.nowArg(), value, e, px).Int()
+	n, err := s.run(ctx, setNXScript, key, s.nowArg(), string(value), e, px).AsInt64()
 	if err != nil {
 		return false, opErr("setnx", key, err)
 	}
@@ -338,7 +356,7 @@ func (s *Store) Replace(ctx context.Context, key string, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return opErr("replace", key, err)
 	}
-	n, err := replaceScript.Run(ctx, s.Client, []string{s.key(key)}, s.nowArg(), value).Int()
+	n, err := s.run(ctx, replaceScript, key, s.nowArg(), string(value)).AsInt64()
 	if err != nil {
 		return opErr("replace", key, err)
 	}
@@ -353,17 +371,20 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opErr("take", key, err)
 	}
-	res, err := takeScript.Run(ctx, s.Client, []string{s.key(key)}, s.nowArg()).Slice()
+	res, err := s.run(ctx, takeScript, key, s.nowArg()).ToArray()
 	if err != nil {
 		return nil, opErr("take", key, err)
 	}
 	if len(res) != 2 {
 		return nil, opErr("take", key, fmt.Errorf("unexpected script answer of %d elements", len(res)))
 	}
-	if ok, _ := res[0].(int64); ok != 1 {
+	if ok, _ := res[0].AsInt64(); ok != 1 {
 		return nil, opErr("take", key, store.ErrNotFound)
 	}
-	v, _ := res[1].(string)
+	v, err := res[1].ToString()
+	if err != nil {
+		return nil, opErr("take", key, fmt.Errorf("malformed value: %w", err))
+	}
 	return []byte(v), nil
 }
 
@@ -372,7 +393,10 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return opErr("delete", key, err)
 	}
-	if err := s.Client.Del(ctx, s.key(key)).Err(); err != nil {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	// Deleting twice is deleting once: safe to resend.
+	if err := s.Client.Do(ctx, s.Client.B().Del().Key(s.key(key)).Build().ToRetryable()).Error(); err != nil {
 		return opErr("delete", key, err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,5 +79,80 @@ func BenchmarkRedis(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// mixDevices is how many devices call at once in BenchmarkRedisMix, as in
+// the closed-loop device mix of passgw bench.
+const mixDevices = 16
+
+// BenchmarkRedisMix measures the store traffic of the device mix from
+// mixDevices goroutines at once, each op one device's share of it: a
+// pipelined read of its generation and state (GetMany of 2 keys), an update
+// of a kept record (Replace) and a media-token hand-out (SetNX, then Take).
+// Concurrency is what a client can exploit by sending several callers'
+// commands together, so besides the allocations it reports throughput and
+// the CPU time per op of this process (client) and of redis-server, which
+// on a loaded machine say more than ns/op.
+func BenchmarkRedisMix(b *testing.B) {
+	srv := redistest.Start(b)
+	st, err := redisstore.Open(srv.URL(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	value := make([]byte, 600)
+	const keys = 1024
+	for i := range keys {
+		for _, k := range []string{store.Key("gen", fmt.Sprint(i)), store.Key("state", fmt.Sprint(i)), store.Key("rec", fmt.Sprint(i))} {
+			if err := st.Set(ctx, k, value, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var seq atomic.Int64
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((mixDevices + procs - 1) / procs)
+	b.ReportAllocs()
+	redisPID := srv.Cmd().Process.Pid
+	b.ResetTimer()
+	selfBefore, selfOK := processCPU()
+	redisBefore, redisOK := pidCPU(redisPID)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.Add(1)
+			d := fmt.Sprint(i % keys)
+			vals, err := st.GetMany(ctx, store.Key("gen", d), store.Key("state", d))
+			if err == nil && (vals[0] == nil || vals[1] == nil) {
+				err = fmt.Errorf("missing values")
+			}
+			if err == nil {
+				err = st.Replace(ctx, store.Key("rec", d), value)
+			}
+			if err == nil {
+				mark := store.Key("mark", fmt.Sprint(i))
+				var ok bool
+				if ok, err = st.SetNX(ctx, mark, value, time.Minute); err == nil && !ok {
+					err = fmt.Errorf("setnx of a fresh mark = false")
+				}
+				if err == nil {
+					_, err = st.Take(ctx, mark)
+				}
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+	if selfAfter, ok := processCPU(); ok && selfOK {
+		b.ReportMetric(float64((selfAfter-selfBefore).Microseconds())/float64(b.N), "client-cpu-µs/op")
+	}
+	if redisAfter, ok := pidCPU(redisPID); ok && redisOK {
+		b.ReportMetric(float64((redisAfter-redisBefore).Microseconds())/float64(b.N), "redis-cpu-µs/op")
 	}
 }
