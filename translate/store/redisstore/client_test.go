@@ -198,6 +198,9 @@ func TestParseURLOptions(t *testing.T) {
 			if o.ConnWriteTimeout != redisstore.DefaultTimeout || o.Dialer.Timeout != redisstore.DefaultTimeout {
 				return "want the default timeouts"
 			}
+			if o.MaxFlushDelay != redisstore.DefaultFlushDelay {
+				return "want the default flush delay"
+			}
 			return ""
 		}},
 		{url: "redis://u:pw@[::1]:7000/3", check: func(o rueidis.ClientOption) string {
@@ -219,6 +222,19 @@ func TestParseURLOptions(t *testing.T) {
 				}
 				return ""
 			}},
+		{url: "redis://h?flush_delay=0", check: func(o rueidis.ClientOption) string {
+			if o.MaxFlushDelay != 0 {
+				return "want no flush delay"
+			}
+			return ""
+		}},
+		{url: "redis://h?flush_delay=200us", check: func(o rueidis.ClientOption) string {
+			if o.MaxFlushDelay != 200*time.Microsecond {
+				return "want a 200µs flush delay"
+			}
+			return ""
+		}},
+		{url: "redis://h?flush_delay=5ms", wantErr: "flush_delay"},
 		{url: "unix:///run/redis.sock?db=2", check: func(o rueidis.ClientOption) string {
 			if o.InitAddress[0] != "/run/redis.sock" || o.DialCtxFn == nil || o.SelectDB != 2 {
 				return "want the socket path, a unix dialer, database 2"

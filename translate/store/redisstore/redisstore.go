@@ -61,6 +61,14 @@ const (
 	// when the URL names no timeout of its own: a stalled Redis must turn
 	// into a failed request quickly, not a device waiting on a hung call.
 	DefaultTimeout = 2 * time.Second
+	// DefaultFlushDelay is how long the connection's writer pauses after
+	// each write to gather the commands of other calls into the next one
+	// (rueidis' MaxFlushDelay): up to this much latency per command buys
+	// fewer system calls in both the gateway and redis-server. In the
+	// device mix of `passgw bench` 50µs raised the Redis store's throughput
+	// from 0.70 to 0.73 of the in-memory store's (three runs each,
+	// alternated).
+	DefaultFlushDelay = 50 * time.Microsecond
 )
 
 // Store is a store.Store on a Redis database. Build it with New or Open; the

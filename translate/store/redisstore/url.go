@@ -136,6 +136,12 @@ func applyQuery(opt *rueidis.ClientOption, q url.Values) error {
 		}
 		return -1
 	}
+	opt.MaxFlushDelay = DefaultFlushDelay
+	if qo.has("flush_delay") {
+		if opt.MaxFlushDelay = qo.duration("flush_delay"); opt.MaxFlushDelay < 0 || opt.MaxFlushDelay > time.Millisecond {
+			qo.fail(fmt.Errorf("invalid flush_delay %v: want 0 to 1ms", opt.MaxFlushDelay))
+		}
+	}
 	if qo.has("conn_max_lifetime") {
 		opt.ConnLifetime = qo.duration("conn_max_lifetime")
 	} else if qo.has("max_conn_age") {
