@@ -66,6 +66,9 @@ type stallProxy struct {
 	ln      net.Listener
 	target  string
 	stalled atomic.Bool
+	// cut, when set, makes the proxy close the next connection that sends
+	// a MULTI, before forwarding it (once).
+	cut atomic.Bool
 
 	mu   sync.Mutex
 	sent bytes.Buffer // what clients sent after the stall
@@ -118,6 +121,10 @@ func (p *stallProxy) forward(dst, src net.Conn, fromClient bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && fromClient && bytes.Contains(buf[:n], []byte("MULTI")) && p.cut.CompareAndSwap(true, false) {
+			src.Close()
+			return
+		}
 		if n > 0 {
 			switch {
 			case !p.stalled.Load():
@@ -290,5 +297,43 @@ func TestOpenUnreachable(t *testing.T) {
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) && !errors.Is(err, io.EOF) {
 		t.Fatalf("Get error %v is not a connection error", err)
+	}
+}
+
+// TestSetResentAfterConnectionLoss: Set, a transaction the client does not
+// resend by itself, is sent again once when its connection is lost, unless
+// Retries says none.
+func TestSetResentAfterConnectionLoss(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tt := range []struct {
+		name    string
+		retries int
+		wantErr bool
+	}{{"default", 0, false}, {"none", -1, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy := startStallProxy(t, srv.Addr)
+			s := open(t, proxy.URL(), nil)
+			s.Retries = tt.retries
+			ctx := context.Background()
+			if err := s.Ping(ctx); err != nil {
+				t.Fatal(err)
+			}
+			proxy.cut.Store(true)
+			key := "resent-" + tt.name
+			err := s.Set(ctx, key, []byte("v"), time.Minute)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Set across a lost connection: %v, want error %t", err, tt.wantErr)
+			}
+			if proxy.cut.Load() {
+				t.Fatal("the connection was not cut: the test proves nothing")
+			}
+			v, gerr := s.Get(ctx, key)
+			switch {
+			case tt.wantErr && !errors.Is(gerr, store.ErrNotFound):
+				t.Errorf("after a failed Set: %q, %v, want not found", v, gerr)
+			case !tt.wantErr && (gerr != nil || string(v) != "v"):
+				t.Errorf("after a resent Set: %q, %v, want v", v, gerr)
+			}
+		})
 	}
 }
