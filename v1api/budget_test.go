@@ -3,9 +3,6 @@
 package v1api
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/passgw/passgw/translate"
@@ -83,40 +80,14 @@ var handlerBudgets = map[string]float64{
 
 func TestHandlerAllocationBudgets(t *testing.T) {
 	h := newTestHandler(t, newRecordingBackend(), nil)
-	const dev = "requestor=REF30&deviceId=bench-device-0001"
-	calls := []struct {
-		name, method, target, body string
-		status                     int
-	}{
-		{"regcode", http.MethodPost, "/reggie/v1/REF30/regcode", "deviceId=bench-device-0001&deviceType=Roku", http.StatusCreated},
-		{"checkauthn", http.MethodGet, "/api/v1/checkauthn?" + dev, "", http.StatusOK},
-		{"tokens-authn", http.MethodGet, "/api/v1/tokens/authn?" + dev, "", http.StatusOK},
-		{"authorize", http.MethodGet, "/api/v1/authorize?" + dev + "&resource=sports", "", http.StatusOK},
-		{"mediatoken", http.MethodGet, "/api/v1/mediatoken?" + dev + "&resource=sports", "", http.StatusOK},
-		{"preauthorize", http.MethodGet, "/api/v1/preauthorize?" + dev + "&resource=news,sports,movies,kids,weather", "", http.StatusOK},
-	}
-	for _, c := range calls {
+	for _, c := range handlerCalls {
+		budget, ok := handlerBudgets[c.name]
+		if !ok {
+			continue
+		}
 		for _, format := range []string{"xml", "json"} {
-			got := testing.AllocsPerRun(50, func() {
-				var r *http.Request
-				if c.body != "" {
-					r = httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
-					r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				} else {
-					r = httptest.NewRequest(c.method, c.target, nil)
-				}
-				if format == "json" {
-					r.Header.Set("Accept", "application/json")
-				}
-				r.Header.Set("X-Device-Info", benchDeviceInfo)
-				r.Header.Set("User-Agent", "Roku/DVP-11.5 (11.5.0.4312-46)")
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != c.status {
-					t.Fatalf("%s: status %d, want %d: %s", c.name, w.Code, c.status, w.Body)
-				}
-			})
-			if budget := handlerBudgets[c.name]; got > budget {
+			got := testing.AllocsPerRun(50, func() { serveCall(t, h, c, format) })
+			if got > budget {
 				t.Errorf("%s/%s: %.0f allocations per call, budget %.0f", c.name, format, got, budget)
 			}
 		}

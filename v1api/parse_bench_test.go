@@ -71,53 +71,58 @@ func BenchmarkParse(b *testing.B) {
 	})
 }
 
+// handlerCall is one whole v1 call of BenchmarkHandler and of the
+// allocation budgets (TestHandlerAllocationBudgets).
+type handlerCall struct {
+	name, method, target, body string
+	status                     int
+}
+
+const benchDevice = "requestor=REF30&deviceId=bench-device-0001"
+
+var handlerCalls = []handlerCall{
+	{"regcode", http.MethodPost, "/reggie/v1/REF30/regcode", "deviceId=bench-device-0001&deviceType=Roku", http.StatusCreated},
+	{"checkauthn", http.MethodGet, "/api/v1/checkauthn?" + benchDevice, "", http.StatusOK},
+	{"tokens-authn", http.MethodGet, "/api/v1/tokens/authn?" + benchDevice, "", http.StatusOK},
+	{"authorize", http.MethodGet, "/api/v1/authorize?" + benchDevice + "&resource=sports", "", http.StatusOK},
+	{"mediatoken", http.MethodGet, "/api/v1/mediatoken?" + benchDevice + "&resource=sports", "", http.StatusOK},
+	{"preauthorize", http.MethodGet, "/api/v1/preauthorize?" + benchDevice + "&resource=news,sports,movies,kids,weather", "", http.StatusOK},
+	{"logout", http.MethodDelete, "/api/v1/logout?" + benchDevice, "", http.StatusNoContent},
+}
+
+// serveCall sends c in format (xml or json) to h as a device would and
+// checks the status.
+func serveCall(tb testing.TB, h http.Handler, c handlerCall, format string) {
+	var r *http.Request
+	if c.body != "" {
+		r = httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(c.method, c.target, nil)
+	}
+	if format == "json" {
+		r.Header.Set("Accept", "application/json")
+	}
+	r.Header.Set("X-Device-Info", benchDeviceInfo)
+	r.Header.Set("User-Agent", "Roku/DVP-11.5 (11.5.0.4312-46)")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != c.status {
+		tb.Fatalf("%s: status %d, want %d: %s", c.name, w.Code, c.status, w.Body)
+	}
+}
+
 // BenchmarkHandler serves whole v1 calls (routing, parsing, caller and
 // device preparation, rendering) on a backend that answers at once: the
 // cost of the HTTP surface itself, per endpoint and format.
 func BenchmarkHandler(b *testing.B) {
 	h := newTestHandler(b, newRecordingBackend(), nil)
-	const dev = "requestor=REF30&deviceId=bench-device-0001"
-	calls := []struct {
-		name   string
-		method string
-		target string
-		body   string
-		status int
-	}{
-		{"regcode", http.MethodPost, "/reggie/v1/REF30/regcode", "deviceId=bench-device-0001&deviceType=Roku", http.StatusCreated},
-		{"checkauthn", http.MethodGet, "/api/v1/checkauthn?" + dev, "", http.StatusOK},
-		{"tokens-authn", http.MethodGet, "/api/v1/tokens/authn?" + dev, "", http.StatusOK},
-		{"authorize", http.MethodGet, "/api/v1/authorize?" + dev + "&resource=sports", "", http.StatusOK},
-		{"mediatoken", http.MethodGet, "/api/v1/mediatoken?" + dev + "&resource=sports", "", http.StatusOK},
-		{"preauthorize", http.MethodGet, "/api/v1/preauthorize?" + dev + "&resource=news,sports,movies,kids,weather", "", http.StatusOK},
-		{"logout", http.MethodDelete, "/api/v1/logout?" + dev, "", http.StatusNoContent},
-	}
-	for _, c := range calls {
+	for _, c := range handlerCalls {
 		for _, format := range []string{"xml", "json"} {
 			b.Run(c.name+"/"+format, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					var body *strings.Reader
-					if c.body != "" {
-						body = strings.NewReader(c.body)
-					}
-					var r *http.Request
-					if body != nil {
-						r = httptest.NewRequest(c.method, c.target, body)
-						r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					} else {
-						r = httptest.NewRequest(c.method, c.target, nil)
-					}
-					if format == "json" {
-						r.Header.Set("Accept", "application/json")
-					}
-					r.Header.Set("X-Device-Info", benchDeviceInfo)
-					r.Header.Set("User-Agent", "Roku/DVP-11.5 (11.5.0.4312-46)")
-					w := httptest.NewRecorder()
-					h.ServeHTTP(w, r)
-					if w.Code != c.status {
-						b.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body)
-					}
+					serveCall(b, h, c, format)
 				}
 			})
 		}

@@ -97,13 +97,10 @@ func inFlight(t *testing.T, up *gatedUpstream, base string) <-chan error {
 	return res
 }
 
-// TestGracefulShutdown: on SIGTERM the gateway stops accepting connections
-// at once, lets the request in flight finish and exits 0.
-func TestGracefulShutdown(t *testing.T) {
-	up := newGatedUpstream(t)
-	gw := startServe(t, "gateway", shutdownConfig(t, up.URL, "30s"), "127.0.0.1:0")
-	res := inFlight(t, up, gw.URL)
-
+// stopButHeld sends the gateway SIGTERM, waits until it refuses new
+// connections and checks it has not exited, held by what (still running).
+func stopButHeld(t *testing.T, gw *proc, what string) {
+	t.Helper()
 	gw.signal(syscall.SIGTERM)
 	eventually(t, "new connections refused after SIGTERM", 10*time.Second, func() error {
 		if !refused(gw.URL) {
@@ -113,9 +110,19 @@ func TestGracefulShutdown(t *testing.T) {
 	})
 	select {
 	case <-gw.done:
-		t.Fatalf("the gateway exited with a request in flight: %v", gw.err)
+		t.Fatalf("the gateway exited with %s: %v", what, gw.err)
 	default:
 	}
+}
+
+// TestGracefulShutdown: on SIGTERM the gateway stops accepting connections
+// at once, lets the request in flight finish and exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	up := newGatedUpstream(t)
+	gw := startServe(t, "gateway", shutdownConfig(t, up.URL, "30s"), "127.0.0.1:0")
+	res := inFlight(t, up, gw.URL)
+
+	stopButHeld(t, gw, "a request in flight")
 	up.open()
 	if err := <-res; err != nil {
 		t.Fatalf("the request in flight at SIGTERM failed: %v", err)
@@ -179,18 +186,7 @@ func TestShutdownDrainsShadow(t *testing.T) {
 		t.Fatal("the shadow comparison never called v2")
 	}
 
-	gw.signal(syscall.SIGTERM)
-	eventually(t, "new connections refused after SIGTERM", 10*time.Second, func() error {
-		if !refused(gw.URL) {
-			return errors.New("the gateway still accepts connections")
-		}
-		return nil
-	})
-	select {
-	case <-gw.done:
-		t.Fatalf("the gateway exited with a shadow comparison running: %v", gw.err)
-	default:
-	}
+	stopButHeld(t, gw, "a shadow comparison running")
 	up.open()
 	if err := gw.wait(20 * time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v, want status 0", err)
