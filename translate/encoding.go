@@ -3,7 +3,6 @@ package translate
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/v2client"
+
+	"github.com/passgw/passgw/internal/uuid"
 )
 
 // The gateway's hot and numerous store values (registration records, cached
@@ -78,42 +79,11 @@ func appendBool(b []byte, v bool) []byte {
 // appendUUID writes a canonical lower-case UUID as its 16 bytes, anything
 // else as a string; a leading byte tells which.
 func appendUUID(b []byte, s string) []byte {
-	if raw, ok := parseUUID(s); ok {
+	if raw, ok := uuid.Parse(s); ok {
 		b = append(b, 1)
 		return append(b, raw[:]...)
 	}
 	return appendString(append(b, 0), s)
-}
-
-func parseUUID(s string) ([16]byte, bool) {
-	var raw [16]byte
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return raw, false
-	}
-	hexDigits := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
-	for i := 0; i < len(hexDigits); i++ {
-		if c := hexDigits[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return raw, false // upper case would not come back the same
-		}
-	}
-	if _, err := hex.Decode(raw[:], []byte(hexDigits)); err != nil {
-		return raw, false
-	}
-	return raw, true
-}
-
-func formatUUID(raw []byte) string {
-	var buf [36]byte
-	hex.Encode(buf[0:8], raw[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], raw[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], raw[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], raw[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:36], raw[10:16])
-	return string(buf[:])
 }
 
 // decoder reads what the append functions wrote. The first error sticks;
@@ -256,7 +226,7 @@ func (d *decoder) uuid() string {
 		d.fail()
 		return ""
 	}
-	s := formatUUID(d.b[:16])
+	s := uuid.Format([16]byte(d.b[:16]))
 	d.b = d.b[16:]
 	return s
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client"
+
+	"github.com/passgw/passgw/internal/uuid"
 )
 
 // Defaults applied by GatewayConfig.Provision.
@@ -134,7 +136,7 @@ func (c *GatewayConfig) Provision() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.NewID == nil {
-		c.NewID = newUUID
+		c.NewID = uuid.New
 	}
 	if c.NewCode == nil {
 		c.NewCode = newCode

@@ -5,8 +5,6 @@
 package v1api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate"
+
+	"github.com/passgw/passgw/internal/uuid"
 )
 
 // Default limits and the default enhanced-error help page.
@@ -106,7 +106,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.RequestID == nil {
-		cfg.RequestID = newUUID
+		cfg.RequestID = uuid.New
 	}
 	if cfg.MaxParamBytes <= 0 {
 		cfg.MaxParamBytes = DefaultMaxParamBytes
@@ -329,23 +329,4 @@ func completeEnhanced(e *translate.Error, helpURL, trace string) {
 	if e.Trace == "" {
 		e.Trace = trace
 	}
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:36], b[10:16])
-	return string(s[:])
 }

@@ -3,6 +3,7 @@ package v1api
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sync"
 	"testing"
@@ -10,13 +11,18 @@ import (
 	"github.com/passgw/passgw/translate"
 )
 
+// TestNewUUID: without a RequestID hook, each call's Adobe-Request-Id is a
+// fresh version 4 UUID.
 func TestNewUUID(t *testing.T) {
+	h := newTestHandler(t, newRecordingBackend(), func(c *Config) { c.RequestID = nil })
 	v4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
 	for range 100 {
-		id := newUUID()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/checkauthn?"+benchDevice, nil))
+		id := w.Header().Get("Adobe-Request-Id")
 		if !v4.MatchString(id) || seen[id] {
-			t.Fatalf("newUUID() = %q: not a fresh version 4 UUID", id)
+			t.Fatalf("Adobe-Request-Id %q: not a fresh version 4 UUID", id)
 		}
 		seen[id] = true
 	}

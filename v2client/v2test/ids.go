@@ -3,9 +3,10 @@ package v2test
 import (
 	crand "crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/passgw/passgw/internal/uuid"
 )
 
 // IDGenerator makes the identifiers the sandbox hands out: authentication
@@ -54,10 +55,7 @@ func (g *seededIDs) Code() string {
 }
 
 func (g *seededIDs) UUID() string {
-	b := g.Token(16)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return uuid.V4([16]byte(g.Token(16)))
 }
 
 func (g *seededIDs) Token(n int) []byte {
