@@ -337,3 +337,19 @@ func TestSetResentAfterConnectionLoss(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRetries: Open takes Set's resends from max_retries, as the client
+// takes the scripts'.
+func TestOpenRetries(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	for query, want := range map[string]int{"": redisstore.DefaultMaxRetries, "?max_retries=0": -1, "?max_retries=3": 3} {
+		if s := open(t, "redis://"+addr+"/0"+query, nil); s.Retries != want {
+			t.Errorf("%q: Retries = %d, want %d", query, s.Retries, want)
+		}
+	}
+}

@@ -47,7 +47,6 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -112,7 +111,7 @@ func New(client rueidis.Client, now func() time.Time) *Store {
 // not an error: the client dials again on each call until it does (see
 // Ping). Close the store to release its connections.
 func Open(rawURL string, now func() time.Time) (*Store, error) {
-	opt, err := ParseURL(rawURL)
+	opt, retries, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -123,12 +122,7 @@ func Open(rawURL string, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: %w", redactURL(err, rawURL))
 	}
 	s := New(client, now)
-	s.Timeout = opt.ConnWriteTimeout
-	if opt.DisableRetry {
-		s.Retries = -1
-	} else if u, err := url.Parse(rawURL); err == nil && u.Query().Has("max_retries") {
-		s.Retries, _ = strconv.Atoi(u.Query().Get("max_retries"))
-	}
+	s.Timeout, s.Retries = opt.ConnWriteTimeout, retries
 	return s, nil
 }
 

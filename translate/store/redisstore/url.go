@@ -44,22 +44,28 @@ const DefaultMaxRetries = 1
 // Client-side caching stays off (see the package documentation). The error
 // never contains the URL, which may hold a password.
 func ParseURL(rawURL string) (rueidis.ClientOption, error) {
-	opt, err := parseURL(rawURL)
-	if err != nil {
-		return rueidis.ClientOption{}, fmt.Errorf("redisstore: invalid redis URL: %w", redactURL(err, rawURL))
-	}
-	return opt, nil
+	opt, _, err := parseURL(rawURL)
+	return opt, err
 }
 
-func parseURL(rawURL string) (rueidis.ClientOption, error) {
-	var opt rueidis.ClientOption
+// parseURL is ParseURL, also returning how many times a command is resent
+// after a connection error (max_retries; negative: never).
+func parseURL(rawURL string) (rueidis.ClientOption, int, error) {
+	opt, retries, err := readURL(rawURL)
+	if err != nil {
+		return rueidis.ClientOption{}, 0, fmt.Errorf("redisstore: invalid redis URL: %w", redactURL(err, rawURL))
+	}
+	return opt, retries, nil
+}
+
+func readURL(rawURL string) (opt rueidis.ClientOption, retries int, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Error repeats the whole URL; its cause does not.
 		if uerr, ok := errors.AsType[*url.Error](err); ok {
-			return opt, uerr.Err
+			return opt, 0, uerr.Err
 		}
-		return opt, errors.New("malformed URL")
+		return opt, 0, errors.New("malformed URL")
 	}
 	if u.User != nil {
 		opt.Username = u.User.Username()
@@ -82,24 +88,24 @@ func parseURL(rawURL string) (rueidis.ClientOption, error) {
 		case 0:
 		case 1:
 			if opt.SelectDB, err = strconv.Atoi(f[0]); err != nil {
-				return opt, fmt.Errorf("invalid database number %q", f[0])
+				return opt, 0, fmt.Errorf("invalid database number %q", f[0])
 			}
 		default:
-			return opt, fmt.Errorf("invalid URL path %q", u.Path)
+			return opt, 0, fmt.Errorf("invalid URL path %q", u.Path)
 		}
 	case "unix":
 		if strings.TrimSpace(u.Path) == "" {
-			return opt, errors.New("empty unix socket path")
+			return opt, 0, errors.New("empty unix socket path")
 		}
 		opt.InitAddress = []string{u.Path}
 		opt.DialCtxFn = func(ctx context.Context, path string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
 			return d.DialContext(ctx, "unix", path)
 		}
 	default:
-		return opt, fmt.Errorf("invalid URL scheme %q: want redis, rediss or unix", u.Scheme)
+		return opt, 0, fmt.Errorf("invalid URL scheme %q: want redis, rediss or unix", u.Scheme)
 	}
-	if err := applyQuery(&opt, u.Query()); err != nil {
-		return opt, err
+	if retries, err = applyQuery(&opt, u.Query()); err != nil {
+		return opt, 0, err
 	}
 	// One server, never a cluster: no CLUSTER probe at connect, and a
 	// client even while the server is down, which then dials again on the
@@ -110,11 +116,12 @@ func parseURL(rawURL string) (rueidis.ClientOption, error) {
 	// read carries, the fewer system calls both sides pay; one pipelined
 	// connection keeps up with what a single-threaded Redis serves.
 	opt.PipelineMultiplex = -1
-	return opt, nil
+	return opt, retries, nil
 }
 
-// applyQuery sets opt from the query options ParseURL documents.
-func applyQuery(opt *rueidis.ClientOption, q url.Values) error {
+// applyQuery sets opt from the query options ParseURL documents and
+// returns max_retries (negative when none).
+func applyQuery(opt *rueidis.ClientOption, q url.Values) (int, error) {
 	qo := queryOptions{q: q}
 	if qo.has("db") {
 		opt.SelectDB = qo.int("db")
@@ -176,7 +183,7 @@ func applyQuery(opt *rueidis.ClientOption, q url.Values) error {
 	}
 	qo.bool("pool_fifo")
 	if qo.err != nil {
-		return qo.err
+		return 0, qo.err
 	}
 	if len(qo.q) > 0 {
 		names := make([]string, 0, len(qo.q))
@@ -184,9 +191,12 @@ func applyQuery(opt *rueidis.ClientOption, q url.Values) error {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		return fmt.Errorf("unknown option %s", strings.Join(names, ", "))
+		return 0, fmt.Errorf("unknown option %s", strings.Join(names, ", "))
 	}
-	return nil
+	if retries <= 0 {
+		return -1, nil
+	}
+	return retries, nil
 }
 
 // queryOptions reads URL query values, consuming each it reads so that
