@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1model"
 )
 
 func TestIdentifyCall(t *testing.T) {
@@ -131,73 +131,73 @@ func TestIdentifyCallAgreesWithV1API(t *testing.T) {
 }
 
 // deviceBackend remembers the device of the last call and refuses it.
-type deviceBackend struct{ seen *translate.Device }
+type deviceBackend struct{ seen *v1model.Device }
 
-func (b *deviceBackend) refuse(d translate.Device) error {
+func (b *deviceBackend) refuse(d v1model.Device) error {
 	b.seen = &d
-	return translate.ErrNotFound("")
+	return v1model.ErrNotFound("")
 }
 
-func (b *deviceBackend) CreateRegcode(_ context.Context, r *translate.CreateRegcodeRequest) (*translate.Registration, error) {
+func (b *deviceBackend) CreateRegcode(_ context.Context, r *v1model.CreateRegcodeRequest) (*v1model.Registration, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) GetRegcode(_ context.Context, r *translate.GetRegcodeRequest) (*translate.Registration, error) {
+func (b *deviceBackend) GetRegcode(_ context.Context, r *v1model.GetRegcodeRequest) (*v1model.Registration, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) DeleteRegcode(_ context.Context, r *translate.DeleteRegcodeRequest) error {
+func (b *deviceBackend) DeleteRegcode(_ context.Context, r *v1model.DeleteRegcodeRequest) error {
 	return b.refuse(r.Device)
 }
 
-func (b *deviceBackend) Config(_ context.Context, r *translate.ConfigRequest) (*translate.Config, error) {
+func (b *deviceBackend) Config(_ context.Context, r *v1model.ConfigRequest) (*v1model.Config, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) Authenticate(_ context.Context, r *translate.AuthenticateRequest) (*translate.AuthenticateRedirect, error) {
+func (b *deviceBackend) Authenticate(_ context.Context, r *v1model.AuthenticateRequest) (*v1model.AuthenticateRedirect, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) CheckAuthn(_ context.Context, r *translate.CheckAuthnRequest) (*translate.AuthnToken, error) {
+func (b *deviceBackend) CheckAuthn(_ context.Context, r *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) AuthnToken(_ context.Context, r *translate.AuthnTokenRequest) (*translate.AuthnToken, error) {
+func (b *deviceBackend) AuthnToken(_ context.Context, r *v1model.AuthnTokenRequest) (*v1model.AuthnToken, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) Authorize(_ context.Context, r *translate.AuthorizeRequest) (*translate.AuthzToken, error) {
+func (b *deviceBackend) Authorize(_ context.Context, r *v1model.AuthorizeRequest) (*v1model.AuthzToken, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) AuthzToken(_ context.Context, r *translate.AuthzTokenRequest) (*translate.AuthzToken, error) {
+func (b *deviceBackend) AuthzToken(_ context.Context, r *v1model.AuthzTokenRequest) (*v1model.AuthzToken, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) MediaToken(_ context.Context, r *translate.MediaTokenRequest) (*translate.MediaToken, error) {
+func (b *deviceBackend) MediaToken(_ context.Context, r *v1model.MediaTokenRequest) (*v1model.MediaToken, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) Preauthorize(_ context.Context, r *translate.PreauthorizeRequest) (*translate.Preauthorization, error) {
+func (b *deviceBackend) Preauthorize(_ context.Context, r *v1model.PreauthorizeRequest) (*v1model.Preauthorization, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) UserMetadata(_ context.Context, r *translate.UserMetadataRequest) (*translate.UserMetadata, error) {
+func (b *deviceBackend) UserMetadata(_ context.Context, r *v1model.UserMetadataRequest) (*v1model.UserMetadata, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) Logout(_ context.Context, r *translate.LogoutRequest) error {
+func (b *deviceBackend) Logout(_ context.Context, r *v1model.LogoutRequest) error {
 	return b.refuse(r.Device)
 }
 
-func (b *deviceBackend) FreePreview(_ context.Context, r *translate.FreePreviewRequest) error {
+func (b *deviceBackend) FreePreview(_ context.Context, r *v1model.FreePreviewRequest) error {
 	return b.refuse(r.Device)
 }
 
-func (b *deviceBackend) ProfileRequest(_ context.Context, r *translate.ProfileRequest) (*translate.ProfileRequestPayload, error) {
+func (b *deviceBackend) ProfileRequest(_ context.Context, r *v1model.ProfileRequest) (*v1model.ProfileRequestPayload, error) {
 	return nil, b.refuse(r.Device)
 }
 
-func (b *deviceBackend) TokenExchange(_ context.Context, r *translate.TokenExchangeRequest) error {
+func (b *deviceBackend) TokenExchange(_ context.Context, r *v1model.TokenExchangeRequest) error {
 	return b.refuse(r.Device)
 }

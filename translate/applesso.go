@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -22,13 +23,13 @@ const partnerStatusLifetime = 24 * time.Hour
 // ProfileRequest implements the Apple SSO call GET
 // /api/v1/{requestor}/profile-requests/{mvpd}: v2's partner session, whose
 // SAML request is the payload the device hands to Apple.
-func (g *Gateway) ProfileRequest(ctx context.Context, req *ProfileRequest) (*ProfileRequestPayload, error) {
-	return forRequestor(ctx, g, "profile-requests", req.Device.Requestor, func(rq *Requestor) (*ProfileRequestPayload, error) {
+func (g *Gateway) ProfileRequest(ctx context.Context, req *v1model.ProfileRequest) (*v1model.ProfileRequestPayload, error) {
+	return forRequestor(ctx, g, "profile-requests", req.Device.Requestor, func(rq *Requestor) (*v1model.ProfileRequestPayload, error) {
 		return g.profileRequest(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *ProfileRequest) (*ProfileRequestPayload, error) {
+func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *v1model.ProfileRequest) (*v1model.ProfileRequestPayload, error) {
 	opts, _, err := g.partnerOptions(ctx, rq, &req.Device, req.MVPD)
 	if err != nil {
 		return nil, err
@@ -40,22 +41,22 @@ func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *Profil
 		return nil, err
 	}
 	if s.ActionName != v2client.ActionNamePartnerProfile || s.AuthenticationRequest == nil {
-		return nil, ErrBadRequest(CodeUnknownIntegration)
+		return nil, v1model.ErrBadRequest(v1model.CodeUnknownIntegration)
 	}
-	return &ProfileRequestPayload{Body: []byte(s.AuthenticationRequest.Request)}, nil
+	return &v1model.ProfileRequestPayload{Body: []byte(s.AuthenticationRequest.Request)}, nil
 }
 
 // TokenExchange implements the Apple SSO call POST /api/v1/tokens/authn:
 // Apple's SAML response becomes a v2 profile.
-func (g *Gateway) TokenExchange(ctx context.Context, req *TokenExchangeRequest) error {
+func (g *Gateway) TokenExchange(ctx context.Context, req *v1model.TokenExchangeRequest) error {
 	return doForRequestor(ctx, g, "token exchange", req.Device.Requestor, func(rq *Requestor) error {
 		return g.tokenExchange(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) tokenExchange(ctx context.Context, rq *Requestor, req *TokenExchangeRequest) error {
+func (g *Gateway) tokenExchange(ctx context.Context, rq *Requestor, req *v1model.TokenExchangeRequest) error {
 	if req.SAMLResponse == "" {
-		return ErrRequired("SAMLResponse", "")
+		return v1model.ErrRequired("SAMLResponse", "")
 	}
 	opts, dv, err := g.partnerOptions(ctx, rq, &req.Device, req.MVPD)
 	if err != nil {
@@ -74,9 +75,9 @@ func (g *Gateway) tokenExchange(ctx context.Context, rq *Requestor, req *TokenEx
 // status v2 requires. A v1 device reached this call only after the user
 // granted TV-provider access in the system settings and Apple named the
 // MVPD, so the status says "granted" for the MVPD's platform mapping id.
-func (g *Gateway) partnerOptions(ctx context.Context, rq *Requestor, d *Device, mvpd string) ([]v2client.Option, *device, error) {
+func (g *Gateway) partnerOptions(ctx context.Context, rq *Requestor, d *v1model.Device, mvpd string) ([]v2client.Option, *device, error) {
 	if mvpd == "" {
-		return nil, nil, ErrRequired("mvpd", "")
+		return nil, nil, v1model.ErrRequired("mvpd", "")
 	}
 	c, err := g.configuration(ctx, rq)
 	if err != nil {
@@ -84,7 +85,7 @@ func (g *Gateway) partnerOptions(ctx context.Context, rq *Requestor, d *Device, 
 	}
 	m, ok := c.MVPD(mvpd)
 	if !ok || m.PlatformMappingID == "" {
-		e := ErrBadRequest(CodeUnknownIntegration)
+		e := v1model.ErrBadRequest(v1model.CodeUnknownIntegration)
 		e.Cause = errors.New("MVPD unknown or without Apple platform mapping")
 		return nil, nil, e
 	}
@@ -96,7 +97,7 @@ func (g *Gateway) partnerOptions(ctx context.Context, rq *Requestor, d *Device, 
 		},
 	})
 	if err != nil {
-		return nil, nil, ErrInternal(err)
+		return nil, nil, v1model.ErrInternal(err)
 	}
 	pfs := v2client.WithPartnerFrameworkStatus(base64.StdEncoding.EncodeToString(status))
 	if d.DeviceID == "" {

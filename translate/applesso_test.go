@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"testing"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 // TestAppleSSO plays the v1 Apple flow: profile request, Apple's answer, token
@@ -14,7 +16,7 @@ func TestAppleSSO(t *testing.T) {
 	d.DeviceType = "tvOS"
 	d.UserAgent = "AppleTV11,1/17.1"
 
-	p, err := e.gw.ProfileRequest(e.ctx, &ProfileRequest{Device: d, MVPD: "AcmeCable"})
+	p, err := e.gw.ProfileRequest(e.ctx, &v1model.ProfileRequest{Device: d, MVPD: "AcmeCable"})
 	if err != nil {
 		t.Fatalf("ProfileRequest: %v", err)
 	}
@@ -41,14 +43,14 @@ func TestAppleSSO(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PartnerSAMLResponse: %v", err)
 	}
-	if err := e.gw.TokenExchange(e.ctx, &TokenExchangeRequest{Device: d, MVPD: "AcmeCable", SAMLResponse: saml}); err != nil {
+	if err := e.gw.TokenExchange(e.ctx, &v1model.TokenExchangeRequest{Device: d, MVPD: "AcmeCable", SAMLResponse: saml}); err != nil {
 		t.Fatalf("TokenExchange: %v", err)
 	}
-	az, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"})
+	az, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"})
 	if err != nil || az.MVPD != "AcmeCable" {
 		t.Fatalf("authorize after Apple SSO = %+v, %v", az, err)
 	}
 
-	_, err = e.gw.ProfileRequest(e.ctx, &ProfileRequest{Device: d, MVPD: "BetaFiber"})
-	v1err(t, err, 400, CodeUnknownIntegration)
+	_, err = e.gw.ProfileRequest(e.ctx, &v1model.ProfileRequest{Device: d, MVPD: "BetaFiber"})
+	v1err(t, err, 400, v1model.CodeUnknownIntegration)
 }

@@ -5,51 +5,52 @@ import (
 	"errors"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
 // Authenticate implements the second-screen browser call GET
 // /api/v1/authenticate: it resumes the v2 session of the code with the
 // chosen MVPD and sends the browser to v2's authenticate URL.
-func (g *Gateway) Authenticate(ctx context.Context, req *AuthenticateRequest) (*AuthenticateRedirect, error) {
-	return forRequestor(ctx, g, "authenticate", req.Device.Requestor, func(rq *Requestor) (*AuthenticateRedirect, error) {
+func (g *Gateway) Authenticate(ctx context.Context, req *v1model.AuthenticateRequest) (*v1model.AuthenticateRedirect, error) {
+	return forRequestor(ctx, g, "authenticate", req.Device.Requestor, func(rq *Requestor) (*v1model.AuthenticateRedirect, error) {
 		return g.authenticate(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *AuthenticateRequest) (*AuthenticateRedirect, error) {
+func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *v1model.AuthenticateRequest) (*v1model.AuthenticateRedirect, error) {
 	for _, p := range []struct{ name, value string }{
 		{"reg_code", req.Code}, {"mso_id", req.MVPD}, {"domain_name", req.DomainName}, {"redirect_url", req.RedirectURL},
 	} {
 		if p.value == "" {
-			return nil, ErrRequired(p.name, "")
+			return nil, v1model.ErrRequired(p.name, "")
 		}
 	}
 	if !domainAllowed(rq.AllowedDomains, req.DomainName) || !redirectAllowed(rq.AllowedRedirectURLs, req.RedirectURL) {
-		e := ErrBadRequest(CodeInvalidRequestor)
+		e := v1model.ErrBadRequest(v1model.CodeInvalidRequestor)
 		e.Cause = errors.New("domain_name or redirect_url not allowed for the requestor")
 		return nil, e
 	}
 	rec, err := g.registration(ctx, req.Code)
 	switch {
 	case errors.Is(err, store.ErrDeleted):
-		return nil, ErrBadRequest("")
+		return nil, v1model.ErrBadRequest("")
 	case errors.Is(err, store.ErrNotFound):
 		// A code from a v2 device app: v2 decides.
 	case err != nil:
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	case rec.Registration.Requestor != rq.ID:
-		return nil, ErrBadRequest("")
+		return nil, v1model.ErrBadRequest("")
 	case rec.Local:
 		// The device was signed in when it asked for the code.
-		return &AuthenticateRedirect{URL: req.RedirectURL}, nil
+		return &v1model.AuthenticateRedirect{URL: req.RedirectURL}, nil
 	}
 	s, err := g.client.ResumeSession(ctx, rq.ServiceProvider, req.Code, v2client.SessionParams{
 		MVPD: req.MVPD, DomainName: req.DomainName, RedirectURL: req.RedirectURL,
 	}, browserOptions(&req.Device)...)
 	switch {
 	case invalidSession(err):
-		return nil, ErrBadRequest("")
+		return nil, v1model.ErrBadRequest("")
 	case err != nil:
 		return nil, err
 	}
@@ -58,31 +59,31 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *Authenti
 		u := g.client.AuthenticateURL(rq.ServiceProvider, req.Code)
 		if s.URL != "" {
 			if u, err = g.client.ResolveURL(s.URL); err != nil {
-				return nil, ErrInternal(err)
+				return nil, v1model.ErrInternal(err)
 			}
 		}
-		return &AuthenticateRedirect{URL: u}, nil
+		return &v1model.AuthenticateRedirect{URL: u}, nil
 	case v2client.ActionNameAuthorize:
-		return &AuthenticateRedirect{URL: req.RedirectURL}, nil
+		return &v1model.AuthenticateRedirect{URL: req.RedirectURL}, nil
 	}
-	return nil, ErrBadRequest(CodeUnknownIntegration)
+	return nil, v1model.ErrBadRequest(v1model.CodeUnknownIntegration)
 }
 
 // CheckAuthn implements GET /api/v1/checkauthn and /api/v1/checkauthn/{code}.
-func (g *Gateway) CheckAuthn(ctx context.Context, req *CheckAuthnRequest) (*AuthnToken, error) {
-	return forRequestor(ctx, g, "checkauthn", req.Device.Requestor, func(rq *Requestor) (*AuthnToken, error) {
+func (g *Gateway) CheckAuthn(ctx context.Context, req *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
+	return forRequestor(ctx, g, "checkauthn", req.Device.Requestor, func(rq *Requestor) (*v1model.AuthnToken, error) {
 		return g.checkAuthn(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *CheckAuthnRequest) (*AuthnToken, error) {
+func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
 	if req.Code != "" {
 		a, _, _, err := g.codeAuthn(ctx, rq, req.Code)
 		if err != nil {
 			return nil, err
 		}
 		if a == nil {
-			return nil, ErrForbidden(CodeAuthenticationSessionMissing)
+			return nil, v1model.ErrForbidden(v1model.CodeAuthenticationSessionMissing)
 		}
 		return a.token(rq), nil
 	}
@@ -97,20 +98,20 @@ func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *CheckAuthn
 	case a != nil:
 		return a.token(rq), nil
 	case expired:
-		return nil, ErrAuthnTokenExpired(CodeAuthenticationSessionExpired)
+		return nil, v1model.ErrAuthnTokenExpired(v1model.CodeAuthenticationSessionExpired)
 	}
-	return nil, ErrAuthnTokenExpired(CodeAuthenticationSessionMissing)
+	return nil, v1model.ErrAuthnTokenExpired(v1model.CodeAuthenticationSessionMissing)
 }
 
 // AuthnToken implements GET /api/v1/tokens/authn and the deployed clients'
 // GET /api/v1/authenticate/{code}.
-func (g *Gateway) AuthnToken(ctx context.Context, req *AuthnTokenRequest) (*AuthnToken, error) {
-	return forRequestor(ctx, g, "tokens/authn", req.Device.Requestor, func(rq *Requestor) (*AuthnToken, error) {
+func (g *Gateway) AuthnToken(ctx context.Context, req *v1model.AuthnTokenRequest) (*v1model.AuthnToken, error) {
+	return forRequestor(ctx, g, "tokens/authn", req.Device.Requestor, func(rq *Requestor) (*v1model.AuthnToken, error) {
 		return g.authnToken(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) authnToken(ctx context.Context, rq *Requestor, req *AuthnTokenRequest) (*AuthnToken, error) {
+func (g *Gateway) authnToken(ctx context.Context, rq *Requestor, req *v1model.AuthnTokenRequest) (*v1model.AuthnToken, error) {
 	var (
 		a       *authn
 		expired bool
@@ -131,17 +132,17 @@ func (g *Gateway) authnToken(ctx context.Context, rq *Requestor, req *AuthnToken
 	case a != nil:
 		return a.token(rq), nil
 	case expired:
-		return nil, ErrGone(CodeAuthenticationSessionExpired)
+		return nil, v1model.ErrGone(v1model.CodeAuthenticationSessionExpired)
 	}
-	return nil, ErrNotFound(CodeAuthenticationSessionMissing)
+	return nil, v1model.ErrNotFound(v1model.CodeAuthenticationSessionMissing)
 }
 
 // notAuthenticated is the error of a device call that needs a profile and
 // has none.
-func notAuthenticated(status int, expired bool) *Error {
-	code := CodeAuthenticationSessionMissing
+func notAuthenticated(status int, expired bool) *v1model.Error {
+	code := v1model.CodeAuthenticationSessionMissing
 	if expired {
-		code = CodeAuthenticationSessionExpired
+		code = v1model.CodeAuthenticationSessionExpired
 	}
-	return NewError(status, MsgNotAuthenticated, code)
+	return v1model.NewError(status, v1model.MsgNotAuthenticated, code)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -28,14 +29,14 @@ type keptDecision struct {
 	MediaNotAfter time.Time `json:"mediaNotAfter,omitzero"`
 }
 
-func (k *keptDecision) authz(rq *Requestor) *AuthzToken {
-	return &AuthzToken{Requestor: rq.ID, MVPD: k.MVPD, Resource: k.Resource, Expires: k.NotAfter}
+func (k *keptDecision) authz(rq *Requestor) *v1model.AuthzToken {
+	return &v1model.AuthzToken{Requestor: rq.ID, MVPD: k.MVPD, Resource: k.Resource, Expires: k.NotAfter}
 }
 
 // Authorize implements GET /api/v1/authorize: a v2 authorization decision
 // for the resource, exactly as sent, with the device's profile.
-func (g *Gateway) Authorize(ctx context.Context, req *AuthorizeRequest) (*AuthzToken, error) {
-	return forRequestor(ctx, g, "authorize", req.Device.Requestor, func(rq *Requestor) (*AuthzToken, error) {
+func (g *Gateway) Authorize(ctx context.Context, req *v1model.AuthorizeRequest) (*v1model.AuthzToken, error) {
+	return forRequestor(ctx, g, "authorize", req.Device.Requestor, func(rq *Requestor) (*v1model.AuthzToken, error) {
 		k, err := g.authorize(ctx, rq, &req.Device, req.Resource)
 		if err != nil {
 			return nil, err
@@ -45,9 +46,9 @@ func (g *Gateway) Authorize(ctx context.Context, req *AuthorizeRequest) (*AuthzT
 }
 
 // authorize asks v2 for a decision and keeps a permit.
-func (g *Gateway) authorize(ctx context.Context, rq *Requestor, d *Device, resource string) (*keptDecision, error) {
+func (g *Gateway) authorize(ctx context.Context, rq *Requestor, d *v1model.Device, resource string) (*keptDecision, error) {
 	if resource == "" {
-		return nil, ErrRequired("resource", CodeMissingResource)
+		return nil, v1model.ErrRequired("resource", v1model.CodeMissingResource)
 	}
 	dv, err := g.deviceOf(ctx, rq, d)
 	if err != nil {
@@ -79,11 +80,11 @@ func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource stri
 	}
 	dec, ok := findDecision(ds.Decisions, resource)
 	if !ok {
-		return nil, ErrInternal(fmt.Errorf("v2 authorize answered no decision for the resource"))
+		return nil, v1model.ErrInternal(fmt.Errorf("v2 authorize answered no decision for the resource"))
 	}
 	if !dec.Authorized {
 		if dec.Error == nil {
-			return nil, ErrNotAuthorized(CodeAuthorizationDeniedByMVPD, "")
+			return nil, v1model.ErrNotAuthorized(v1model.CodeAuthorizationDeniedByMVPD, "")
 		}
 		if authnProblem(dec.Error) != "" {
 			g.dropProfiles(ctx, dv)
@@ -106,7 +107,7 @@ func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource stri
 		kept.MediaToken, kept.MediaNotAfter = "", time.Time{}
 	}
 	if err := setState(ctx, g, dv, dv.key("decision", resource), kept, keepFor(now, k.NotAfter, g.expiredMem)); err != nil {
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	return k, nil
 }
@@ -148,7 +149,7 @@ func (g *Gateway) tempPassIdentity(ctx context.Context, dv *device, mvpd string)
 
 // AuthzToken implements GET /api/v1/tokens/authz from the kept decision,
 // without calling v2.
-func (g *Gateway) AuthzToken(ctx context.Context, req *AuthzTokenRequest) (*AuthzToken, error) {
+func (g *Gateway) AuthzToken(ctx context.Context, req *v1model.AuthzTokenRequest) (*v1model.AuthzToken, error) {
 	rq, err := g.requestor(req.Device.Requestor)
 	if err != nil {
 		return nil, g.fail(ctx, nil, "tokens/authz", err)
@@ -156,7 +157,7 @@ func (g *Gateway) AuthzToken(ctx context.Context, req *AuthzTokenRequest) (*Auth
 	t, err := g.authzToken(ctx, rq, req)
 	if err != nil {
 		err = g.fail(ctx, rq, "tokens/authz", err)
-		if e := (*Error)(nil); errors.As(err, &e) && e.Status != 429 && e.Status < 500 && e.Details == "" {
+		if e := (*v1model.Error)(nil); errors.As(err, &e) && e.Status != 429 && e.Status < 500 && e.Details == "" {
 			e.NullDetails = true // as v1's tokens/authz JSON did
 		}
 		return nil, err
@@ -164,9 +165,9 @@ func (g *Gateway) AuthzToken(ctx context.Context, req *AuthzTokenRequest) (*Auth
 	return t, nil
 }
 
-func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *AuthzTokenRequest) (*AuthzToken, error) {
+func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *v1model.AuthzTokenRequest) (*v1model.AuthzToken, error) {
 	if req.Resource == "" {
-		return nil, ErrRequired("resource", CodeMissingResource)
+		return nil, v1model.ErrRequired("resource", v1model.CodeMissingResource)
 	}
 	dv, err := g.deviceOf(ctx, rq, &req.Device)
 	if err != nil {
@@ -175,11 +176,11 @@ func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *AuthzToken
 	k, err := getState[keptDecision](ctx, g, dv, dv.key("decision", req.Resource))
 	switch {
 	case err == nil && expired(g.now(), k.NotAfter):
-		return nil, ErrGone(CodeAuthorizationExpired)
+		return nil, v1model.ErrGone(v1model.CodeAuthorizationExpired)
 	case err == nil:
 		return k.authz(rq), nil
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	a, expiredAuthn, err := g.deviceAuthn(ctx, dv)
 	switch {
@@ -188,22 +189,22 @@ func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *AuthzToken
 	case a == nil:
 		return nil, notAuthenticated(412, expiredAuthn)
 	}
-	return nil, ErrNotFound(CodeAuthorizationNotFound)
+	return nil, v1model.ErrNotFound(v1model.CodeAuthorizationNotFound)
 }
 
 // MediaToken implements GET /api/v1/tokens/media and /api/v1/mediatoken: the
 // kept decision's media token if nobody has had it yet, otherwise the token
 // of a fresh authorization. A media token is never handed out twice, even to
 // concurrent callers on different gateway instances.
-func (g *Gateway) MediaToken(ctx context.Context, req *MediaTokenRequest) (*MediaToken, error) {
-	return forRequestor(ctx, g, "tokens/media", req.Device.Requestor, func(rq *Requestor) (*MediaToken, error) {
+func (g *Gateway) MediaToken(ctx context.Context, req *v1model.MediaTokenRequest) (*v1model.MediaToken, error) {
+	return forRequestor(ctx, g, "tokens/media", req.Device.Requestor, func(rq *Requestor) (*v1model.MediaToken, error) {
 		return g.mediaToken(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaTokenRequest) (*MediaToken, error) {
+func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *v1model.MediaTokenRequest) (*v1model.MediaToken, error) {
 	if req.Resource == "" {
-		return nil, ErrRequired("resource", CodeMissingResource)
+		return nil, v1model.ErrRequired("resource", v1model.CodeMissingResource)
 	}
 	dv, err := g.deviceOf(ctx, rq, &req.Device)
 	if err != nil {
@@ -216,7 +217,7 @@ func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaToken
 			return t, err
 		}
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	for range 3 {
 		// The fresh media token goes to this caller at once, so the
@@ -227,7 +228,7 @@ func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaToken
 			return nil, err
 		}
 		if fresh.MediaToken == "" {
-			return nil, ErrInternal(errors.New("v2 permit without a media token"))
+			return nil, v1model.ErrInternal(errors.New("v2 permit without a media token"))
 		}
 		if t, err := g.handOut(ctx, rq, fresh); t != nil || err != nil {
 			return t, err
@@ -235,12 +236,12 @@ func (g *Gateway) mediaToken(ctx context.Context, rq *Requestor, req *MediaToken
 		// A concurrent caller took the fresh token first (possible only
 		// when v2 repeats a token): ask again.
 	}
-	return nil, ErrInternal(errors.New("no unused media token after three authorizations"))
+	return nil, v1model.ErrInternal(errors.New("no unused media token after three authorizations"))
 }
 
 // handOut claims k's media token for this caller. It returns nil, nil when
 // the token is absent, expired or already handed out.
-func (g *Gateway) handOut(ctx context.Context, rq *Requestor, k *keptDecision) (*MediaToken, error) {
+func (g *Gateway) handOut(ctx context.Context, rq *Requestor, k *keptDecision) (*v1model.MediaToken, error) {
 	now := g.now()
 	if k.MediaToken == "" || expired(now, k.MediaNotAfter) || expired(now, k.NotAfter) {
 		return nil, nil
@@ -248,12 +249,12 @@ func (g *Gateway) handOut(ctx context.Context, rq *Requestor, k *keptDecision) (
 	until := cmp.Or(k.MediaNotAfter, k.NotAfter)
 	won, err := store.Marks{Store: g.store}.TakeOnce(ctx, store.Key("media", k.MediaToken), keepFor(now, until, time.Minute))
 	if err != nil {
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	if !won {
 		return nil, nil
 	}
-	return &MediaToken{
+	return &v1model.MediaToken{
 		Requestor:       rq.ID,
 		Resource:        k.Resource,
 		Expires:         until,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -30,19 +31,19 @@ func TestProfileCacheNeverPastNotAfter(t *testing.T) {
 	e := newEnv(t, envOption{gateway: func(c *GatewayConfig) { c.Requestors[0].ProfileCacheTTL = 48 * time.Hour }})
 	d := testDevice("long-cache")
 	e.signIn(d, "AcmeCable", "alice")
-	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 		t.Fatal(err)
 	}
 	e.advance(24*time.Hour - time.Second)
-	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.profileReads(); n != 1 {
 		t.Fatalf("two checkauthn within the profile's life read profiles %d times, want 1 (cached)", n)
 	}
 	e.advance(time.Second)
-	_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 403, CodeAuthenticationSessionExpired)
+	_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionExpired)
 	if n := e.profileReads(); n != 2 {
 		t.Fatalf("checkauthn at the profile's notAfter: %d profile reads in all, want 2 (cache ended with the profile)", n)
 	}
@@ -54,14 +55,14 @@ func TestProfileCacheDroppedOnLogout(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("logout-cache")
 	e.signIn(d, "AcmeCable", "alice")
-	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.gw.Logout(e.ctx, &LogoutRequest{Device: d}); err != nil {
+	if err := e.gw.Logout(e.ctx, &v1model.LogoutRequest{Device: d}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 403, CodeAuthenticationSessionMissing)
+	_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionMissing)
 }
 
 // TestProfileReadsShared: concurrent calls for one device make one v2
@@ -79,7 +80,7 @@ func TestProfileReadsShared(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, errs[i] = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+			_, errs[i] = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
 		}()
 	}
 	close(start)
@@ -117,7 +118,7 @@ func TestConfigWithoutCache(t *testing.T) {
 		c.Store = failingWrites{Store: store.NewMemory(c.Now), prefix: "config:"}
 	}})
 	for i := range 2 {
-		c, err := e.gw.Config(e.ctx, &ConfigRequest{Device: Device{Requestor: testRequestor}})
+		c, err := e.gw.Config(e.ctx, &v1model.ConfigRequest{Device: v1model.Device{Requestor: testRequestor}})
 		if err != nil {
 			t.Fatalf("config %d with the cache failing: %v", i, err)
 		}
@@ -138,7 +139,7 @@ func TestConfigWithoutCache(t *testing.T) {
 // value (another gateway instance, a new login) is decoded again.
 func TestDecodedProfilesFollowStore(t *testing.T) {
 	e := newEnv(t)
-	dv, err := e.gw.deviceOf(e.ctx, e.gw.requestors[testRequestor], &Device{Requestor: testRequestor, DeviceID: "memo", UserAgent: "Roku/DVP-9.10"})
+	dv, err := e.gw.deviceOf(e.ctx, e.gw.requestors[testRequestor], &v1model.Device{Requestor: testRequestor, DeviceID: "memo", UserAgent: "Roku/DVP-9.10"})
 	if err != nil {
 		t.Fatal(err)
 	}

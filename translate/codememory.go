@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 )
 
 // codeMemKey names the gateway's memory of a registration code: the record,
@@ -29,7 +30,7 @@ func (g *Gateway) codeMemory() store.Values[regRecord] {
 // login, which then extends it.
 func (g *Gateway) rememberRegistration(ctx context.Context, dv *device, rec regRecord, ttl time.Duration) {
 	code := rec.Registration.Code
-	rec.Registration.Info = RegistrationInfo{}
+	rec.Registration.Info = v1model.RegistrationInfo{}
 	ttl += g.expiredMem
 	err := g.codeMemory().Set(ctx, codeMemKey(code), rec, ttl)
 	if err == nil {

@@ -4,25 +4,26 @@ import (
 	"context"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
 // Config implements GET /api/v1/config/{requestor}: the MVPD list of the v2
 // configuration.
-func (g *Gateway) Config(ctx context.Context, req *ConfigRequest) (*Config, error) {
-	return forRequestor(ctx, g, "config", req.Device.Requestor, func(rq *Requestor) (*Config, error) {
+func (g *Gateway) Config(ctx context.Context, req *v1model.ConfigRequest) (*v1model.Config, error) {
+	return forRequestor(ctx, g, "config", req.Device.Requestor, func(rq *Requestor) (*v1model.Config, error) {
 		return g.mvpdList(ctx, rq)
 	})
 }
 
-func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor) (*Config, error) {
+func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor) (*v1model.Config, error) {
 	c, err := g.configuration(ctx, rq)
 	if err != nil {
 		return nil, err
 	}
-	out := &Config{Requestor: RequestorConfig{ID: rq.ID, Name: c.Requestor.Name}}
+	out := &v1model.Config{Requestor: v1model.RequestorConfig{ID: rq.ID, Name: c.Requestor.Name}}
 	for _, m := range c.AllMVPDs() {
-		out.Requestor.MVPDs = append(out.Requestor.MVPDs, MVPD{
+		out.Requestor.MVPDs = append(out.Requestor.MVPDs, v1model.MVPD{
 			ID:                      m.ID,
 			DisplayName:             m.DisplayName,
 			LogoURL:                 m.LogoURL,

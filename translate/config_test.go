@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -105,7 +106,7 @@ func TestRedirectAllowed(t *testing.T) {
 
 func TestAuthenticateRefusesOpenRedirects(t *testing.T) {
 	e := newEnv(t)
-	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: testDevice("tv")})
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: testDevice("tv")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +114,9 @@ func TestAuthenticateRefusesOpenRedirects(t *testing.T) {
 		{"evil.com", testRedirect},
 		{testDomain, "https://evil.com/steal"},
 	} {
-		_, err := e.gw.Authenticate(e.ctx, &AuthenticateRequest{Device: Device{Requestor: testRequestor},
+		_, err := e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{Device: v1model.Device{Requestor: testRequestor},
 			MVPD: "AcmeCable", Code: reg.Code, DomainName: tt.domain, RedirectURL: tt.redirect})
-		v1err(t, err, 400, CodeInvalidRequestor)
+		v1err(t, err, 400, v1model.CodeInvalidRequestor)
 	}
 	if n := len(e.upstream("/sessions/" + reg.Code)); n != 0 {
 		t.Errorf("a refused authenticate reached v2 %d times", n)

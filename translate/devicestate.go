@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 )
 
 // Device state — cached profiles, the last profile seen, the free preview,
@@ -39,7 +40,7 @@ func (g *Gateway) generation(ctx context.Context, dv *device) (string, error) {
 	}
 	vals, err := store.GetMany(ctx, g.store, genKey(dv.rq, dv.id))
 	if err != nil {
-		return "", ErrInternal(err)
+		return "", v1model.ErrInternal(err)
 	}
 	dv.setGeneration(vals[0])
 	return dv.gen, nil
@@ -50,7 +51,7 @@ func (g *Gateway) generation(ctx context.Context, dv *device) (string, error) {
 func (g *Gateway) newGeneration(ctx context.Context, dv *device) error {
 	gen := g.newID()
 	if err := g.store.Set(ctx, genKey(dv.rq, dv.id), []byte(gen), maxDeviceState); err != nil {
-		return ErrInternal(err)
+		return v1model.ErrInternal(err)
 	}
 	dv.gen, dv.genKnown = gen, true
 	return nil

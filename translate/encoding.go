@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 
 	"github.com/passgw/passgw/internal/uuid"
@@ -454,7 +455,7 @@ func (r *regRecord) UnmarshalBinary(b []byte) error {
 	}
 	info.AuthorizationType = d.string()
 	if flags&regSourceApplication != 0 {
-		info.SourceApplication = &SourceApplication{ID: d.string(), Name: d.string(), Version: d.string()}
+		info.SourceApplication = &v1model.SourceApplication{ID: d.string(), Name: d.string(), Version: d.string()}
 	}
 	rec.ServiceProvider = reg.Requestor
 	if flags&regSameServiceProvider == 0 {

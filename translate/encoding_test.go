@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -40,7 +41,7 @@ func sameJSON(t *testing.T, want, got any) {
 func registrationRecords(t *testing.T) map[string]regRecord {
 	t.Helper()
 	g := benchGateway()
-	info := func(d Device) []byte {
+	info := func(d v1model.Device) []byte {
 		b, err := g.deviceInfo(&d)
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +58,7 @@ func registrationRecords(t *testing.T) map[string]regRecord {
 	r.Local = true
 	r.Registration.MVPD = "AcmeCable"
 	r.ServiceProvider = "REF30-sp"
-	r.Registration.Info.SourceApplication = &SourceApplication{ID: "app", Name: "App", Version: "2"}
+	r.Registration.Info.SourceApplication = &v1model.SourceApplication{ID: "app", Name: "App", Version: "2"}
 	r.Registration.Info.AuthorizationType = "OAUTH2"
 	r.Registration.Info.RegistrationURL = "https://tv.example.com/activate"
 	r.Registration.Info.DeviceUser = "user"
@@ -70,14 +71,14 @@ func registrationRecords(t *testing.T) map[string]regRecord {
 	r.UserAgent = "Mozilla/5.0 <TV> & co"
 	r.Registration.Info.UserAgent = "other"
 	r.Registration.Info.OriginalUserAgent = r.UserAgent
-	r.DeviceInfo = info(Device{DeviceID: "x", DeviceInfo: json.RawMessage(`{"model":"A<B>","nested":{"a":[1,2.50]},"n":12}`),
+	r.DeviceInfo = info(v1model.Device{DeviceID: "x", DeviceInfo: json.RawMessage(`{"model":"A<B>","nested":{"a":[1,2.50]},"n":12}`),
 		UserAgent: r.UserAgent, IP: netip.MustParseAddr("2001:db8::7"), Port: 1})
 	r.Registration.Info.DeviceInfo = r.DeviceInfo
 	recs["IPv6, odd ids, nested device information"] = r
 
 	r = base
-	r.DeviceInfo = info(Device{DeviceID: "x", UserAgent: "Roku/DVP-9.10 (519.10E04111A)", IP: netip.MustParseAddr("203.0.113.7")})
-	r.Registration.Info = RegistrationInfo{} // the code memory keeps no v1 info
+	r.DeviceInfo = info(v1model.Device{DeviceID: "x", UserAgent: "Roku/DVP-9.10 (519.10E04111A)", IP: netip.MustParseAddr("203.0.113.7")})
+	r.Registration.Info = v1model.RegistrationInfo{} // the code memory keeps no v1 info
 	r.IP = "::ffff:203.0.113.7"
 	recs["code memory, mapped address"] = r
 
@@ -235,7 +236,7 @@ func TestStoredValuesMalformed(t *testing.T) {
 // differs when any input it depends on differs, and the cache stays bounded.
 func TestCompletedInfoCache(t *testing.T) {
 	g := benchGateway()
-	base := Device{DeviceID: "d", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent,
+	base := v1model.Device{DeviceID: "d", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent,
 		IP: netip.MustParseAddr("198.18.0.7"), Port: 40000, AppID: "app", AppVersion: "1", DeviceType: "box"}
 	first, err := g.completedInfo(&base)
 	if err != nil {
@@ -249,14 +250,14 @@ func TestCompletedInfoCache(t *testing.T) {
 	if again != first {
 		t.Error("a repeated input was completed again")
 	}
-	variants := map[string]func(*Device){
-		"user agent":     func(d *Device) { d.UserAgent = "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0)" },
-		"address":        func(d *Device) { d.IP = netip.MustParseAddr("198.18.0.8") },
-		"port":           func(d *Device) { d.Port = 40001 },
-		"app version":    func(d *Device) { d.AppVersion = "2"; d.DeviceInfo = nil },
-		"application id": func(d *Device) { d.AppID = "other" },
-		"device type":    func(d *Device) { d.DeviceType = "stick"; d.DeviceInfo = nil },
-		"no information": func(d *Device) { d.DeviceInfo = nil },
+	variants := map[string]func(*v1model.Device){
+		"user agent":     func(d *v1model.Device) { d.UserAgent = "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0)" },
+		"address":        func(d *v1model.Device) { d.IP = netip.MustParseAddr("198.18.0.8") },
+		"port":           func(d *v1model.Device) { d.Port = 40001 },
+		"app version":    func(d *v1model.Device) { d.AppVersion = "2"; d.DeviceInfo = nil },
+		"application id": func(d *v1model.Device) { d.AppID = "other" },
+		"device type":    func(d *v1model.Device) { d.DeviceType = "stick"; d.DeviceInfo = nil },
+		"no information": func(d *v1model.Device) { d.DeviceInfo = nil },
 	}
 	for name, change := range variants {
 		d := base
@@ -274,7 +275,7 @@ func TestCompletedInfoCache(t *testing.T) {
 	// v2 by its own fingerprint.
 	twin := base
 	twin.DeviceID = "twin"
-	for _, d := range []Device{base, twin} {
+	for _, d := range []v1model.Device{base, twin} {
 		info, err := g.completedInfo(&d)
 		if err != nil {
 			t.Fatal(err)
@@ -338,7 +339,7 @@ func TestCachedProfilesWriteNothing(t *testing.T) {
 	}})
 	d := testDevice("quiet")
 	e.signIn(d, "AcmeCable", "alice")
-	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 		t.Fatal(err)
 	}
 	var seen bool
@@ -349,7 +350,7 @@ func TestCachedProfilesWriteNothing(t *testing.T) {
 		t.Fatal("filling the profile cache did not remember the profile as seen")
 	}
 	for range 3 {
-		if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+		if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -357,8 +358,8 @@ func TestCachedProfilesWriteNothing(t *testing.T) {
 		t.Errorf("checkauthn from the profile cache wrote %v", w)
 	}
 	e.advance(25 * time.Hour) // past the sandbox profile's 24 h
-	_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 403, CodeAuthenticationSessionExpired)
+	_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionExpired)
 }
 
 // stepCounter records each store step a gateway takes.
@@ -417,7 +418,7 @@ func TestStoreStepsPerCall(t *testing.T) {
 	}})
 	d := testDevice("steps")
 	e.signIn(d, "AcmeCable", "alice")
-	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 		t.Fatal(err)
 	}
 	sc.take()
@@ -427,25 +428,25 @@ func TestStoreStepsPerCall(t *testing.T) {
 		want []string
 	}{
 		{"checkauthn", func() error {
-			_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+			_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
 			return err
 		}, []string{"getmany gen+profiles"}},
 		{"authorize", func() error {
-			_, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"})
+			_, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"})
 			return err
 		}, []string{"getmany gen+profiles", "set decision"}},
 		{"mediatoken after authorize", func() error {
-			_, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+			_, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 			return err
 		}, []string{"getmany gen+decision", "setnx media"}},
 		// The kept token is spent: a fresh authorization, whose token goes
 		// to the caller and so is not kept to be claimed again.
 		{"mediatoken again", func() error {
-			_, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+			_, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 			return err
 		}, []string{"getmany gen+decision", "setnx media", "get profiles", "set decision", "setnx media"}},
 		{"mediatoken once more", func() error {
-			_, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+			_, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 			return err
 		}, []string{"getmany gen+decision", "get profiles", "set decision", "setnx media"}},
 	}

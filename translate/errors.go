@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -41,7 +42,7 @@ func (g *Gateway) fail(ctx context.Context, rq *Requestor, op string, err error)
 	if err == nil {
 		return nil
 	}
-	var ve *Error
+	var ve *v1model.Error
 	if !errors.As(err, &ve) {
 		ve = g.upstreamError(ctx, rq, op, err)
 	}
@@ -53,7 +54,7 @@ func (g *Gateway) fail(ctx context.Context, rq *Requestor, op string, err error)
 
 // plain returns e without its enhanced fields: the renderer writes the
 // enhanced form exactly when Code is set.
-func plain(e *Error) *Error {
+func plain(e *v1model.Error) *v1model.Error {
 	c := *e
 	c.Code, c.Action, c.HelpURL, c.Trace = "", "", "", ""
 	return &c
@@ -62,7 +63,7 @@ func plain(e *Error) *Error {
 // upstreamError maps a v2 (or store) failure to a v1 error. The v2 error is
 // kept as Cause for logs only; nothing of it but an MVPD's deny text reaches
 // the device.
-func (g *Gateway) upstreamError(ctx context.Context, rq *Requestor, op string, err error) *Error {
+func (g *Gateway) upstreamError(ctx context.Context, rq *Requestor, op string, err error) *v1model.Error {
 	sp := ""
 	if rq != nil {
 		sp = rq.ServiceProvider
@@ -74,10 +75,10 @@ func (g *Gateway) upstreamError(ctx context.Context, rq *Requestor, op string, e
 		v2client.IsInvalidClient(err):
 		// The gateway's own credentials: never the device's fault.
 		g.log.LogAttrs(ctx, slog.LevelError, "ALERT: Adobe Pass refuses the gateway's credentials", attrs...)
-		return ErrInternal(err)
+		return v1model.ErrInternal(err)
 	case v2client.IsThrottled(err):
 		g.log.LogAttrs(ctx, slog.LevelWarn, "adobe pass throttled a device call", attrs...)
-		e := ErrTooManyRequests()
+		e := v1model.ErrTooManyRequests()
 		e.Cause = err
 		return e
 	case errors.As(err, &ee):
@@ -95,73 +96,73 @@ func (g *Gateway) upstreamError(ctx context.Context, rq *Requestor, op string, e
 		// Timeouts, connection failures, 5xx pages, undecodable answers and
 		// store failures: the device should try again.
 		g.log.LogAttrs(ctx, slog.LevelWarn, "upstream failure", attrs...)
-		return ErrInternal(err)
+		return v1model.ErrInternal(err)
 	}
 }
 
 // fromV2 maps a v2 Enhanced Error (top-level or item-level) to the v1 error
 // with the matching v1 code. The MVPD's details text goes to the device.
-func fromV2(ee *v2client.Error) *Error {
-	deny := func(code string) *Error { return ErrNotAuthorized(code, ee.Details) }
+func fromV2(ee *v2client.Error) *v1model.Error {
+	deny := func(code string) *v1model.Error { return v1model.ErrNotAuthorized(code, ee.Details) }
 	switch ee.Code {
 	case "authenticated_profile_missing":
-		return NewError(403, MsgNotAuthenticated, CodeAuthenticationSessionMissing)
+		return v1model.NewError(403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionMissing)
 	case "authenticated_profile_expired":
-		return NewError(403, MsgNotAuthenticated, CodeAuthenticationSessionExpired)
+		return v1model.NewError(403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionExpired)
 	case "authenticated_profile_invalidated":
-		return NewError(403, MsgNotAuthenticated, CodeAuthenticationSessionInvalidated)
+		return v1model.NewError(403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionInvalidated)
 	case "temporary_access_duration_limit_exceeded", "temporary_access_resources_limit_exceeded":
 		// The free preview is over: like an expired authentication, the
 		// user must sign in with a real MVPD.
-		return deny(CodeAuthenticationSessionExpired)
-	case CodeAuthorizationDeniedByMVPD, CodeAuthorizationDeniedByParentalControls,
-		CodeAuthorizationDeniedByHBAPolicies, CodeAuthorizationDeniedBySessionInvalidated,
-		CodeIdentityNotRecognizedByMVPD, CodePreauthorizationDeniedByMVPD:
+		return deny(v1model.CodeAuthenticationSessionExpired)
+	case v1model.CodeAuthorizationDeniedByMVPD, v1model.CodeAuthorizationDeniedByParentalControls,
+		v1model.CodeAuthorizationDeniedByHBAPolicies, v1model.CodeAuthorizationDeniedBySessionInvalidated,
+		v1model.CodeIdentityNotRecognizedByMVPD, v1model.CodePreauthorizationDeniedByMVPD:
 		return deny(ee.Code)
 	case "authorization_denied_by_degradation_rule", "authorization_denied_by_degradation_configuration_change":
-		e := deny(CodeAuthorizationDeniedByMVPD)
+		e := deny(v1model.CodeAuthorizationDeniedByMVPD)
 		if e.Details == "" {
 			e.Details = ee.Message // the custom degradation text may come here
 		}
 		return e
-	case CodeNetworkReceivedError, CodeNetworkConnectionTimeout, CodeMaximumExecutionTimeExceeded:
-		return NewError(403, MsgForbidden, ee.Code)
-	case CodeTooManyResources:
-		return ErrForbidden(CodeTooManyResources)
+	case v1model.CodeNetworkReceivedError, v1model.CodeNetworkConnectionTimeout, v1model.CodeMaximumExecutionTimeExceeded:
+		return v1model.NewError(403, v1model.MsgForbidden, ee.Code)
+	case v1model.CodeTooManyResources:
+		return v1model.ErrForbidden(v1model.CodeTooManyResources)
 	case "invalid_parameter_resources":
-		return ErrBadRequest(CodeMissingResource)
+		return v1model.ErrBadRequest(v1model.CodeMissingResource)
 	case "invalid_parameter_service_provider":
-		return ErrBadRequest(CodeInvalidRequestor)
+		return v1model.ErrBadRequest(v1model.CodeInvalidRequestor)
 	case "invalid_header_device_info":
-		return ErrBadRequest(CodeInvalidDeviceInfo)
+		return v1model.ErrBadRequest(v1model.CodeInvalidDeviceInfo)
 	case "invalid_header_device_identifier":
-		return ErrBadRequest(CodeInvalidDeviceID)
+		return v1model.ErrBadRequest(v1model.CodeInvalidDeviceID)
 	case "invalid_integration", "invalid_parameter_mvpd":
-		return ErrBadRequest(CodeUnknownIntegration)
+		return v1model.ErrBadRequest(v1model.CodeUnknownIntegration)
 	case "internal_server_error":
-		return ErrInternal(nil)
+		return v1model.ErrInternal(nil)
 	}
 	switch {
 	case ee.Status >= 500 || ee.Status == http.StatusUnauthorized ||
 		strings.HasPrefix(ee.Code, "invalid_configuration") || strings.HasPrefix(ee.Code, "invalid_access_token"):
-		return ErrInternal(nil)
+		return v1model.ErrInternal(nil)
 	case ee.Status == http.StatusForbidden:
 		// Codes v2 may add later: go by the documented action.
 		switch ee.Action {
 		case v2client.ActionAuthentication:
-			return NewError(403, MsgNotAuthenticated, CodeAuthenticationSessionMissing)
+			return v1model.NewError(403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionMissing)
 		case v2client.ActionRetry:
-			return NewError(403, MsgForbidden, CodeNetworkReceivedError)
+			return v1model.NewError(403, v1model.MsgForbidden, v1model.CodeNetworkReceivedError)
 		}
-		return deny(CodeAuthorizationDeniedByMVPD)
+		return deny(v1model.CodeAuthorizationDeniedByMVPD)
 	case ee.Status == http.StatusNotFound:
-		return ErrNotFound(CodeAuthorizationNotFound)
+		return v1model.ErrNotFound(v1model.CodeAuthorizationNotFound)
 	case ee.Status == http.StatusGone:
-		return ErrGone(CodeAuthorizationExpired)
+		return v1model.ErrGone(v1model.CodeAuthorizationExpired)
 	case ee.Status == http.StatusPreconditionFailed:
-		return ErrNotAuthenticated(CodeAuthenticationSessionMissing)
+		return v1model.ErrNotAuthenticated(v1model.CodeAuthenticationSessionMissing)
 	}
-	return ErrBadRequest(CodeInternalError)
+	return v1model.ErrBadRequest(v1model.CodeInternalError)
 }
 
 // invalidSession reports whether err is v2's answer for an unknown, expired

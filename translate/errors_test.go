@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -20,31 +21,31 @@ func TestFromV2(t *testing.T) {
 		wantCd  string
 		details bool
 	}{
-		{"authenticated_profile_missing", 403, "authentication", 403, MsgNotAuthenticated, CodeAuthenticationSessionMissing, false},
-		{"authenticated_profile_expired", 403, "authentication", 403, MsgNotAuthenticated, CodeAuthenticationSessionExpired, false},
-		{"authenticated_profile_invalidated", 403, "authentication", 403, MsgNotAuthenticated, CodeAuthenticationSessionInvalidated, false},
-		{"invalid_parameter_resources", 400, "none", 400, MsgBadRequest, CodeMissingResource, false},
-		{"invalid_parameter_service_provider", 400, "none", 400, MsgBadRequest, CodeInvalidRequestor, false},
-		{"invalid_header_device_info", 400, "none", 400, MsgBadRequest, CodeInvalidDeviceInfo, false},
-		{"invalid_header_device_identifier", 400, "none", 400, MsgBadRequest, CodeInvalidDeviceID, false},
-		{"invalid_integration", 400, "none", 400, MsgBadRequest, CodeUnknownIntegration, false},
-		{"internal_server_error", 500, "none", 500, MsgInternalServerError, CodeInternalError, false},
-		{"authorization_denied_by_mvpd", 403, "none", 403, MsgNotAuthorized, CodeAuthorizationDeniedByMVPD, true},
-		{"authorization_denied_by_parental_controls", 403, "none", 403, MsgNotAuthorized, CodeAuthorizationDeniedByParentalControls, true},
-		{"preauthorization_denied_by_mvpd", 403, "none", 403, MsgNotAuthorized, CodePreauthorizationDeniedByMVPD, true},
-		{"authorization_denied_by_hba_policies", 403, "authentication", 403, MsgNotAuthorized, CodeAuthorizationDeniedByHBAPolicies, true},
-		{"authorization_denied_by_session_invalidated", 403, "authentication", 403, MsgNotAuthorized, CodeAuthorizationDeniedBySessionInvalidated, true},
-		{"identity_not_recognized_by_mvpd", 403, "authentication", 403, MsgNotAuthorized, CodeIdentityNotRecognizedByMVPD, true},
-		{"authorization_denied_by_degradation_rule", 403, "none", 403, MsgNotAuthorized, CodeAuthorizationDeniedByMVPD, true},
-		{"temporary_access_duration_limit_exceeded", 403, "authentication", 403, MsgNotAuthorized, CodeAuthenticationSessionExpired, true},
-		{"network_received_error", 403, "retry", 403, MsgForbidden, CodeNetworkReceivedError, false},
-		{"network_connection_timeout", 403, "retry", 403, MsgForbidden, CodeNetworkConnectionTimeout, false},
-		{"maximum_execution_time_exceeded", 403, "retry", 403, MsgForbidden, CodeMaximumExecutionTimeExceeded, false},
-		{"too_many_resources", 403, "configuration", 403, MsgForbidden, CodeTooManyResources, false},
-		{"invalid_configuration_platform", 500, "configuration", 500, MsgInternalServerError, CodeInternalError, false},
-		{"some_future_authentication_code", 403, "authentication", 403, MsgNotAuthenticated, CodeAuthenticationSessionMissing, false},
-		{"some_future_retry_code", 403, "retry", 403, MsgForbidden, CodeNetworkReceivedError, false},
-		{"some_future_bad_request", 400, "none", 400, MsgBadRequest, CodeInternalError, false},
+		{"authenticated_profile_missing", 403, "authentication", 403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionMissing, false},
+		{"authenticated_profile_expired", 403, "authentication", 403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionExpired, false},
+		{"authenticated_profile_invalidated", 403, "authentication", 403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionInvalidated, false},
+		{"invalid_parameter_resources", 400, "none", 400, v1model.MsgBadRequest, v1model.CodeMissingResource, false},
+		{"invalid_parameter_service_provider", 400, "none", 400, v1model.MsgBadRequest, v1model.CodeInvalidRequestor, false},
+		{"invalid_header_device_info", 400, "none", 400, v1model.MsgBadRequest, v1model.CodeInvalidDeviceInfo, false},
+		{"invalid_header_device_identifier", 400, "none", 400, v1model.MsgBadRequest, v1model.CodeInvalidDeviceID, false},
+		{"invalid_integration", 400, "none", 400, v1model.MsgBadRequest, v1model.CodeUnknownIntegration, false},
+		{"internal_server_error", 500, "none", 500, v1model.MsgInternalServerError, v1model.CodeInternalError, false},
+		{"authorization_denied_by_mvpd", 403, "none", 403, v1model.MsgNotAuthorized, v1model.CodeAuthorizationDeniedByMVPD, true},
+		{"authorization_denied_by_parental_controls", 403, "none", 403, v1model.MsgNotAuthorized, v1model.CodeAuthorizationDeniedByParentalControls, true},
+		{"preauthorization_denied_by_mvpd", 403, "none", 403, v1model.MsgNotAuthorized, v1model.CodePreauthorizationDeniedByMVPD, true},
+		{"authorization_denied_by_hba_policies", 403, "authentication", 403, v1model.MsgNotAuthorized, v1model.CodeAuthorizationDeniedByHBAPolicies, true},
+		{"authorization_denied_by_session_invalidated", 403, "authentication", 403, v1model.MsgNotAuthorized, v1model.CodeAuthorizationDeniedBySessionInvalidated, true},
+		{"identity_not_recognized_by_mvpd", 403, "authentication", 403, v1model.MsgNotAuthorized, v1model.CodeIdentityNotRecognizedByMVPD, true},
+		{"authorization_denied_by_degradation_rule", 403, "none", 403, v1model.MsgNotAuthorized, v1model.CodeAuthorizationDeniedByMVPD, true},
+		{"temporary_access_duration_limit_exceeded", 403, "authentication", 403, v1model.MsgNotAuthorized, v1model.CodeAuthenticationSessionExpired, true},
+		{"network_received_error", 403, "retry", 403, v1model.MsgForbidden, v1model.CodeNetworkReceivedError, false},
+		{"network_connection_timeout", 403, "retry", 403, v1model.MsgForbidden, v1model.CodeNetworkConnectionTimeout, false},
+		{"maximum_execution_time_exceeded", 403, "retry", 403, v1model.MsgForbidden, v1model.CodeMaximumExecutionTimeExceeded, false},
+		{"too_many_resources", 403, "configuration", 403, v1model.MsgForbidden, v1model.CodeTooManyResources, false},
+		{"invalid_configuration_platform", 500, "configuration", 500, v1model.MsgInternalServerError, v1model.CodeInternalError, false},
+		{"some_future_authentication_code", 403, "authentication", 403, v1model.MsgNotAuthenticated, v1model.CodeAuthenticationSessionMissing, false},
+		{"some_future_retry_code", 403, "retry", 403, v1model.MsgForbidden, v1model.CodeNetworkReceivedError, false},
+		{"some_future_bad_request", 400, "none", 400, v1model.MsgBadRequest, v1model.CodeInternalError, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.v2code, func(t *testing.T) {
@@ -53,7 +54,7 @@ func TestFromV2(t *testing.T) {
 			if e.Status != tt.wantSt || e.Message != tt.wantMsg || e.Code != tt.wantCd {
 				t.Fatalf("got %d %q %q, want %d %q %q", e.Status, e.Message, e.Code, tt.wantSt, tt.wantMsg, tt.wantCd)
 			}
-			if e.Action != ActionFor(e.Code) && !(e.Code == CodeInternalError && e.Action == ActionRetry) {
+			if e.Action != v1model.ActionFor(e.Code) && !(e.Code == v1model.CodeInternalError && e.Action == v1model.ActionRetry) {
 				t.Errorf("action %q for %s", e.Action, e.Code)
 			}
 			if got := e.Details == "MVPD says no"; got != tt.details {
@@ -76,7 +77,7 @@ func TestUpstreamFailures(t *testing.T) {
 	)
 	d := testDevice("faulty")
 	e.signIn(d, "AcmeCable", "alice")
-	if _, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
+	if _, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatal(err)
 	}
 	const path = "/api/v2/*/decisions/authorize/*"
@@ -88,14 +89,14 @@ func TestUpstreamFailures(t *testing.T) {
 		action string
 		alert  bool
 	}{
-		{"credentials refused after refresh", v2test.Fault{Kind: v2test.FaultStatus, Status: 401}, 500, CodeInternalError, ActionRetry, true},
+		{"credentials refused after refresh", v2test.Fault{Kind: v2test.FaultStatus, Status: 401}, 500, v1model.CodeInternalError, v1model.ActionRetry, true},
 		{"throttled", v2test.Fault{Kind: v2test.FaultThrottle}, 429, "", "", false},
-		{"internal error", v2test.Fault{Kind: v2test.FaultStatus, Status: 500}, 500, CodeInternalError, ActionRetry, false},
-		{"unavailable", v2test.Fault{Kind: v2test.FaultStatus, Status: 503}, 500, CodeInternalError, ActionRetry, false},
-		{"connection dropped", v2test.Fault{Kind: v2test.FaultDrop}, 500, CodeInternalError, ActionRetry, false},
-		{"timeout", v2test.Fault{Kind: v2test.FaultLatency, Latency: v2test.Duration(time.Hour)}, 500, CodeInternalError, ActionRetry, false},
-		{"device info refused", v2test.Fault{Kind: v2test.FaultStatus, Status: 400, Code: "invalid_header_device_info"}, 400, CodeInvalidDeviceInfo, ActionNone, false},
-		{"profile expired", v2test.Fault{Kind: v2test.FaultStatus, Status: 403, Code: "authenticated_profile_expired"}, 403, CodeAuthenticationSessionExpired, ActionAuthentication, false},
+		{"internal error", v2test.Fault{Kind: v2test.FaultStatus, Status: 500}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"unavailable", v2test.Fault{Kind: v2test.FaultStatus, Status: 503}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"connection dropped", v2test.Fault{Kind: v2test.FaultDrop}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"timeout", v2test.Fault{Kind: v2test.FaultLatency, Latency: v2test.Duration(time.Hour)}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"device info refused", v2test.Fault{Kind: v2test.FaultStatus, Status: 400, Code: "invalid_header_device_info"}, 400, v1model.CodeInvalidDeviceInfo, v1model.ActionNone, false},
+		{"profile expired", v2test.Fault{Kind: v2test.FaultStatus, Status: 403, Code: "authenticated_profile_expired"}, 403, v1model.CodeAuthenticationSessionExpired, v1model.ActionAuthentication, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestUpstreamFailures(t *testing.T) {
 			}
 			defer e.sandbox.RemoveFault(id)
 			logStart := len(e.logs.String())
-			_, err = e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"})
+			_, err = e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"})
 			ve := v1err(t, err, tt.status, tt.code)
 			if ve.Action != tt.action {
 				t.Errorf("action = %q, want %q", ve.Action, tt.action)

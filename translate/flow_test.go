@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 // TestDeviceFlow walks a legacy device through its whole life: registration,
@@ -14,7 +16,7 @@ func TestDeviceFlow(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("roku-living-room")
 
-	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d, RegistrationURL: "https://example.com/activate"})
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: d, RegistrationURL: "https://example.com/activate"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,31 +30,31 @@ func TestDeviceFlow(t *testing.T) {
 	if string(reg.Info.DeviceID) != d.DeviceID || reg.Info.RegistrationURL != "https://example.com/activate" {
 		t.Errorf("info = %+v", reg.Info)
 	}
-	if got, err := e.gw.GetRegcode(e.ctx, &GetRegcodeRequest{Device: Device{Requestor: testRequestor}, Code: reg.Code}); err != nil || got.ID != reg.ID {
+	if got, err := e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: v1model.Device{Requestor: testRequestor}, Code: reg.Code}); err != nil || got.ID != reg.ID {
 		t.Fatalf("GetRegcode = %+v, %v", got, err)
 	}
 
 	// Before the login the device is not authenticated.
-	_, err = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 403, CodeAuthenticationSessionMissing)
-	_, err = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: Device{Requestor: testRequestor}, Code: reg.Code})
-	v1err(t, err, 403, CodeAuthenticationSessionMissing)
+	_, err = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionMissing)
+	_, err = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: v1model.Device{Requestor: testRequestor}, Code: reg.Code})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionMissing)
 
 	e.secondScreen(reg.Code, "AcmeCable", "alice")
 
-	tok, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: Device{Requestor: testRequestor}, Code: reg.Code})
+	tok, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: v1model.Device{Requestor: testRequestor}, Code: reg.Code})
 	if err != nil {
 		t.Fatalf("checkauthn/{code}: %v", err)
 	}
 	if tok.MVPD != "AcmeCable" || tok.UserID != "acme-alice-0001" || !tok.Expires.Equal(now.Add(24*time.Hour)) {
 		t.Errorf("checkauthn/{code} = %+v", tok)
 	}
-	tok, err = e.gw.AuthnToken(e.ctx, &AuthnTokenRequest{Device: d})
+	tok, err = e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: d})
 	if err != nil || tok.MVPD != "AcmeCable" || tok.Requestor != testRequestor {
 		t.Fatalf("tokens/authn = %+v, %v", tok, err)
 	}
 
-	az, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"})
+	az, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"})
 	if err != nil {
 		t.Fatalf("authorize: %v", err)
 	}
@@ -85,7 +87,7 @@ func TestDeviceFlow(t *testing.T) {
 
 	// tokens/authz answers from the kept decision, without v2.
 	before := len(e.sandbox.Requests())
-	azt, err := e.gw.AuthzToken(e.ctx, &AuthzTokenRequest{Device: d, Resource: "news"})
+	azt, err := e.gw.AuthzToken(e.ctx, &v1model.AuthzTokenRequest{Device: d, Resource: "news"})
 	if err != nil || !azt.Expires.Equal(az.Expires) || azt.MVPD != "AcmeCable" {
 		t.Fatalf("tokens/authz = %+v, %v", azt, err)
 	}
@@ -93,7 +95,7 @@ func TestDeviceFlow(t *testing.T) {
 		t.Errorf("tokens/authz made %d v2 calls, want 0", n)
 	}
 
-	m1, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+	m1, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 	if err != nil {
 		t.Fatalf("tokens/media: %v", err)
 	}
@@ -103,7 +105,7 @@ func TestDeviceFlow(t *testing.T) {
 	if n := len(e.upstream("/decisions/authorize/")); n != 1 {
 		t.Errorf("first media token needed %d authorize calls, want the kept one (1 in total)", n)
 	}
-	m2, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+	m2, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 	if err != nil {
 		t.Fatalf("second tokens/media: %v", err)
 	}
@@ -114,7 +116,7 @@ func TestDeviceFlow(t *testing.T) {
 		t.Errorf("second media token: %d authorize calls in total, want 2 (a fresh one)", n)
 	}
 
-	if err := e.gw.Logout(e.ctx, &LogoutRequest{Device: d}); err != nil {
+	if err := e.gw.Logout(e.ctx, &v1model.LogoutRequest{Device: d}); err != nil {
 		t.Fatalf("logout: %v", err)
 	}
 	if n := len(e.upstream("/logout/AcmeCable")); n != 1 {
@@ -123,13 +125,13 @@ func TestDeviceFlow(t *testing.T) {
 	if got := e.upstream("/logout/AcmeCable")[0].RawQuery; got != "redirectUrl=https%3A%2F%2Fexample.com%2Fdone" {
 		t.Errorf("logout query = %q", got)
 	}
-	_, err = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 403, CodeAuthenticationSessionMissing)
+	_, err = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionMissing)
 	// Nothing kept survives the logout.
-	_, err = e.gw.AuthzToken(e.ctx, &AuthzTokenRequest{Device: d, Resource: "news"})
-	v1err(t, err, 412, CodeAuthenticationSessionMissing)
+	_, err = e.gw.AuthzToken(e.ctx, &v1model.AuthzTokenRequest{Device: d, Resource: "news"})
+	v1err(t, err, 412, v1model.CodeAuthenticationSessionMissing)
 	// A second logout still answers 204.
-	if err := e.gw.Logout(e.ctx, &LogoutRequest{Device: d}); err != nil {
+	if err := e.gw.Logout(e.ctx, &v1model.LogoutRequest{Device: d}); err != nil {
 		t.Fatalf("second logout: %v", err)
 	}
 }

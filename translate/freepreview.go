@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -16,20 +17,20 @@ const tempPassMemory = 7 * 24 * time.Hour
 
 // FreePreview implements POST /api/v1/authenticate/freepreview: a v2 session
 // with the TempPass MVPD, which v2 answers with authorize/temporary.
-func (g *Gateway) FreePreview(ctx context.Context, req *FreePreviewRequest) error {
+func (g *Gateway) FreePreview(ctx context.Context, req *v1model.FreePreviewRequest) error {
 	return doForRequestor(ctx, g, "freepreview", req.Device.Requestor, func(rq *Requestor) error {
 		return g.freePreview(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *FreePreviewRequest) error {
+func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *v1model.FreePreviewRequest) error {
 	mvpd := cmp.Or(req.MVPD, rq.TempPassMVPD)
 	if mvpd == "" {
-		return ErrRequired("mso_id", "")
+		return v1model.ErrRequired("mso_id", "")
 	}
 	domain := cmp.Or(req.DomainName, rq.DomainName)
 	if !domainAllowed(rq.AllowedDomains, domain) {
-		e := ErrBadRequest(CodeInvalidRequestor)
+		e := v1model.ErrBadRequest(v1model.CodeInvalidRequestor)
 		e.Cause = errors.New("domain_name not allowed for the requestor")
 		return e
 	}
@@ -45,11 +46,11 @@ func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *FreePrevi
 	}
 	if s.ActionName != v2client.ActionNameAuthorize {
 		// Not a TempPass MVPD: it wants a real login.
-		return ErrBadRequest(CodeUnknownIntegration)
+		return v1model.ErrBadRequest(v1model.CodeUnknownIntegration)
 	}
 	tp := tempPass{MVPD: mvpd, Identity: req.Device.GenericData, Until: g.now().Add(tempPassMemory)}
 	if err := setState(ctx, g, dv, dv.key("temppass"), tp, tempPassMemory); err != nil {
-		return ErrInternal(err)
+		return v1model.ErrInternal(err)
 	}
 	g.dropProfiles(ctx, dv)
 	return nil

@@ -1,7 +1,8 @@
 // Package translate answers legacy Adobe Pass REST API v1 operations with
 // REST API v2: one Gateway method per v1 operation, typed v1 request in,
-// typed v1 answer or *Error out. It owns the gateway's state (registration
-// records, kept decisions, caches) through package store.
+// typed v1 answer or *v1model.Error out (the model is package v1model). It
+// owns the gateway's state (registration records, kept decisions, caches)
+// through package store.
 package translate
 
 import (
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 
 	"github.com/passgw/passgw/internal/uuid"
@@ -277,9 +279,9 @@ func (g *Gateway) requestor(id string) (*Requestor, error) {
 		return r, nil
 	}
 	if id == "" {
-		return nil, ErrRequired("requestor", CodeInvalidRequestor)
+		return nil, v1model.ErrRequired("requestor", v1model.CodeInvalidRequestor)
 	}
-	return nil, ErrBadRequest(CodeInvalidRequestor)
+	return nil, v1model.ErrBadRequest(v1model.CodeInvalidRequestor)
 }
 
 // Enhanced reports whether the requestor enabled Enhanced Error Codes; it

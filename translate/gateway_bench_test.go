@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"testing"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 // BenchmarkGateway measures whole Gateway operations of a signed-in device
@@ -16,7 +18,7 @@ import (
 // BENCHMARKS.md) tells the gateway's share.
 func BenchmarkGateway(b *testing.B) {
 	e := newEnv(b, envOption{gateway: func(c *GatewayConfig) { c.Logger = slog.New(slog.DiscardHandler) }})
-	d := Device{
+	d := v1model.Device{
 		Requestor:  testRequestor,
 		DeviceID:   "bench-device-0001",
 		DeviceInfo: json.RawMessage(benchDeviceInfo),
@@ -27,7 +29,7 @@ func BenchmarkGateway(b *testing.B) {
 	e.signIn(d, "AcmeCable", "alice")
 	// The first call reads the profiles from v2 and caches them; the
 	// operations below then find them cached, as a device's calls do.
-	if _, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d}); err != nil {
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d}); err != nil {
 		b.Fatalf("CheckAuthn: %v", err)
 	}
 	resources := []string{"news", "sports", "movies", "kids", "weather"}
@@ -36,23 +38,23 @@ func BenchmarkGateway(b *testing.B) {
 		call func() error
 	}{
 		{"checkauthn", func() error {
-			_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+			_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
 			return err
 		}},
 		{"tokens-authn", func() error {
-			_, err := e.gw.AuthnToken(e.ctx, &AuthnTokenRequest{Device: d})
+			_, err := e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: d})
 			return err
 		}},
 		{"authorize", func() error {
-			_, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "sports"})
+			_, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "sports"})
 			return err
 		}},
 		{"mediatoken", func() error {
-			_, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "sports"})
+			_, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "sports"})
 			return err
 		}},
 		{"preauthorize-5", func() error {
-			p, err := e.gw.Preauthorize(e.ctx, &PreauthorizeRequest{Device: d, Resources: resources})
+			p, err := e.gw.Preauthorize(e.ctx, &v1model.PreauthorizeRequest{Device: d, Resources: resources})
 			if err == nil && len(p.Resources) != len(resources) {
 				b.Fatalf("preauthorize answered %d resources, want %d", len(p.Resources), len(resources))
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -107,8 +108,8 @@ func (e *env) advance(d time.Duration) { e.clock.Advance(d) }
 
 // device returns a legacy Roku device without device information, as the
 // oldest clients call.
-func testDevice(id string) Device {
-	return Device{
+func testDevice(id string) v1model.Device {
+	return v1model.Device{
 		Requestor: testRequestor,
 		DeviceID:  id,
 		IP:        netip.MustParseAddr("203.0.113.7"),
@@ -119,9 +120,9 @@ func testDevice(id string) Device {
 
 // signIn registers the device and signs user in on the second screen
 // through the gateway's authenticate redirect; it returns the code.
-func (e *env) signIn(d Device, mvpd, user string) string {
+func (e *env) signIn(d v1model.Device, mvpd, user string) string {
 	e.t.Helper()
-	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d})
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: d})
 	if err != nil {
 		e.t.Fatalf("CreateRegcode: %v", err)
 	}
@@ -132,8 +133,8 @@ func (e *env) signIn(d Device, mvpd, user string) string {
 // secondScreen plays the login web app and the user's browser for code.
 func (e *env) secondScreen(code, mvpd, user string) {
 	e.t.Helper()
-	redirect, err := e.gw.Authenticate(e.ctx, &AuthenticateRequest{
-		Device: Device{Requestor: testRequestor, IP: netip.MustParseAddr("198.51.100.9"), UserAgent: "Mozilla/5.0"},
+	redirect, err := e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{
+		Device: v1model.Device{Requestor: testRequestor, IP: netip.MustParseAddr("198.51.100.9"), UserAgent: "Mozilla/5.0"},
 		MVPD:   mvpd, Code: code, DomainName: testDomain, RedirectURL: testRedirect,
 	})
 	if err != nil {
@@ -148,12 +149,12 @@ func (e *env) secondScreen(code, mvpd, user string) {
 	}
 }
 
-// v1err asserts err is a *Error with the given status and enhanced code.
-func v1err(t *testing.T, err error, status int, code string) *Error {
+// v1err asserts err is a *v1model.Error with the given status and enhanced code.
+func v1err(t *testing.T, err error, status int, code string) *v1model.Error {
 	t.Helper()
-	var e *Error
+	var e *v1model.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T), want *translate.Error %d %s", err, err, status, code)
+		t.Fatalf("error %v (%T), want *v1model.Error %d %s", err, err, status, code)
 	}
 	if e.Status != status || e.Code != code {
 		t.Fatalf("error = %d %q (%s), want %d %q", e.Status, e.Code, e.Message, status, code)

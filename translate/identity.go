@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -41,9 +42,9 @@ type device struct {
 // deviceOf builds the v2 identity of d: AP-Device-Identifier from deviceId,
 // X-Device-Info completed with the keys v2 requires, X-Forwarded-For from the
 // device address, and the SSO tokens passed through.
-func (g *Gateway) deviceOf(ctx context.Context, rq *Requestor, d *Device) (*device, error) {
+func (g *Gateway) deviceOf(ctx context.Context, rq *Requestor, d *v1model.Device) (*device, error) {
 	if d.DeviceID == "" {
-		return nil, ErrRequired("deviceId", CodeInvalidDeviceID)
+		return nil, v1model.ErrRequired("deviceId", v1model.CodeInvalidDeviceID)
 	}
 	info, err := g.completedInfo(d)
 	if err != nil {
@@ -78,7 +79,7 @@ func deviceHeaders(id, info string, ip netip.Addr, userAgent string) []v2client.
 
 // browserOptions describes the browser of a second-screen call: no device
 // identity, only its address and User-Agent.
-func browserOptions(d *Device) []v2client.Option {
+func browserOptions(d *v1model.Device) []v2client.Option {
 	opts := []v2client.Option{v2client.WithUserAgent(d.UserAgent), v2client.WithSubjectToken(d.SubjectToken)}
 	if d.IP.IsValid() {
 		opts = append(opts, v2client.WithForwardedFor(d.IP.Unmap().String()))
@@ -88,7 +89,7 @@ func browserOptions(d *Device) []v2client.Option {
 
 // completedInfo is deviceInfo and the device's v2 headers, remembered per
 // input.
-func (g *Gateway) completedInfo(d *Device) (*completedInfo, error) {
+func (g *Gateway) completedInfo(d *v1model.Device) (*completedInfo, error) {
 	var buf [512]byte
 	key := appendInfoKey(buf[:0], d)
 	if v, ok := g.infos.get(key); ok {
@@ -109,13 +110,13 @@ func (g *Gateway) completedInfo(d *Device) (*completedInfo, error) {
 // device's own object, its values kept, completed with the five keys v2
 // requires (from the User-Agent, then the configured defaults) and with the
 // connection address and port the gateway saw.
-func (g *Gateway) deviceInfo(d *Device) ([]byte, error) {
+func (g *Gateway) deviceInfo(d *v1model.Device) ([]byte, error) {
 	obj := map[string]any{}
 	if d.DeviceInfo != nil {
 		dec := json.NewDecoder(bytes.NewReader(d.DeviceInfo))
 		dec.UseNumber()
 		if err := dec.Decode(&obj); err != nil || obj == nil {
-			e := ErrBadRequest(CodeInvalidDeviceInfo)
+			e := v1model.ErrBadRequest(v1model.CodeInvalidDeviceInfo)
 			e.Cause = errors.New("device information is not a JSON object")
 			return nil, e
 		}
@@ -148,7 +149,7 @@ func (g *Gateway) deviceInfo(d *Device) ([]byte, error) {
 	fill("applicationId", d.AppID)
 	b, err := json.Marshal(obj)
 	if err != nil {
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	return b, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkDeviceIdentity(b *testing.B) {
 	g := benchGateway()
 	ip := netip.MustParseAddr("198.18.0.7")
 	b.Run("deviceinfo/sent", func(b *testing.B) {
-		d := &Device{DeviceID: "bench-device-0001", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
+		d := &v1model.Device{DeviceID: "bench-device-0001", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
 		b.ReportAllocs()
 		for b.Loop() {
 			if info, err := g.deviceInfo(d); err != nil || len(info) == 0 {
@@ -40,7 +41,7 @@ func BenchmarkDeviceIdentity(b *testing.B) {
 		}
 	})
 	b.Run("deviceinfo/cached", func(b *testing.B) {
-		d := &Device{DeviceID: "bench-device-0001", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
+		d := &v1model.Device{DeviceID: "bench-device-0001", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
 		b.ReportAllocs()
 		for b.Loop() {
 			if info, err := g.completedInfo(d); err != nil || len(info.header) == 0 {
@@ -49,7 +50,7 @@ func BenchmarkDeviceIdentity(b *testing.B) {
 		}
 	})
 	b.Run("deviceinfo/from-user-agent", func(b *testing.B) {
-		d := &Device{DeviceID: "bench-device-0001", UserAgent: benchUserAgent, IP: ip, Port: 40000}
+		d := &v1model.Device{DeviceID: "bench-device-0001", UserAgent: benchUserAgent, IP: ip, Port: 40000}
 		b.ReportAllocs()
 		for b.Loop() {
 			if info, err := g.deviceInfo(d); err != nil || len(info) == 0 {
@@ -88,16 +89,16 @@ func BenchmarkDeviceIdentity(b *testing.B) {
 // device that sent its device information.
 func benchRecord(g *Gateway, i int, now time.Time) (regRecord, error) {
 	id := fmt.Sprintf("bench-device-%07d", i)
-	info, err := g.deviceInfo(&Device{DeviceID: id, DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent,
+	info, err := g.deviceInfo(&v1model.Device{DeviceID: id, DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent,
 		IP: netip.MustParseAddr("198.18.0.7"), Port: 40000})
 	if err != nil {
 		return regRecord{}, err
 	}
 	return regRecord{
-		Registration: Registration{
+		Registration: v1model.Registration{
 			ID: fmt.Sprintf("6f1c8c2e-%04x-4f7a-9b1e-%012x", i&0xffff, i), Code: fmt.Sprintf("%07X", i), Requestor: "REF30",
 			Generated: now, Expires: now.Add(30 * time.Minute),
-			Info: RegistrationInfo{DeviceID: []byte(id), DeviceType: "Roku", AppID: "bench", AppVersion: "1.0",
+			Info: v1model.RegistrationInfo{DeviceID: []byte(id), DeviceType: "Roku", AppID: "bench", AppVersion: "1.0",
 				DeviceInfo: info, UserAgent: benchUserAgent, OriginalUserAgent: benchUserAgent},
 		},
 		ServiceProvider: "REF30",

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -36,7 +37,7 @@ type completedInfo struct {
 	opts []v2client.Option
 }
 
-func newCompletedInfo(d *Device, info []byte) *completedInfo {
+func newCompletedInfo(d *v1model.Device, info []byte) *completedInfo {
 	header := base64.StdEncoding.EncodeToString(info)
 	return &completedInfo{json: info, header: header, opts: slices.Clip(deviceHeaders(d.DeviceID, header, d.IP, d.UserAgent))}
 }
@@ -44,7 +45,7 @@ func newCompletedInfo(d *Device, info []byte) *completedInfo {
 // appendInfoKey appends the part of d that the completed information and
 // headers depend on. Each call of a device builds it, into a buffer on the
 // caller's stack, and looks it up without converting it to a string.
-func appendInfoKey(b []byte, d *Device) []byte {
+func appendInfoKey(b []byte, d *v1model.Device) []byte {
 	b = strconv.AppendInt(b, int64(len(d.DeviceInfo)), 10)
 	b = append(b, ':')
 	b = append(b, d.DeviceInfo...)

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 // infoCacheBytes is what the completed-information cache holds in inputs and
@@ -47,7 +49,7 @@ func TestCompletedInfoCacheBytes(t *testing.T) {
 			g := benchGateway()
 			info := json.RawMessage(fmt.Sprintf(`{"model":"Roku Ultra","pad":%q}`, strings.Repeat("x", tt.pad)))
 			for i := range tt.devices {
-				d := Device{DeviceID: fmt.Sprint("large-", i), DeviceInfo: info, UserAgent: benchUserAgent, IP: ip, Port: 40000}
+				d := v1model.Device{DeviceID: fmt.Sprint("large-", i), DeviceInfo: info, UserAgent: benchUserAgent, IP: ip, Port: 40000}
 				got, err := g.completedInfo(&d)
 				if err != nil {
 					t.Fatal(err)
@@ -66,7 +68,7 @@ func TestCompletedInfoCacheBytes(t *testing.T) {
 			if held := infoCacheBytes(g); held > limit {
 				t.Errorf("cache holds %d bytes of %d entries, want at most %d", held, g.infos.len(), limit)
 			}
-			small := Device{DeviceID: "small", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
+			small := v1model.Device{DeviceID: "small", DeviceInfo: json.RawMessage(benchDeviceInfo), UserAgent: benchUserAgent, IP: ip, Port: 40000}
 			first, err := g.completedInfo(&small)
 			if err != nil {
 				t.Fatal(err)

@@ -5,19 +5,21 @@ import (
 	"errors"
 	"maps"
 	"slices"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 // Logout implements DELETE (or GET) /api/v1/logout: v2 logout for each of the
 // device's profiles, then everything kept for the device is dropped. Like
 // v1, it never returns the MVPD logout URL and answers 204 even when the
 // device had no profile.
-func (g *Gateway) Logout(ctx context.Context, req *LogoutRequest) error {
+func (g *Gateway) Logout(ctx context.Context, req *v1model.LogoutRequest) error {
 	return doForRequestor(ctx, g, "logout", req.Device.Requestor, func(rq *Requestor) error {
 		return g.logout(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) logout(ctx context.Context, rq *Requestor, req *LogoutRequest) error {
+func (g *Gateway) logout(ctx context.Context, rq *Requestor, req *v1model.LogoutRequest) error {
 	dv, err := g.deviceOf(ctx, rq, &req.Device)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -13,8 +14,8 @@ import (
 // GET /api/v1/preauthorize/{code}. The resources go to v2 in chunks of the
 // requestor's PreauthorizeChunk, in parallel, and the answers are merged in
 // request order, so a device never sees too_many_resources for a long list.
-func (g *Gateway) Preauthorize(ctx context.Context, req *PreauthorizeRequest) (*Preauthorization, error) {
-	return forRequestor(ctx, g, "preauthorize", req.Device.Requestor, func(rq *Requestor) (*Preauthorization, error) {
+func (g *Gateway) Preauthorize(ctx context.Context, req *v1model.PreauthorizeRequest) (*v1model.Preauthorization, error) {
+	return forRequestor(ctx, g, "preauthorize", req.Device.Requestor, func(rq *Requestor) (*v1model.Preauthorization, error) {
 		p, err := g.preauthorize(ctx, rq, req)
 		if err != nil {
 			return nil, err
@@ -28,10 +29,10 @@ func (g *Gateway) Preauthorize(ctx context.Context, req *PreauthorizeRequest) (*
 	})
 }
 
-func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *PreauthorizeRequest) (*Preauthorization, error) {
+func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *v1model.PreauthorizeRequest) (*v1model.Preauthorization, error) {
 	resources := dedupe(req.Resources)
 	if len(resources) == 0 {
-		return nil, ErrRequired("resource", CodeMissingResource)
+		return nil, v1model.ErrRequired("resource", v1model.CodeMissingResource)
 	}
 	var (
 		dv      *device
@@ -77,20 +78,20 @@ func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *Preautho
 		return nil, err
 	}
 	decisions := newDecisionIndex(answers)
-	out := &Preauthorization{Resources: make([]ResourceDecision, 0, len(resources))}
+	out := &v1model.Preauthorization{Resources: make([]v1model.ResourceDecision, 0, len(resources))}
 	for _, r := range resources {
 		d, ok := decisions.find(r)
-		rd := ResourceDecision{ID: r, Authorized: ok && d.Authorized}
+		rd := v1model.ResourceDecision{ID: r, Authorized: ok && d.Authorized}
 		if ok && !d.Authorized && d.Error != nil {
 			e := fromV2(d.Error)
 			switch authnProblem(d.Error) {
 			case "authenticated_profile_missing", "authenticated_profile_invalidated":
-				e = NewError(412, MsgNotAuthenticated, CodePreauthorizationAuthenticationSessionMissing)
+				e = v1model.NewError(412, v1model.MsgNotAuthenticated, v1model.CodePreauthorizationAuthenticationSessionMissing)
 			case "authenticated_profile_expired":
-				e = NewError(412, MsgNotAuthenticated, CodePreauthorizationAuthenticationSessionExpired)
+				e = v1model.NewError(412, v1model.MsgNotAuthenticated, v1model.CodePreauthorizationAuthenticationSessionExpired)
 			}
-			if e.Code == CodeAuthorizationDeniedByMVPD {
-				e.Code = CodePreauthorizationDeniedByMVPD
+			if e.Code == v1model.CodeAuthorizationDeniedByMVPD {
+				e.Code = v1model.CodePreauthorizationDeniedByMVPD
 			}
 			rd.Error = e
 		}
@@ -163,11 +164,11 @@ func (x decisionIndex) find(resource string) (v2client.Decision, bool) {
 	return v2client.Decision{}, false
 }
 
-func preauthnError(expired bool) *Error {
+func preauthnError(expired bool) *v1model.Error {
 	if expired {
-		return ErrNotAuthenticated(CodePreauthorizationAuthenticationSessionExpired)
+		return v1model.ErrNotAuthenticated(v1model.CodePreauthorizationAuthenticationSessionExpired)
 	}
-	return ErrNotAuthenticated(CodePreauthorizationAuthenticationSessionMissing)
+	return v1model.ErrNotAuthenticated(v1model.CodePreauthorizationAuthenticationSessionMissing)
 }
 
 // dedupe returns the non-empty resources in order, each once.

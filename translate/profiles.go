@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -26,8 +27,8 @@ func (a *authn) userID() string {
 	return ""
 }
 
-func (a *authn) token(rq *Requestor) *AuthnToken {
-	return &AuthnToken{Requestor: rq.ID, MVPD: a.MVPD, UserID: a.userID(), Expires: a.Profile.NotAfter.Time()}
+func (a *authn) token(rq *Requestor) *v1model.AuthnToken {
+	return &v1model.AuthnToken{Requestor: rq.ID, MVPD: a.MVPD, UserID: a.userID(), Expires: a.Profile.NotAfter.Time()}
 }
 
 // chooseProfile picks the profile to act with when v2 returns several: the
@@ -147,7 +148,7 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 	case errors.Is(err, store.ErrNotFound):
 		return nil, false, nil
 	case err != nil:
-		return nil, false, ErrInternal(err)
+		return nil, false, v1model.ErrInternal(err)
 	}
 	return nil, !now.Before(seen.NotAfter), nil
 }
@@ -161,7 +162,7 @@ func (g *Gateway) see(ctx context.Context, dv *device, a *authn) error {
 func (g *Gateway) seeProfile(ctx context.Context, dv *device, a *authn) (*seenProfile, error) {
 	seen := seenProfile{MVPD: a.MVPD, NotAfter: a.Profile.NotAfter.Time()}
 	if err := setState(ctx, g, dv, dv.key("seen"), seen, keepFor(g.now(), seen.NotAfter, g.expiredMem)); err != nil {
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	return &seen, nil
 }
@@ -180,7 +181,7 @@ func (g *Gateway) actingAuthn(ctx context.Context, dv *device) (*authn, bool, er
 	case errors.Is(err, store.ErrNotFound):
 		return nil, expired, nil
 	case err != nil:
-		return nil, false, ErrInternal(err)
+		return nil, false, v1model.ErrInternal(err)
 	}
 	return &authn{MVPD: tp.MVPD}, false, nil
 }
@@ -259,7 +260,7 @@ func (g *Gateway) readProfiles(ctx context.Context, dv *device) (*profileSet, er
 				}
 			}
 			if err := setState(fctx, g, dv, key, *set, ttl); err != nil {
-				return nil, ErrInternal(err)
+				return nil, v1model.ErrInternal(err)
 			}
 		}
 		return set, nil
@@ -342,7 +343,7 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string) (
 	case errors.Is(err, store.ErrNotFound):
 		rec = nil
 	case err != nil:
-		return nil, nil, false, ErrInternal(err)
+		return nil, nil, false, v1model.ErrInternal(err)
 	}
 	if rec != nil && rec.Registration.Requestor != rq.ID {
 		return nil, nil, false, nil

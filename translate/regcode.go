@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -15,9 +16,9 @@ import (
 // needs to act for the registering device later, when a second-screen call
 // names only the code.
 type regRecord struct {
-	Registration    Registration `json:"registration"`
-	ServiceProvider string       `json:"serviceProvider"`
-	SessionID       string       `json:"sessionId,omitempty"`
+	Registration    v1model.Registration `json:"registration"`
+	ServiceProvider string               `json:"serviceProvider"`
+	SessionID       string               `json:"sessionId,omitempty"`
 	// Local marks a code the gateway issued itself because v2 answered
 	// "authorize": the device was already signed in.
 	Local bool `json:"local,omitempty"`
@@ -56,20 +57,20 @@ func (g *Gateway) recordDevice(ctx context.Context, rq *Requestor, rec *regRecor
 
 // CreateRegcode implements POST /reggie/v1/{requestor}/regcode: a v2 session
 // whose code becomes the registration code.
-func (g *Gateway) CreateRegcode(ctx context.Context, req *CreateRegcodeRequest) (*Registration, error) {
-	return forRequestor(ctx, g, "regcode", req.Device.Requestor, func(rq *Requestor) (*Registration, error) {
+func (g *Gateway) CreateRegcode(ctx context.Context, req *v1model.CreateRegcodeRequest) (*v1model.Registration, error) {
+	return forRequestor(ctx, g, "regcode", req.Device.Requestor, func(rq *Requestor) (*v1model.Registration, error) {
 		return g.createRegcode(ctx, rq, req)
 	})
 }
 
-func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateRegcodeRequest) (*Registration, error) {
+func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *v1model.CreateRegcodeRequest) (*v1model.Registration, error) {
 	dv, err := g.deviceOf(ctx, rq, &req.Device)
 	if err != nil {
 		return nil, err
 	}
-	ttl := cmp.Or(req.TTL, DefaultRegcodeTTL)
-	if ttl < 0 || ttl > MaxRegcodeTTL {
-		return nil, ErrBadRequest(CodeInternalError)
+	ttl := cmp.Or(req.TTL, v1model.DefaultRegcodeTTL)
+	if ttl < 0 || ttl > v1model.MaxRegcodeTTL {
+		return nil, v1model.ErrBadRequest(v1model.CodeInternalError)
 	}
 	s, err := g.client.CreateSession(ctx, rq.ServiceProvider, v2client.SessionParams{
 		MVPD: req.MVPD, DomainName: rq.DomainName, RedirectURL: rq.RedirectURL,
@@ -83,18 +84,18 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateR
 		expires = s.NotAfter.Time()
 	}
 	if !expires.After(now) {
-		return nil, ErrInternal(errors.New("v2 session already expired"))
+		return nil, v1model.ErrInternal(errors.New("v2 session already expired"))
 	}
 	d := &req.Device
 	rec := regRecord{
-		Registration: Registration{
+		Registration: v1model.Registration{
 			ID:        g.newID(),
 			Code:      s.Code,
 			Requestor: rq.ID,
 			MVPD:      req.MVPD,
 			Generated: now,
 			Expires:   expires,
-			Info: RegistrationInfo{
+			Info: v1model.RegistrationInfo{
 				DeviceID:          []byte(d.DeviceID),
 				DeviceType:        d.DeviceType,
 				DeviceUser:        d.DeviceUser,
@@ -133,7 +134,7 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateR
 		}
 	}
 	if err != nil {
-		return nil, ErrInternal(err)
+		return nil, v1model.ErrInternal(err)
 	}
 	g.rememberRegistration(ctx, dv, rec, expires.Sub(now))
 	reg := rec.Registration
@@ -141,7 +142,7 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *CreateR
 }
 
 // GetRegcode implements GET /reggie/v1/{requestor}/regcode/{code}.
-func (g *Gateway) GetRegcode(ctx context.Context, req *GetRegcodeRequest) (*Registration, error) {
+func (g *Gateway) GetRegcode(ctx context.Context, req *v1model.GetRegcodeRequest) (*v1model.Registration, error) {
 	rec, rq, err := g.lookupRegcode(ctx, &req.Device, req.Code)
 	if err != nil {
 		return nil, g.fail(ctx, rq, "regcode get", err)
@@ -152,7 +153,7 @@ func (g *Gateway) GetRegcode(ctx context.Context, req *GetRegcodeRequest) (*Regi
 		_, err := g.client.RetrieveSession(ctx, rq.ServiceProvider, req.Code, rec.options()...)
 		switch {
 		case invalidSession(err):
-			return nil, g.fail(ctx, rq, "regcode get", ErrNotFound(""))
+			return nil, g.fail(ctx, rq, "regcode get", v1model.ErrNotFound(""))
 		case err != nil:
 			g.log.WarnContext(ctx, "confirming registration code upstream", "error", err)
 		}
@@ -163,7 +164,7 @@ func (g *Gateway) GetRegcode(ctx context.Context, req *GetRegcodeRequest) (*Regi
 
 // DeleteRegcode implements DELETE /reggie/v1/{requestor}/regcode/{code}. The
 // code stays refused until it would have expired.
-func (g *Gateway) DeleteRegcode(ctx context.Context, req *DeleteRegcodeRequest) error {
+func (g *Gateway) DeleteRegcode(ctx context.Context, req *v1model.DeleteRegcodeRequest) error {
 	_, rq, err := g.lookupRegcode(ctx, &req.Device, req.Code)
 	if err != nil {
 		return g.fail(ctx, rq, "regcode delete", err)
@@ -171,9 +172,9 @@ func (g *Gateway) DeleteRegcode(ctx context.Context, req *DeleteRegcodeRequest) 
 	err = g.registrations().Delete(ctx, regKey(req.Code))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return g.fail(ctx, rq, "regcode delete", ErrNotFound(""))
+		return g.fail(ctx, rq, "regcode delete", v1model.ErrNotFound(""))
 	case err != nil:
-		return g.fail(ctx, rq, "regcode delete", ErrInternal(err))
+		return g.fail(ctx, rq, "regcode delete", v1model.ErrInternal(err))
 	}
 	g.forgetCode(ctx, req.Code)
 	return nil
@@ -181,7 +182,7 @@ func (g *Gateway) DeleteRegcode(ctx context.Context, req *DeleteRegcodeRequest) 
 
 // lookupRegcode finds the live record of code for the device's requestor,
 // or for the record's own requestor when the call named none.
-func (g *Gateway) lookupRegcode(ctx context.Context, d *Device, code string) (*regRecord, *Requestor, error) {
+func (g *Gateway) lookupRegcode(ctx context.Context, d *v1model.Device, code string) (*regRecord, *Requestor, error) {
 	var rq *Requestor
 	if d.Requestor != "" {
 		r, err := g.requestor(d.Requestor)
@@ -191,24 +192,24 @@ func (g *Gateway) lookupRegcode(ctx context.Context, d *Device, code string) (*r
 		rq = r
 	}
 	if code == "" {
-		return nil, rq, ErrRequired("code", "")
+		return nil, rq, v1model.ErrRequired("code", "")
 	}
 	rec, err := g.registration(ctx, code)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, rq, ErrNotFound("")
+		return nil, rq, v1model.ErrNotFound("")
 	case err != nil:
-		return nil, rq, ErrInternal(err)
+		return nil, rq, v1model.ErrInternal(err)
 	}
 	if rq == nil {
 		r, err := g.requestor(rec.Registration.Requestor)
 		if err != nil {
-			return nil, nil, ErrNotFound("") // the requestor left the configuration
+			return nil, nil, v1model.ErrNotFound("") // the requestor left the configuration
 		}
 		rq = r
 	}
 	if rec.Registration.Requestor != rq.ID {
-		return nil, rq, ErrNotFound("")
+		return nil, rq, v1model.ErrNotFound("")
 	}
 	return rec, rq, nil
 }

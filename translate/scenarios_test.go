@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 func TestAuthorizeDenials(t *testing.T) {
@@ -19,22 +21,22 @@ func TestAuthorizeDenials(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		d        Device
+		d        v1model.Device
 		resource string
 		status   int
 		code     string
 		details  string
 	}{
 		{"bob entitled", bob, "news", 200, "", ""},
-		{"bob not entitled", bob, "movies", 403, CodeAuthorizationDeniedByMVPD, "Your subscription package does not include this channel"},
+		{"bob not entitled", bob, "movies", 403, v1model.CodeAuthorizationDeniedByMVPD, "Your subscription package does not include this channel"},
 		{"carol within parental limit", carol, tv14, 200, "", ""},
-		{"carol above parental limit", carol, tvma, 403, CodeAuthorizationDeniedByParentalControls, "The content is rated TV-MA, above the parental limit TV-14"},
-		{"not signed in", testDevice("nobody"), "news", 403, CodeAuthenticationSessionMissing, ""},
-		{"no resource", bob, "", 400, CodeMissingResource, ""},
+		{"carol above parental limit", carol, tvma, 403, v1model.CodeAuthorizationDeniedByParentalControls, "The content is rated TV-MA, above the parental limit TV-14"},
+		{"not signed in", testDevice("nobody"), "news", 403, v1model.CodeAuthenticationSessionMissing, ""},
+		{"no resource", bob, "", 400, v1model.CodeMissingResource, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			az, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: tt.d, Resource: tt.resource})
+			az, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: tt.d, Resource: tt.resource})
 			if tt.status == 200 {
 				if err != nil || az.Resource != tt.resource {
 					t.Fatalf("Authorize = %+v, %v", az, err)
@@ -92,9 +94,9 @@ func TestPreauthorize(t *testing.T) {
 	for _, viaCode := range []bool{false, true} {
 		t.Run(fmt.Sprintf("code=%v", viaCode), func(t *testing.T) {
 			before := len(e.upstream("/decisions/preauthorize/"))
-			r := &PreauthorizeRequest{Device: bob, Resources: req}
+			r := &v1model.PreauthorizeRequest{Device: bob, Resources: req}
 			if viaCode {
-				r = &PreauthorizeRequest{Device: Device{Requestor: testRequestor}, Code: code, Resources: req}
+				r = &v1model.PreauthorizeRequest{Device: v1model.Device{Requestor: testRequestor}, Code: code, Resources: req}
 			}
 			p, err := e.gw.Preauthorize(e.ctx, r)
 			if err != nil {
@@ -107,7 +109,7 @@ func TestPreauthorize(t *testing.T) {
 				if rd.Authorized != wantOK {
 					t.Errorf("%s authorized = %v, want %v", rd.ID, rd.Authorized, wantOK)
 				}
-				if !wantOK && (rd.Error == nil || rd.Error.Code != CodePreauthorizationDeniedByMVPD) {
+				if !wantOK && (rd.Error == nil || rd.Error.Code != v1model.CodePreauthorizationDeniedByMVPD) {
 					t.Errorf("%s item error = %+v, want preauthorization_denied_by_mvpd", rd.ID, rd.Error)
 				}
 			}
@@ -130,45 +132,45 @@ func TestPreauthorize(t *testing.T) {
 		})
 	}
 
-	_, err := e.gw.Preauthorize(e.ctx, &PreauthorizeRequest{Device: testDevice("nobody"), Resources: []string{"news"}})
-	v1err(t, err, 412, CodePreauthorizationAuthenticationSessionMissing)
+	_, err := e.gw.Preauthorize(e.ctx, &v1model.PreauthorizeRequest{Device: testDevice("nobody"), Resources: []string{"news"}})
+	v1err(t, err, 412, v1model.CodePreauthorizationAuthenticationSessionMissing)
 }
 
 func TestDeletedRegcode(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("deleted")
-	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d})
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: d})
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon := Device{Requestor: testRequestor}
-	if err := e.gw.DeleteRegcode(e.ctx, &DeleteRegcodeRequest{Device: anon, Code: reg.Code}); err != nil {
+	anon := v1model.Device{Requestor: testRequestor}
+	if err := e.gw.DeleteRegcode(e.ctx, &v1model.DeleteRegcodeRequest{Device: anon, Code: reg.Code}); err != nil {
 		t.Fatalf("DeleteRegcode: %v", err)
 	}
-	_, err = e.gw.GetRegcode(e.ctx, &GetRegcodeRequest{Device: anon, Code: reg.Code})
+	_, err = e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: reg.Code})
 	v1err(t, err, 404, "")
-	v1err(t, e.gw.DeleteRegcode(e.ctx, &DeleteRegcodeRequest{Device: anon, Code: reg.Code}), 404, "")
-	_, err = e.gw.Authenticate(e.ctx, &AuthenticateRequest{Device: anon, MVPD: "AcmeCable", Code: reg.Code, DomainName: testDomain, RedirectURL: testRedirect})
+	v1err(t, e.gw.DeleteRegcode(e.ctx, &v1model.DeleteRegcodeRequest{Device: anon, Code: reg.Code}), 404, "")
+	_, err = e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{Device: anon, MVPD: "AcmeCable", Code: reg.Code, DomainName: testDomain, RedirectURL: testRedirect})
 	v1err(t, err, 400, "")
 	if n := len(e.upstream("/sessions/" + reg.Code)); n != 0 {
 		t.Errorf("a deleted code reached v2 %d times", n)
 	}
-	_, err = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: anon, Code: reg.Code})
-	v1err(t, err, 403, CodeAuthenticationSessionMissing)
+	_, err = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: anon, Code: reg.Code})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionMissing)
 	// Unknown codes and other requestors' codes are 404 too.
-	_, err = e.gw.GetRegcode(e.ctx, &GetRegcodeRequest{Device: anon, Code: "NOSUCH1"})
+	_, err = e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: "NOSUCH1"})
 	v1err(t, err, 404, "")
 }
 
 func TestRegcodeLifetime(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("ttl")
-	anon := Device{Requestor: testRequestor}
-	short, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d, TTL: 5 * time.Minute})
+	anon := v1model.Device{Requestor: testRequestor}
+	short, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: d, TTL: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	long, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d, TTL: 10 * time.Hour})
+	long, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: d, TTL: 10 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,9 +183,9 @@ func TestRegcodeLifetime(t *testing.T) {
 		t.Errorf("ttl 10 h: expires %v, want the v2 session's notAfter", long.Expires)
 	}
 	e.advance(5 * time.Minute)
-	_, err = e.gw.GetRegcode(e.ctx, &GetRegcodeRequest{Device: anon, Code: short.Code})
+	_, err = e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: short.Code})
 	v1err(t, err, 404, "")
-	if _, err := e.gw.GetRegcode(e.ctx, &GetRegcodeRequest{Device: anon, Code: long.Code}); err != nil {
+	if _, err := e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: long.Code}); err != nil {
 		t.Errorf("long code: %v", err)
 	}
 }
@@ -195,19 +197,19 @@ func TestRegcodeWhenSignedIn(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("signed-in")
 	e.signIn(d, "AcmeCable", "alice")
-	reg, err := e.gw.CreateRegcode(e.ctx, &CreateRegcodeRequest{Device: d, MVPD: "AcmeCable"})
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: d, MVPD: "AcmeCable"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(reg.Code) != 7 || reg.MVPD != "AcmeCable" {
 		t.Fatalf("registration = %+v", reg)
 	}
-	anon := Device{Requestor: testRequestor}
-	tok, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: anon, Code: reg.Code})
+	anon := v1model.Device{Requestor: testRequestor}
+	tok, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: anon, Code: reg.Code})
 	if err != nil || tok.UserID != "acme-alice-0001" {
 		t.Fatalf("checkauthn/{code} = %+v, %v", tok, err)
 	}
-	r, err := e.gw.Authenticate(e.ctx, &AuthenticateRequest{Device: anon, MVPD: "AcmeCable", Code: reg.Code, DomainName: testDomain, RedirectURL: testRedirect})
+	r, err := e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{Device: anon, MVPD: "AcmeCable", Code: reg.Code, DomainName: testDomain, RedirectURL: testRedirect})
 	if err != nil || r.URL != testRedirect {
 		t.Fatalf("authenticate = %+v, %v; want straight to the redirect URL", r, err)
 	}
@@ -217,43 +219,43 @@ func TestAuthnAndAuthzExpiry(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("expiry")
 
-	_, err := e.gw.AuthnToken(e.ctx, &AuthnTokenRequest{Device: d})
-	v1err(t, err, 404, CodeAuthenticationSessionMissing)
-	_, err = e.gw.AuthzToken(e.ctx, &AuthzTokenRequest{Device: d, Resource: "news"})
-	if ve := v1err(t, err, 412, CodeAuthenticationSessionMissing); !ve.NullDetails {
+	_, err := e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: d})
+	v1err(t, err, 404, v1model.CodeAuthenticationSessionMissing)
+	_, err = e.gw.AuthzToken(e.ctx, &v1model.AuthzTokenRequest{Device: d, Resource: "news"})
+	if ve := v1err(t, err, 412, v1model.CodeAuthenticationSessionMissing); !ve.NullDetails {
 		t.Error("tokens/authz error without null details")
 	}
 
 	code := e.signIn(d, "AcmeCable", "alice")
-	_, err = e.gw.AuthzToken(e.ctx, &AuthzTokenRequest{Device: d, Resource: "news"})
-	v1err(t, err, 404, CodeAuthorizationNotFound)
-	if _, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
+	_, err = e.gw.AuthzToken(e.ctx, &v1model.AuthzTokenRequest{Device: d, Resource: "news"})
+	v1err(t, err, 404, v1model.CodeAuthorizationNotFound)
+	if _, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatal(err)
 	}
 	e.advance(59 * time.Minute)
-	if _, err := e.gw.AuthzToken(e.ctx, &AuthzTokenRequest{Device: d, Resource: "news"}); err != nil {
+	if _, err := e.gw.AuthzToken(e.ctx, &v1model.AuthzTokenRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatalf("tokens/authz within the hour: %v", err)
 	}
 	e.advance(time.Minute)
-	_, err = e.gw.AuthzToken(e.ctx, &AuthzTokenRequest{Device: d, Resource: "news"})
-	v1err(t, err, 410, CodeAuthorizationExpired)
+	_, err = e.gw.AuthzToken(e.ctx, &v1model.AuthzTokenRequest{Device: d, Resource: "news"})
+	v1err(t, err, 410, v1model.CodeAuthorizationExpired)
 	// An expired decision's media token is not handed out: a fresh one is.
-	m, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+	m, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 	if err != nil || !m.Expires.Equal(e.clock.Now().Add(7*time.Minute)) {
 		t.Fatalf("media token after the decision expired = %+v, %v", m, err)
 	}
 
 	e.advance(23 * time.Hour)
-	_, err = e.gw.AuthnToken(e.ctx, &AuthnTokenRequest{Device: d})
-	v1err(t, err, 410, CodeAuthenticationSessionExpired)
-	_, err = e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 403, CodeAuthenticationSessionExpired)
+	_, err = e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: d})
+	v1err(t, err, 410, v1model.CodeAuthenticationSessionExpired)
+	_, err = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionExpired)
 	// The code's record is long gone, but the gateway remembers the login
 	// made with it: expired, not unknown.
-	_, err = e.gw.AuthnToken(e.ctx, &AuthnTokenRequest{Device: Device{Requestor: testRequestor}, Code: code})
-	v1err(t, err, 410, CodeAuthenticationSessionExpired)
-	_, err = e.gw.UserMetadata(e.ctx, &UserMetadataRequest{Device: d})
-	v1err(t, err, 412, CodeAuthenticationSessionExpired)
+	_, err = e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: v1model.Device{Requestor: testRequestor}, Code: code})
+	v1err(t, err, 410, v1model.CodeAuthenticationSessionExpired)
+	_, err = e.gw.UserMetadata(e.ctx, &v1model.UserMetadataRequest{Device: d})
+	v1err(t, err, 412, v1model.CodeAuthenticationSessionExpired)
 }
 
 // TestMediaTokenRace: of many concurrent media-token calls, exactly one gets
@@ -263,7 +265,7 @@ func TestMediaTokenRace(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("racer")
 	e.signIn(d, "AcmeCable", "alice")
-	if _, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
+	if _, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatal(err)
 	}
 	dv := e.mustDevice(d)
@@ -284,7 +286,7 @@ func TestMediaTokenRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			m, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"})
+			m, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"})
 			errs[i] = err
 			if m != nil {
 				tokens[i] = m.SerializedToken
@@ -308,7 +310,7 @@ func TestMediaTokenRace(t *testing.T) {
 	}
 }
 
-func (e *env) mustDevice(d Device) *device {
+func (e *env) mustDevice(d v1model.Device) *device {
 	e.t.Helper()
 	rq, err := e.gw.requestor(d.Requestor)
 	if err != nil {
@@ -326,7 +328,7 @@ func TestUserMetadata(t *testing.T) {
 	d := testDevice("meta")
 	signedAt := e.clock.Now()
 	e.signIn(d, "AcmeCable", "alice")
-	m, err := e.gw.UserMetadata(e.ctx, &UserMetadataRequest{Device: d})
+	m, err := e.gw.UserMetadata(e.ctx, &v1model.UserMetadataRequest{Device: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,37 +352,37 @@ func TestUserMetadata(t *testing.T) {
 			t.Errorf("data %s = %v, want %q", k, got[k], want)
 		}
 	}
-	_, err = e.gw.UserMetadata(e.ctx, &UserMetadataRequest{Device: testDevice("nobody")})
-	v1err(t, err, 412, CodeAuthenticationSessionMissing)
+	_, err = e.gw.UserMetadata(e.ctx, &v1model.UserMetadataRequest{Device: testDevice("nobody")})
+	v1err(t, err, 412, v1model.CodeAuthenticationSessionMissing)
 }
 
 func TestFreePreview(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("preview")
 	d.GenericData = ""
-	if err := e.gw.FreePreview(e.ctx, &FreePreviewRequest{Device: d, DomainName: testDomain}); err != nil {
+	if err := e.gw.FreePreview(e.ctx, &v1model.FreePreviewRequest{Device: d, DomainName: testDomain}); err != nil {
 		t.Fatalf("FreePreview: %v", err)
 	}
-	az, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"})
+	az, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"})
 	if err != nil {
 		t.Fatalf("authorize on the free preview: %v", err)
 	}
 	if az.MVPD != "TempPass_REF30" {
 		t.Errorf("authorized by %q, want the TempPass MVPD", az.MVPD)
 	}
-	if _, err := e.gw.MediaToken(e.ctx, &MediaTokenRequest{Device: d, Resource: "news"}); err != nil {
+	if _, err := e.gw.MediaToken(e.ctx, &v1model.MediaTokenRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatalf("media token on the free preview: %v", err)
 	}
 	// A device that later signs in with a real MVPD uses it.
 	e.advance(time.Minute)
 	e.signIn(d, "AcmeCable", "alice")
-	az, err = e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "sports"})
+	az, err = e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "sports"})
 	if err != nil || az.MVPD != "AcmeCable" {
 		t.Fatalf("authorize after signing in = %+v, %v; want AcmeCable", az, err)
 	}
 	// A non-TempPass MVPD is no free preview.
-	err = e.gw.FreePreview(e.ctx, &FreePreviewRequest{Device: testDevice("other"), MVPD: "BetaFiber"})
-	v1err(t, err, 400, CodeUnknownIntegration)
+	err = e.gw.FreePreview(e.ctx, &v1model.FreePreviewRequest{Device: testDevice("other"), MVPD: "BetaFiber"})
+	v1err(t, err, 400, v1model.CodeUnknownIntegration)
 }
 
 func TestConfig(t *testing.T) {
@@ -388,14 +390,14 @@ func TestConfig(t *testing.T) {
 	const n = 12
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	results := make([]*Config, n)
+	results := make([]*v1model.Config, n)
 	errs := make([]error, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = e.gw.Config(e.ctx, &ConfigRequest{Device: Device{Requestor: testRequestor}})
+			results[i], errs[i] = e.gw.Config(e.ctx, &v1model.ConfigRequest{Device: v1model.Device{Requestor: testRequestor}})
 		}()
 	}
 	close(start)
@@ -420,14 +422,14 @@ func TestConfig(t *testing.T) {
 		t.Errorf("AcmeCable = %+v", c.Requestor.MVPDs[0])
 	}
 	e.advance(DefaultConfigCacheTTL - time.Second)
-	if _, err := e.gw.Config(e.ctx, &ConfigRequest{Device: Device{Requestor: testRequestor}}); err != nil {
+	if _, err := e.gw.Config(e.ctx, &v1model.ConfigRequest{Device: v1model.Device{Requestor: testRequestor}}); err != nil {
 		t.Fatal(err)
 	}
 	if calls := len(e.upstream("/configuration")); calls != 1 {
 		t.Errorf("config within 2 min made %d v2 calls, want 1", calls)
 	}
 	e.advance(time.Second)
-	if _, err := e.gw.Config(e.ctx, &ConfigRequest{Device: Device{Requestor: testRequestor}}); err != nil {
+	if _, err := e.gw.Config(e.ctx, &v1model.ConfigRequest{Device: v1model.Device{Requestor: testRequestor}}); err != nil {
 		t.Fatal(err)
 	}
 	if calls := len(e.upstream("/configuration")); calls != 2 {
@@ -449,7 +451,7 @@ func TestProfileCache(t *testing.T) {
 		return n
 	}
 	for range 3 {
-		if _, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
+		if _, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -457,7 +459,7 @@ func TestProfileCache(t *testing.T) {
 		t.Errorf("3 authorizations read profiles %d times, want 1 (cached)", n)
 	}
 	e.advance(DefaultProfileCacheTTL)
-	if _, err := e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
+	if _, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := profileCalls(); n != 2 {
@@ -471,13 +473,13 @@ func TestUnknownRequestorAndPlainErrors(t *testing.T) {
 	}})
 	d := testDevice("x")
 	d.Requestor = "NOPE"
-	_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
-	v1err(t, err, 400, CodeInvalidRequestor)
+	_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	v1err(t, err, 400, v1model.CodeInvalidRequestor)
 
 	d.Requestor = "PLAIN"
-	_, err = e.gw.Authorize(e.ctx, &AuthorizeRequest{Device: d, Resource: "news"})
+	_, err = e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"})
 	ve := v1err(t, err, 403, "")
-	if ve.Message != MsgNotAuthenticated || ve.Action != "" {
+	if ve.Message != v1model.MsgNotAuthenticated || ve.Action != "" {
 		t.Errorf("plain error = %+v", ve)
 	}
 }

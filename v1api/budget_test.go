@@ -5,7 +5,7 @@ package v1api
 import (
 	"testing"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // The allocation budgets of BENCHMARKS.md, enforced: allocations per
@@ -31,8 +31,8 @@ var renderBudgets = map[string][2]float64{ // body: {xml, json}
 func TestRenderAllocationBudgets(t *testing.T) {
 	be := newRecordingBackend()
 	enhanced := itemErrorOptions{enhanced: true, helpURL: DefaultHelpURL, trace: testRequestID}
-	notFound := &translate.Error{Status: 404, Message: translate.MsgNotFound}
-	denied := &translate.Error{Status: 403, Code: translate.CodeAuthorizationDeniedByMVPD, Message: translate.MsgNotAuthorized,
+	notFound := &v1model.Error{Status: 404, Message: v1model.MsgNotFound}
+	denied := &v1model.Error{Status: 403, Code: v1model.CodeAuthorizationDeniedByMVPD, Message: v1model.MsgNotAuthorized,
 		Details: "Your subscription package does not include this channel.", Action: "none", HelpURL: DefaultHelpURL, Trace: testRequestID}
 	bodies := map[string]func() body{
 		"regcode":        func() body { return registrationBody{be.reg} },

@@ -1,10 +1,11 @@
 package v1api
 
 import (
-	"github.com/passgw/passgw/translate"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+
+	"github.com/passgw/passgw/v1model"
 )
 
 func TestDeviceAddr(t *testing.T) {
@@ -59,7 +60,7 @@ func TestDeviceIPReachesBackend(t *testing.T) {
 		serve(h, testRequest{target: "/api/v1/checkauthn?requestor=R&deviceId=d", remote: tt.remote,
 			header: map[string]string{"X-Forwarded-For": "198.51.100.1"}})
 		_, req := b.last()
-		if got := req.(*translate.CheckAuthnRequest).Device.IP.String(); got != tt.want {
+		if got := req.(*v1model.CheckAuthnRequest).Device.IP.String(); got != tt.want {
 			t.Errorf("peer %s: device IP %s, want %s", tt.remote, got, tt.want)
 		}
 	}

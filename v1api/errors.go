@@ -1,22 +1,22 @@
 package v1api
 
-import "github.com/passgw/passgw/translate"
+import "github.com/passgw/passgw/v1model"
 
-// Error bodies. A *translate.Error whose Code is set is rendered in the
+// Error bodies. A *v1model.Error whose Code is set is rendered in the
 // enhanced form (the handler clears Code for requestors without enhanced
 // codes, and an error without a fitting code stays legacy).
 
 // message is e.Message as the format wrote it: v1 said "Not found" in XML
 // and "Not Found" in JSON.
-func message(e *translate.Error, f format) string {
-	if f == formatJSON && e.Message == translate.MsgNotFound {
+func message(e *v1model.Error, f format) string {
+	if f == formatJSON && e.Message == v1model.MsgNotFound {
 		return "Not Found"
 	}
 	return e.Message
 }
 
 // errorBody is a v1 error answer.
-type errorBody struct{ e *translate.Error }
+type errorBody struct{ e *v1model.Error }
 
 func (b errorBody) writeXML(w *xmlWriter) {
 	e := b.e
@@ -71,9 +71,9 @@ type itemErrorOptions struct {
 }
 
 // item returns the completed copy of e to render, or false.
-func (o itemErrorOptions) item(e *translate.Error) (translate.Error, bool) {
+func (o itemErrorOptions) item(e *v1model.Error) (v1model.Error, bool) {
 	if e == nil || !o.enhanced {
-		return translate.Error{}, false
+		return v1model.Error{}, false
 	}
 	c := *e
 	if c.Code != "" {
@@ -83,7 +83,7 @@ func (o itemErrorOptions) item(e *translate.Error) (translate.Error, bool) {
 }
 
 // writeItemErrorXML puts action last, as the preauthorize pages do.
-func writeItemErrorXML(w *xmlWriter, e *translate.Error) {
+func writeItemErrorXML(w *xmlWriter, e *v1model.Error) {
 	w.start("error")
 	w.int("status", int64(e.Status))
 	w.optText("code", e.Code)
@@ -96,7 +96,7 @@ func writeItemErrorXML(w *xmlWriter, e *translate.Error) {
 }
 
 // writeItemErrorJSON puts action first, as the enhanced-codes page does.
-func writeItemErrorJSON(w *jsonWriter, e *translate.Error) {
+func writeItemErrorJSON(w *jsonWriter, e *v1model.Error) {
 	w.beginObject()
 	w.optStr("action", e.Action)
 	w.int("status", int64(e.Status))

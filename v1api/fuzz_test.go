@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // FuzzRequest drives parameter parsing, routing and negotiation with
@@ -97,11 +97,11 @@ func FuzzRender(f *testing.F) {
 	f.Add("bad\xff\xfe\x00\x01\r\n\t\u2028 é", "1bad key")
 	f.Add("\ufffd\U0001F600", "ns:key")
 	f.Fuzz(func(t *testing.T, s, key string) {
-		tok := &translate.AuthnToken{Requestor: s, MVPD: s, UserID: s}
+		tok := &v1model.AuthnToken{Requestor: s, MVPD: s, UserID: s}
 		wantJSON := replaceInvalid(s, func(rune) bool { return true })
 		wantXML := replaceInvalid(s, isXMLChar)
 
-		var got translate.AuthnToken
+		var got v1model.AuthnToken
 		var j struct{ Requestor, Mvpd, UserID string }
 		if err := json.Unmarshal(encodeJSON(authnBody{tok}), &j); err != nil {
 			t.Fatal(err)
@@ -131,14 +131,14 @@ func FuzzRender(f *testing.F) {
 			}
 		}
 
-		md := &translate.UserMetadata{Encrypted: []string{s}, Data: []translate.MetadataField{{Name: key, Value: []any{s, map[string]any{key: s}}}}}
+		md := &v1model.UserMetadata{Encrypted: []string{s}, Data: []v1model.MetadataField{{Name: key, Value: []any{s, map[string]any{key: s}}}}}
 		if err := xmlWellFormed(encodeXML(userMetadataBody{md})); err != nil {
 			t.Fatalf("metadata XML: %v", err)
 		}
 		if !json.Valid(encodeJSON(userMetadataBody{md})) {
 			t.Fatal("metadata JSON invalid")
 		}
-		e := &translate.Error{Status: 403, Message: s, Details: s, Code: s, Action: s, HelpURL: s, Trace: s}
+		e := &v1model.Error{Status: 403, Message: s, Details: s, Code: s, Action: s, HelpURL: s, Trace: s}
 		if err := xmlWellFormed(encodeXML(errorBody{e})); err != nil {
 			t.Fatalf("error XML: %v", err)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -31,7 +31,7 @@ type goldenCase struct {
 	samples map[format]string
 }
 
-func backendErr(e *translate.Error) func(*recordingBackend) {
+func backendErr(e *v1model.Error) func(*recordingBackend) {
 	return func(b *recordingBackend) { b.err = e }
 }
 
@@ -41,12 +41,12 @@ func goldenCases() []goldenCase {
 		{name: "regcode-201", status: 201,
 			req: testRequest{method: "POST", target: "/reggie/v1/sampleRequestorId/regcode", body: "deviceId=so-devid-003&mvpd=sampleMvpdId"},
 			setup: func(b *recordingBackend) {
-				b.reg = &translate.Registration{ID: "ef5a79e8-7c8a-41d6-a45a-e378c6c7c8b5", Code: "IYQD5JQ",
+				b.reg = &v1model.Registration{ID: "ef5a79e8-7c8a-41d6-a45a-e378c6c7c8b5", Code: "IYQD5JQ",
 					Requestor: "sampleRequestorId", MVPD: "sampleMvpdId", Generated: ms(1704963921144), Expires: ms(1704965721144),
-					Info: translate.RegistrationInfo{DeviceID: []byte("so-devid-003"), DeviceInfo: []byte(`{"type":"SetTopBox","model":"AFTMM"}`),
+					Info: v1model.RegistrationInfo{DeviceID: []byte("so-devid-003"), DeviceInfo: []byte(`{"type":"SetTopBox","model":"AFTMM"}`),
 						UserAgent: "Mozilla/5.0 (Linux; Android 7.1.2; AFTMM)", OriginalUserAgent: "Mozilla/5.0 (Linux; Android 7.1.2; AFTMM)",
-						AuthorizationType: translate.AuthorizationOAuth2,
-						SourceApplication: &translate.SourceApplication{ID: "14138364-application-id", Name: "application name", Version: "1.0.0"}}}
+						AuthorizationType: v1model.AuthorizationOAuth2,
+						SourceApplication: &v1model.SourceApplication{ID: "14138364-application-id", Name: "application name", Version: "1.0.0"}}}
 			},
 			samples: map[format]string{formatJSON: "regcode-201.json"}},
 		{name: "regcode-201-historical", status: 201,
@@ -59,7 +59,7 @@ func goldenCases() []goldenCase {
 			req:     testRequest{target: "/reggie/v1/sampleRequestorId/regcode/TJJCFK"},
 			samples: map[format]string{formatXML: "regcode-get-200.xml"}},
 		{name: "regcode-get-404", status: 404,
-			req: testRequest{target: "/reggie/v1/sampleRequestorId/regcode/NOPE"}, setup: backendErr(translate.ErrNotFound(""))},
+			req: testRequest{target: "/reggie/v1/sampleRequestorId/regcode/NOPE"}, setup: backendErr(v1model.ErrNotFound(""))},
 		{name: "regcode-400-deviceid", status: 400,
 			req:     testRequest{method: "POST", target: "/reggie/v1/sampleRequestorId/regcode"},
 			samples: map[format]string{formatJSON: "regcode-400.json"}},
@@ -71,69 +71,69 @@ func goldenCases() []goldenCase {
 		{name: "config-200", status: 200, req: testRequest{target: "/api/v1/config/sampleRequestorId"}},
 		{name: "config-400-enhanced", status: 400,
 			req: testRequest{target: "/api/v1/config/" + enhancedReq},
-			setup: backendErr(&translate.Error{Status: 400, Code: translate.CodeInvalidRequestor,
+			setup: backendErr(&v1model.Error{Status: 400, Code: v1model.CodeInvalidRequestor,
 				Message: "The requestor parameter is missing or invalid."}),
 			samples: map[format]string{formatJSON: "error-400-enhanced.json", formatXML: "error-400-enhanced.xml"}},
 		{name: "checkauthn-200", status: 200, req: testRequest{target: "/api/v1/checkauthn?" + dev},
 			samples: map[format]string{formatJSON: "tokens-authn-200.json", formatXML: "tokens-authn-200.xml"}},
 		{name: "checkauthn-403", status: 403, req: testRequest{target: "/api/v1/checkauthn?" + dev},
-			setup:   backendErr(translate.ErrAuthnTokenExpired(translate.CodeAuthenticationSessionMissing)),
+			setup:   backendErr(v1model.ErrAuthnTokenExpired(v1model.CodeAuthenticationSessionMissing)),
 			samples: map[format]string{formatXML: "checkauthn-403.xml"}},
 		{name: "checkauthn-403-enhanced", status: 403, req: testRequest{target: "/api/v1/checkauthn?requestor=" + enhancedReq + "&deviceId=d1"},
-			setup: backendErr(translate.ErrAuthnTokenExpired(translate.CodeAuthenticationSessionExpired))},
+			setup: backendErr(v1model.ErrAuthnTokenExpired(v1model.CodeAuthenticationSessionExpired))},
 		{name: "checkauthn-code-403", status: 403, req: testRequest{target: "/api/v1/checkauthn/ABC123?requestor=sampleRequestorId"},
-			setup:   backendErr(translate.ErrForbidden("")),
+			setup:   backendErr(v1model.ErrForbidden("")),
 			samples: map[format]string{formatJSON: "checkauthn-code-403.json"}},
 		{name: "tokens-authn-200", status: 200, req: testRequest{target: "/api/v1/tokens/authn?" + dev},
 			samples: map[format]string{formatJSON: "tokens-authn-200.json", formatXML: "tokens-authn-200.xml"}},
 		{name: "tokens-authn-404", status: 404, req: testRequest{target: "/api/v1/tokens/authn?" + dev},
-			setup:   backendErr(translate.ErrNotFound(translate.CodeAuthenticationSessionMissing)),
+			setup:   backendErr(v1model.ErrNotFound(v1model.CodeAuthenticationSessionMissing)),
 			samples: map[format]string{formatJSON: "tokens-authn-404.json", formatXML: "tokens-authn-404.xml"}},
 		{name: "tokens-authn-410", status: 410, req: testRequest{target: "/api/v1/tokens/authn?" + dev},
-			setup: backendErr(translate.ErrGone(translate.CodeAuthenticationSessionExpired))},
+			setup: backendErr(v1model.ErrGone(v1model.CodeAuthenticationSessionExpired))},
 		{name: "authorize-200", status: 200, req: testRequest{target: "/api/v1/authorize?" + dev + "&resource=sampleResourceId"},
 			setup:   func(b *recordingBackend) { b.authz.ProxyMVPD = "" },
 			samples: map[format]string{formatJSON: "authorize-200.json", formatXML: "authorize-200.xml"}},
 		{name: "authorize-403", status: 403, req: testRequest{target: "/api/v1/authorize?" + dev + "&resource=sampleResourceId"},
-			setup: backendErr(translate.ErrNotAuthorized(translate.CodeAuthorizationDeniedByMVPD,
+			setup: backendErr(v1model.ErrNotAuthorized(v1model.CodeAuthorizationDeniedByMVPD,
 				"Your subscription package does not include the \"ASFAFD\" channel.\n  Please go to http://www.ca.ble/upgrade in order to upgrade your subscription.")),
 			samples: map[format]string{formatXML: "authorize-403.xml"}},
 		{name: "authorize-403-enhanced", status: 403, req: testRequest{target: "/api/v1/authorize?requestor=" + enhancedReq + "&deviceId=d1&resource=r"},
-			setup: backendErr(translate.ErrNotAuthorized(translate.CodeAuthorizationDeniedByParentalControls, "Rated TV-MA"))},
+			setup: backendErr(v1model.ErrNotAuthorized(v1model.CodeAuthorizationDeniedByParentalControls, "Rated TV-MA"))},
 		{name: "authorize-400-resource", status: 400, req: testRequest{target: "/api/v1/authorize?" + dev}},
 		{name: "tokens-authz-200", status: 200, req: testRequest{target: "/api/v1/tokens/authz?" + dev + "&resource=sampleResourceId"},
 			setup:   func(b *recordingBackend) { b.authz.ProxyMVPD = "sampleProxyMvpdId" },
 			samples: map[format]string{formatJSON: "tokens-authz-200.json", formatXML: "tokens-authz-200.xml"}},
 		{name: "tokens-authz-412", status: 412, req: testRequest{target: "/api/v1/tokens/authz?" + dev + "&resource=r"},
-			setup:   backendErr(translate.ErrNotAuthenticated(translate.CodeAuthenticationSessionMissing)),
+			setup:   backendErr(v1model.ErrNotAuthenticated(v1model.CodeAuthenticationSessionMissing)),
 			samples: map[format]string{formatJSON: "tokens-authz-412.json", formatXML: "tokens-authz-412.xml"}},
 		{name: "tokens-authz-404", status: 404, req: testRequest{target: "/api/v1/tokens/authz?" + dev + "&resource=r"},
-			setup:   backendErr(translate.ErrNotFound(translate.CodeAuthorizationNotFound)),
+			setup:   backendErr(v1model.ErrNotFound(v1model.CodeAuthorizationNotFound)),
 			samples: map[format]string{formatJSON: "tokens-authz-404.json", formatXML: "tokens-authz-404.xml"}},
 		{name: "tokens-authz-410", status: 410, req: testRequest{target: "/api/v1/tokens/authz?" + dev + "&resource=r"},
-			setup:   backendErr(translate.ErrGone(translate.CodeAuthorizationExpired)),
+			setup:   backendErr(v1model.ErrGone(v1model.CodeAuthorizationExpired)),
 			samples: map[format]string{formatJSON: "tokens-authz-410.json", formatXML: "tokens-authz-410.xml"}},
 		{name: "tokens-authz-404-enhanced", status: 404, req: testRequest{target: "/api/v1/tokens/authz?requestor=" + enhancedReq + "&deviceId=d1&resource=r"},
-			setup: backendErr(translate.ErrNotFound(translate.CodeAuthorizationNotFound))},
+			setup: backendErr(v1model.ErrNotFound(v1model.CodeAuthorizationNotFound))},
 		{name: "tokens-media-200", status: 200, req: testRequest{target: "/api/v1/tokens/media?" + dev + "&resource=sampleResourceId"},
 			samples: map[format]string{formatJSON: "tokens-media-200.json", formatXML: "tokens-media-200.xml"}},
 		{name: "tokens-media-403", status: 403, req: testRequest{target: "/api/v1/mediatoken?" + dev + "&resource=r"},
-			setup: backendErr(translate.ErrNotAuthorized(translate.CodeAuthorizationDeniedByMVPD, "Not in package"))},
+			setup: backendErr(v1model.ErrNotAuthorized(v1model.CodeAuthorizationDeniedByMVPD, "Not in package"))},
 		{name: "preauthorize-200", status: 200, req: testRequest{target: "/api/v1/preauthorize?" + dev + "&resource=TestStream1,TestStream2"}},
 		{name: "preauthorize-200-enhanced", status: 200,
 			req:     testRequest{target: "/api/v1/preauthorize?requestor=" + enhancedReq + "&deviceId=d1&resource=TestStream1,TestStream2"},
 			samples: map[format]string{formatXML: "preauthorize-200.xml", formatJSON: "preauthorize-200-enhanced.json"}},
 		{name: "preauthorize-412", status: 412, req: testRequest{target: "/api/v1/preauthorize?" + dev + "&resource=a"},
-			setup: backendErr(translate.ErrNotAuthenticated(translate.CodePreauthorizationAuthenticationSessionMissing))},
+			setup: backendErr(v1model.ErrNotAuthenticated(v1model.CodePreauthorizationAuthenticationSessionMissing))},
 		{name: "preauthorize-400-resource", status: 400, req: testRequest{target: "/api/v1/preauthorize?requestor=" + enhancedReq + "&deviceId=d1&resource=,"}},
 		{name: "usermetadata-200", status: 200, req: testRequest{target: "/api/v1/tokens/usermetadata?" + dev},
 			samples: map[format]string{formatJSON: "tokens-usermetadata-200.broken.json"}},
 		{name: "usermetadata-200-empty", status: 200, req: testRequest{target: "/api/v1/tokens/usermetadata?" + dev},
-			setup: func(b *recordingBackend) { b.md = &translate.UserMetadata{Updated: time.Unix(1334243471, 0)} }},
+			setup: func(b *recordingBackend) { b.md = &v1model.UserMetadata{Updated: time.Unix(1334243471, 0)} }},
 		{name: "usermetadata-404", status: 404, req: testRequest{target: "/api/v1/tokens/usermetadata?" + dev},
-			setup: backendErr(translate.ErrNotFound(""))},
+			setup: backendErr(v1model.ErrNotFound(""))},
 		{name: "usermetadata-412", status: 412, req: testRequest{target: "/api/v1/tokens/usermetadata?" + dev},
-			setup: backendErr(translate.ErrNotAuthenticated(translate.CodeAuthenticationSessionExpired))},
+			setup: backendErr(v1model.ErrNotAuthenticated(v1model.CodeAuthenticationSessionExpired))},
 		{name: "freepreview-400", status: 400,
 			req: testRequest{method: "POST", target: "/api/v1/authenticate/freepreview", body: "requestor_id=R&deviceId=d1&domain_name=example.com"}},
 		{name: "authenticate-400", status: 400, req: testRequest{target: "/api/v1/authenticate?requestor_id=R&mso_id=m&domain_name=d&redirect_url=u"}},
@@ -144,7 +144,7 @@ func goldenCases() []goldenCase {
 		{name: "device-info-400-enhanced", status: 400,
 			req: testRequest{target: "/api/v1/tokens/authn?requestor=" + enhancedReq + "&deviceId=d1&device_info=***"}},
 		{name: "unauthorized-401", status: 401, req: testRequest{target: "/api/v1/tokens/authn?" + dev},
-			setup: backendErr(translate.ErrUnauthorized())},
+			setup: backendErr(v1model.ErrUnauthorized())},
 		{name: "not-found-404", status: 404, req: testRequest{target: "/api/v1/nothing-here"}},
 		{name: "method-405", status: 405, req: testRequest{method: "PUT", target: "/reggie/v1/sampleRequestorId/regcode"}},
 		{name: "method-405-enhanced", status: 405, req: testRequest{method: "POST", target: "/api/v1/checkauthn?requestor=" + enhancedReq}},
@@ -154,7 +154,7 @@ func goldenCases() []goldenCase {
 			setup: func(b *recordingBackend) { b.err = errors.New("upstream exploded") }},
 		{name: "escaping", status: 200, req: testRequest{target: "/api/v1/tokens/authn?" + dev},
 			setup: func(b *recordingBackend) {
-				b.authn = &translate.AuthnToken{Requestor: `a&b<c>d"e'f`, MVPD: "ctl\x01\x1f\x7fz", UserID: "bad\xff\xfeutf8 ]]> \r\n\ttab é 日本 \U0001F600", Expires: ms(1)}
+				b.authn = &v1model.AuthnToken{Requestor: `a&b<c>d"e'f`, MVPD: "ctl\x01\x1f\x7fz", UserID: "bad\xff\xfeutf8 ]]> \r\n\ttab é 日本 \U0001F600", Expires: ms(1)}
 			}},
 	}
 }

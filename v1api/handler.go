@@ -12,9 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/passgw/passgw/translate"
-
 	"github.com/passgw/passgw/internal/uuid"
+	"github.com/passgw/passgw/v1model"
 )
 
 // Default limits and the default enhanced-error help page.
@@ -45,12 +44,12 @@ type Config struct {
 
 	// Authenticate checks the caller credential of a request (DCR bearer
 	// token, access_token parameter or signed header). requestor is the one
-	// named by the path or parameters, possibly empty. A *translate.Error or
+	// named by the path or parameters, possibly empty. A *v1model.Error or
 	// *CredentialError result is rendered as such; other errors become 500.
 	// It is not called for the browser call GET /api/v1/authenticate.
 	// Nil means credentials are not checked; the signed header's
 	// requestor_id is still read as a requestor source.
-	Authenticate func(r *http.Request, requestor string) (translate.Caller, error)
+	Authenticate func(r *http.Request, requestor string) (v1model.Caller, error)
 
 	// Throttle limits the calls of each device on the paths Adobe
 	// throttled, before credentials are checked (refused calls count too).
@@ -128,7 +127,7 @@ type call struct {
 	params    Params
 	format    format
 	requestID string
-	device    translate.Device
+	device    v1model.Device
 	enhanced  bool
 	helpURL   string
 	// ctx is the request's context when the Handler chose its request id.
@@ -189,9 +188,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !matched {
 		c.enhanced = h.cfg.Enhanced(p.Get("requestor"))
 		if m.methodMismatch {
-			h.fail(w, c, translate.ErrMethodNotAllowed())
+			h.fail(w, c, v1model.ErrMethodNotAllowed())
 		} else {
-			h.fail(w, c, translate.ErrNotFound(""))
+			h.fail(w, c, v1model.ErrNotFound(""))
 		}
 		return
 	}
@@ -245,12 +244,12 @@ func (h *Handler) prepare(c *call) error {
 		if len(rt.requestorParams) > 0 {
 			name = rt.requestorParams[0]
 		}
-		return translate.ErrRequired(name, translate.CodeInvalidRequestor)
+		return v1model.ErrRequired(name, v1model.CodeInvalidRequestor)
 	}
 
 	d.DeviceID = c.params.Get("deviceId")
 	if rt.needDevice && d.DeviceID == "" {
-		return translate.ErrRequired("deviceId", translate.CodeInvalidDeviceID)
+		return v1model.ErrRequired("deviceId", v1model.CodeInvalidDeviceID)
 	}
 	raw := c.r.Header.Get("X-Device-Info")
 	if raw == "" {
@@ -259,7 +258,7 @@ func (h *Handler) prepare(c *call) error {
 	if raw != "" {
 		b64, obj, err := decodeDeviceInfo(raw)
 		if err != nil {
-			e := translate.ErrBadRequest(translate.CodeInvalidDeviceInfo)
+			e := v1model.ErrBadRequest(v1model.CodeInvalidDeviceInfo)
 			e.Cause = err
 			return e
 		}
@@ -287,12 +286,12 @@ func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 		writeCredentialError(w, credErr)
 		return
 	}
-	var v1err *translate.Error
+	var v1err *v1model.Error
 	if !errors.As(err, &v1err) {
 		h.log.LogAttrs(c.r.Context(), slog.LevelError, "v1 operation failed",
 			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path),
 			slog.String("error", err.Error()))
-		v1err = translate.ErrInternal(err)
+		v1err = v1model.ErrInternal(err)
 	} else if v1err.Status >= 500 {
 		h.log.LogAttrs(c.r.Context(), slog.LevelError, "v1 operation failed",
 			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path),
@@ -319,9 +318,9 @@ func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 }
 
 // completeEnhanced fills the enhanced fields the backend left empty.
-func completeEnhanced(e *translate.Error, helpURL, trace string) {
+func completeEnhanced(e *v1model.Error, helpURL, trace string) {
 	if e.Action == "" {
-		e.Action = translate.ActionFor(e.Code)
+		e.Action = v1model.ActionFor(e.Code)
 	}
 	if e.HelpURL == "" {
 		e.HelpURL = helpURL

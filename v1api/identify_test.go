@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 func TestRouteTemplate(t *testing.T) {
@@ -145,7 +145,7 @@ type idBackend struct {
 	seen string
 }
 
-func (b *idBackend) Config(ctx context.Context, r *translate.ConfigRequest) (*translate.Config, error) {
+func (b *idBackend) Config(ctx context.Context, r *v1model.ConfigRequest) (*v1model.Config, error) {
 	b.seen, _ = RequestIDFromContext(ctx)
 	return b.recordingBackend.Config(ctx, r)
 }

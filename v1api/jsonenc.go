@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // jsonWriter appends a JSON value to buf as it is described, member by
@@ -99,7 +99,7 @@ func (w *jsonWriter) null(name string) {
 
 // value writes v as an array element or member value. v is one of: nil
 // (null), string, bool, int, int64, float64, json.Number, []any, []string,
-// map[string]any (members in key order), []translate.MetadataField
+// map[string]any (members in key order), []v1model.MetadataField
 // (members in order); anything else is written as encoding/json would.
 func (w *jsonWriter) value(v any) {
 	switch v := v.(type) {
@@ -156,7 +156,7 @@ func (w *jsonWriter) value(v any) {
 			w.value(v[k])
 		}
 		w.endObject()
-	case []translate.MetadataField:
+	case []v1model.MetadataField:
 		w.beginObject()
 		for _, f := range v {
 			w.name(f.Name)

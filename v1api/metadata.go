@@ -7,14 +7,14 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // User metadata (3.15): JSON fields updated, encrypted, data; XML the
 // chosen <userMetadata> shape where arrays become repeated elements and
 // objects nested elements.
 
-type userMetadataBody struct{ md *translate.UserMetadata }
+type userMetadataBody struct{ md *v1model.UserMetadata }
 
 func (b userMetadataBody) writeJSON(w *jsonWriter) {
 	md := b.md
@@ -28,7 +28,7 @@ func (b userMetadataBody) writeJSON(w *jsonWriter) {
 	}
 	w.name("data")
 	if md.Data == nil {
-		w.value([]translate.MetadataField{})
+		w.value([]v1model.MetadataField{})
 	} else {
 		w.value(md.Data)
 	}
@@ -50,7 +50,7 @@ func (b userMetadataBody) writeXML(w *xmlWriter) {
 	w.end("userMetadata")
 }
 
-func unixSeconds(md *translate.UserMetadata) int64 {
+func unixSeconds(md *v1model.UserMetadata) int64 {
 	if md.Updated.IsZero() {
 		return 0
 	}
@@ -98,7 +98,7 @@ func writeXMLValue(w *xmlWriter, name string, v any) {
 			writeXMLValue(w, k, v[k])
 		}
 		w.end(name)
-	case []translate.MetadataField:
+	case []v1model.MetadataField:
 		w.start(name)
 		for _, f := range v {
 			writeXMLValue(w, f.Name, f.Value)

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 var (
@@ -225,8 +225,8 @@ func readMultipart(body []byte, boundary string) url.Values {
 	}
 }
 
-func badRequest(cause error) *translate.Error {
-	e := translate.ErrBadRequest("")
+func badRequest(cause error) *v1model.Error {
+	e := v1model.ErrBadRequest("")
 	e.Cause = cause
 	return e
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // Content types of the answers.
@@ -158,7 +158,7 @@ func (w *jsonWriter) millis(name string, t time.Time) {
 // Registration (3.1, 3.2): XML in the historical XSD shape, JSON the union
 // of the current and historical documented fields.
 
-type registrationBody struct{ reg *translate.Registration }
+type registrationBody struct{ reg *v1model.Registration }
 
 func (b registrationBody) writeXML(w *xmlWriter) {
 	reg := b.reg
@@ -219,7 +219,7 @@ func (b registrationBody) writeJSON(w *jsonWriter) {
 
 // Config (3.4), the chosen shape.
 
-type configBody struct{ cfg *translate.Config }
+type configBody struct{ cfg *v1model.Config }
 
 func (b configBody) writeXML(w *xmlWriter) {
 	cfg := b.cfg
@@ -294,7 +294,7 @@ func (b configBody) writeJSON(w *jsonWriter) {
 
 // Authentication token (3.6-3.9).
 
-type authnBody struct{ t *translate.AuthnToken }
+type authnBody struct{ t *v1model.AuthnToken }
 
 func (b authnBody) writeXML(w *xmlWriter) {
 	t := b.t
@@ -318,7 +318,7 @@ func (b authnBody) writeJSON(w *jsonWriter) {
 
 // Authorization (3.10, 3.11).
 
-type authzBody struct{ t *translate.AuthzToken }
+type authzBody struct{ t *v1model.AuthzToken }
 
 func (b authzBody) writeXML(w *xmlWriter) {
 	t := b.t
@@ -344,7 +344,7 @@ func (b authzBody) writeJSON(w *jsonWriter) {
 
 // Short media token (3.12).
 
-type mediaBody struct{ t *translate.MediaToken }
+type mediaBody struct{ t *v1model.MediaToken }
 
 func (b mediaBody) writeXML(w *xmlWriter) {
 	t := b.t
@@ -373,7 +373,7 @@ func (b mediaBody) writeJSON(w *jsonWriter) {
 // Preauthorization (3.13, 3.14).
 
 type preauthorizeBody struct {
-	p    *translate.Preauthorization
+	p    *v1model.Preauthorization
 	opts itemErrorOptions
 }
 

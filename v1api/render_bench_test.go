@@ -3,7 +3,7 @@ package v1api
 import (
 	"testing"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // BenchmarkRender encodes each v1 body in XML and JSON from its typed
@@ -13,8 +13,8 @@ import (
 func BenchmarkRender(b *testing.B) {
 	be := newRecordingBackend()
 	enhanced := itemErrorOptions{enhanced: true, helpURL: DefaultHelpURL, trace: testRequestID}
-	notFound := &translate.Error{Status: 404, Message: translate.MsgNotFound}
-	denied := &translate.Error{Status: 403, Code: translate.CodeAuthorizationDeniedByMVPD, Message: translate.MsgNotAuthorized,
+	notFound := &v1model.Error{Status: 404, Message: v1model.MsgNotFound}
+	denied := &v1model.Error{Status: 403, Code: v1model.CodeAuthorizationDeniedByMVPD, Message: v1model.MsgNotAuthorized,
 		Details: "Your subscription package does not include this channel.", Action: "none", HelpURL: DefaultHelpURL, Trace: testRequestID}
 	bodies := []struct {
 		name string

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // FuzzRenderBodies puts an arbitrary string in every string field of every
@@ -38,9 +38,9 @@ func FuzzRenderBodies(f *testing.F) {
 			{"config",
 				configBody{configFor(s, &yes)}, 8},
 			{"authorization",
-				authzBody{&translate.AuthzToken{Requestor: s, MVPD: s, Resource: s, Expires: at, ProxyMVPD: s}}, 4},
+				authzBody{&v1model.AuthzToken{Requestor: s, MVPD: s, Resource: s, Expires: at, ProxyMVPD: s}}, 4},
 			{"media token",
-				mediaBody{&translate.MediaToken{Requestor: s, Resource: s, Expires: at, MVPDID: s, SerializedToken: s, UserID: s}}, 5},
+				mediaBody{&v1model.MediaToken{Requestor: s, Resource: s, Expires: at, MVPDID: s, SerializedToken: s, UserID: s}}, 5},
 			{"preauthorize",
 				&preauthorizeBody{preauthFor(s), itemErrorOptions{enhanced: true, helpURL: s, trace: s}}, 2},
 		}
@@ -64,22 +64,22 @@ func FuzzRenderBodies(f *testing.F) {
 	})
 }
 
-func regFor(s string, at time.Time) *translate.Registration {
-	return &translate.Registration{ID: s, Code: s, Requestor: s, MVPD: s, Generated: at, Expires: at,
-		Info: translate.RegistrationInfo{DeviceID: []byte(s), DeviceType: s, DeviceUser: s, AppID: s, AppVersion: s, RegistrationURL: s}}
+func regFor(s string, at time.Time) *v1model.Registration {
+	return &v1model.Registration{ID: s, Code: s, Requestor: s, MVPD: s, Generated: at, Expires: at,
+		Info: v1model.RegistrationInfo{DeviceID: []byte(s), DeviceType: s, DeviceUser: s, AppID: s, AppVersion: s, RegistrationURL: s}}
 }
 
-func configFor(s string, yes *bool) *translate.Config {
-	return &translate.Config{Requestor: translate.RequestorConfig{ID: s, Name: s, MVPDs: []translate.MVPD{{
+func configFor(s string, yes *bool) *v1model.Config {
+	return &v1model.Config{Requestor: v1model.RequestorConfig{ID: s, Name: s, MVPDs: []v1model.MVPD{{
 		ID: s, DisplayName: s, LogoURL: s, EnablePlatformServices: yes, BoardingStatus: s, PlatformMappingID: s,
 		RequiredMetadataFields: []string{s},
 	}}}}
 }
 
-func preauthFor(s string) *translate.Preauthorization {
-	return &translate.Preauthorization{Resources: []translate.ResourceDecision{
+func preauthFor(s string) *v1model.Preauthorization {
+	return &v1model.Preauthorization{Resources: []v1model.ResourceDecision{
 		{ID: s, Authorized: true},
-		{ID: s, Error: &translate.Error{Status: 403, Message: s, Details: s, Code: "authorization_denied_by_mvpd"}},
+		{ID: s, Error: &v1model.Error{Status: 403, Message: s, Details: s, Code: "authorization_denied_by_mvpd"}},
 	}}
 }
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // TestNewUUID: without a RequestID hook, each call's Adobe-Request-Id is a
@@ -53,7 +53,7 @@ func TestHeaderValues(t *testing.T) {
 func TestRenderBuffersReused(t *testing.T) {
 	big := newRecordingBackend()
 	for i := range 2000 {
-		big.cfg.Requestor.MVPDs = append(big.cfg.Requestor.MVPDs, translate.MVPD{ID: fmt.Sprint("mvpd-", i), DisplayName: "Big & Co"})
+		big.cfg.Requestor.MVPDs = append(big.cfg.Requestor.MVPDs, v1model.MVPD{ID: fmt.Sprint("mvpd-", i), DisplayName: "Big & Co"})
 	}
 	targets := []string{
 		"/api/v1/config/sampleRequestorId",
@@ -119,8 +119,8 @@ func TestParamsNotCarriedOver(t *testing.T) {
 			if c.want == nil {
 				continue
 			}
-			if _, req := be.last(); fmt.Sprint(req.(*translate.PreauthorizeRequest).Resources) != fmt.Sprint(c.want) {
-				t.Errorf("%s: backend asked about %v, want %v", c.target, req.(*translate.PreauthorizeRequest).Resources, c.want)
+			if _, req := be.last(); fmt.Sprint(req.(*v1model.PreauthorizeRequest).Resources) != fmt.Sprint(c.want) {
+				t.Errorf("%s: backend asked about %v, want %v", c.target, req.(*v1model.PreauthorizeRequest).Resources, c.want)
 			}
 		}
 	}

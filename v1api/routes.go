@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // route is one v1 operation: where it is served, what it requires before
@@ -116,7 +116,7 @@ func compileRoutes(table []*route) []*route {
 func (c *call) required(name, code string) (string, error) {
 	v := c.params.Get(name)
 	if v == "" {
-		return "", translate.ErrRequired(name, code)
+		return "", v1model.ErrRequired(name, code)
 	}
 	return v, nil
 }
@@ -126,7 +126,7 @@ func serveCreateRegcode(ctx context.Context, b Backend, c *call) (result, error)
 	if err != nil {
 		return result{}, err
 	}
-	reg, err := b.CreateRegcode(ctx, &translate.CreateRegcodeRequest{
+	reg, err := b.CreateRegcode(ctx, &v1model.CreateRegcodeRequest{
 		Device:          c.device,
 		MVPD:            c.params.Get("mvpd"),
 		TTL:             ttl,
@@ -144,8 +144,8 @@ func parseTTL(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n <= 0 || n > int64(translate.MaxRegcodeTTL/time.Second) {
-		e := translate.ErrBadRequest("")
+	if err != nil || n <= 0 || n > int64(v1model.MaxRegcodeTTL/time.Second) {
+		e := v1model.ErrBadRequest("")
 		e.Cause = errBadTTL
 		return 0, e
 	}
@@ -153,7 +153,7 @@ func parseTTL(s string) (time.Duration, error) {
 }
 
 func serveGetRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	reg, err := b.GetRegcode(ctx, &translate.GetRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
+	reg, err := b.GetRegcode(ctx, &v1model.GetRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
@@ -161,12 +161,12 @@ func serveGetRegcode(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveDeleteRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	err := b.DeleteRegcode(ctx, &translate.DeleteRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
+	err := b.DeleteRegcode(ctx, &v1model.DeleteRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
 	return result{status: http.StatusNoContent}, err
 }
 
 func serveConfig(ctx context.Context, b Backend, c *call) (result, error) {
-	cfg, err := b.Config(ctx, &translate.ConfigRequest{Device: c.device})
+	cfg, err := b.Config(ctx, &v1model.ConfigRequest{Device: c.device})
 	if err != nil {
 		return result{}, err
 	}
@@ -174,7 +174,7 @@ func serveConfig(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveAuthenticate(ctx context.Context, b Backend, c *call) (result, error) {
-	req := &translate.AuthenticateRequest{Device: c.device}
+	req := &v1model.AuthenticateRequest{Device: c.device}
 	c.params.recoverRegCode()
 	var err error
 	if req.Code, err = c.required("reg_code", ""); err != nil {
@@ -197,7 +197,7 @@ func serveAuthenticate(ctx context.Context, b Backend, c *call) (result, error) 
 }
 
 func serveFreePreview(ctx context.Context, b Backend, c *call) (result, error) {
-	req := &translate.FreePreviewRequest{Device: c.device}
+	req := &v1model.FreePreviewRequest{Device: c.device}
 	var err error
 	if req.MVPD, err = c.required("mso_id", ""); err != nil {
 		return result{}, err
@@ -209,7 +209,7 @@ func serveFreePreview(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveCheckAuthn(ctx context.Context, b Backend, c *call) (result, error) {
-	tok, err := b.CheckAuthn(ctx, &translate.CheckAuthnRequest{Device: c.device, Code: c.vars.get("code")})
+	tok, err := b.CheckAuthn(ctx, &v1model.CheckAuthnRequest{Device: c.device, Code: c.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
@@ -217,7 +217,7 @@ func serveCheckAuthn(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveAuthnToken(ctx context.Context, b Backend, c *call) (result, error) {
-	tok, err := b.AuthnToken(ctx, &translate.AuthnTokenRequest{Device: c.device, Code: c.vars.get("code")})
+	tok, err := b.AuthnToken(ctx, &v1model.AuthnTokenRequest{Device: c.device, Code: c.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
@@ -225,7 +225,7 @@ func serveAuthnToken(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveTokenExchange(ctx context.Context, b Backend, c *call) (result, error) {
-	req := &translate.TokenExchangeRequest{Device: c.device}
+	req := &v1model.TokenExchangeRequest{Device: c.device}
 	var err error
 	if req.MVPD, err = c.required("mvpd", ""); err != nil {
 		return result{}, err
@@ -240,11 +240,11 @@ func serveTokenExchange(ctx context.Context, b Backend, c *call) (result, error)
 }
 
 func serveAuthorize(ctx context.Context, b Backend, c *call) (result, error) {
-	res, err := c.required("resource", translate.CodeMissingResource)
+	res, err := c.required("resource", v1model.CodeMissingResource)
 	if err != nil {
 		return result{}, err
 	}
-	tok, err := b.Authorize(ctx, &translate.AuthorizeRequest{Device: c.device, Resource: res})
+	tok, err := b.Authorize(ctx, &v1model.AuthorizeRequest{Device: c.device, Resource: res})
 	if err != nil {
 		return result{}, err
 	}
@@ -252,11 +252,11 @@ func serveAuthorize(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveAuthzToken(ctx context.Context, b Backend, c *call) (result, error) {
-	res, err := c.required("resource", translate.CodeMissingResource)
+	res, err := c.required("resource", v1model.CodeMissingResource)
 	if err != nil {
 		return result{}, err
 	}
-	tok, err := b.AuthzToken(ctx, &translate.AuthzTokenRequest{Device: c.device, Resource: res})
+	tok, err := b.AuthzToken(ctx, &v1model.AuthzTokenRequest{Device: c.device, Resource: res})
 	if err != nil {
 		return result{}, err
 	}
@@ -264,11 +264,11 @@ func serveAuthzToken(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveMediaToken(ctx context.Context, b Backend, c *call) (result, error) {
-	res, err := c.required("resource", translate.CodeMissingResource)
+	res, err := c.required("resource", v1model.CodeMissingResource)
 	if err != nil {
 		return result{}, err
 	}
-	tok, err := b.MediaToken(ctx, &translate.MediaTokenRequest{Device: c.device, Resource: res})
+	tok, err := b.MediaToken(ctx, &v1model.MediaTokenRequest{Device: c.device, Resource: res})
 	if err != nil {
 		return result{}, err
 	}
@@ -278,9 +278,9 @@ func serveMediaToken(ctx context.Context, b Backend, c *call) (result, error) {
 func servePreauthorize(ctx context.Context, b Backend, c *call) (result, error) {
 	ids := splitResources(c.params.Query["resource"], c.params.Form["resource"])
 	if len(ids) == 0 {
-		return result{}, translate.ErrRequired("resource", translate.CodeMissingResource)
+		return result{}, v1model.ErrRequired("resource", v1model.CodeMissingResource)
 	}
-	pre, err := b.Preauthorize(ctx, &translate.PreauthorizeRequest{Device: c.device, Code: c.vars.get("code"), Resources: ids})
+	pre, err := b.Preauthorize(ctx, &v1model.PreauthorizeRequest{Device: c.device, Code: c.vars.get("code"), Resources: ids})
 	if err != nil {
 		return result{}, err
 	}
@@ -333,7 +333,7 @@ func splitResources(values ...[]string) []string {
 }
 
 func serveUserMetadata(ctx context.Context, b Backend, c *call) (result, error) {
-	md, err := b.UserMetadata(ctx, &translate.UserMetadataRequest{Device: c.device})
+	md, err := b.UserMetadata(ctx, &v1model.UserMetadataRequest{Device: c.device})
 	if err != nil {
 		return result{}, err
 	}
@@ -341,14 +341,14 @@ func serveUserMetadata(ctx context.Context, b Backend, c *call) (result, error) 
 }
 
 func serveLogout(ctx context.Context, b Backend, c *call) (result, error) {
-	return result{status: http.StatusNoContent}, b.Logout(ctx, &translate.LogoutRequest{Device: c.device})
+	return result{status: http.StatusNoContent}, b.Logout(ctx, &v1model.LogoutRequest{Device: c.device})
 }
 
 func serveProfileRequest(ctx context.Context, b Backend, c *call) (result, error) {
 	if _, err := c.required("deviceType", ""); err != nil {
 		return result{}, err
 	}
-	p, err := b.ProfileRequest(ctx, &translate.ProfileRequest{Device: c.device, MVPD: c.vars.get("mvpd")})
+	p, err := b.ProfileRequest(ctx, &v1model.ProfileRequest{Device: c.device, MVPD: c.vars.get("mvpd")})
 	if err != nil {
 		return result{}, err
 	}

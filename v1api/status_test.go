@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // TestStatuses proves the answers that have no golden body (204, 302, 429,
@@ -23,7 +23,7 @@ func TestStatuses(t *testing.T) {
 		{name: "regcode delete", req: testRequest{method: "DELETE", target: "/reggie/v1/R/regcode/ABC"},
 			wantStatus: 204, wantOp: "DeleteRegcode"},
 		{name: "regcode delete unknown", req: testRequest{method: "DELETE", target: "/reggie/v1/R/regcode/ABC"},
-			err: translate.ErrNotFound(""), wantStatus: 404, wantOp: "DeleteRegcode"},
+			err: v1model.ErrNotFound(""), wantStatus: 404, wantOp: "DeleteRegcode"},
 		{name: "logout", req: testRequest{method: "DELETE", target: "/api/v1/logout?requestor=R&deviceId=d"},
 			wantStatus: 204, wantOp: "Logout"},
 		{name: "freepreview", req: testRequest{method: "POST", target: "/api/v1/authenticate/freepreview?requestor_id=R&deviceId=d&mso_id=T&domain_name=x"},
@@ -37,7 +37,7 @@ func TestStatuses(t *testing.T) {
 		{name: "preauthorize confidence header", req: testRequest{target: "/api/v1/preauthorize?requestor=R&deviceId=d&resource=a"},
 			wantStatus: 200, wantHeaders: map[string]string{"Adobe-Response-Confidence": "full", "Adobe-Request-Id": testRequestID}, wantOp: "Preauthorize"},
 		{name: "upstream throttle is the HTML page", req: testRequest{target: "/api/v1/authorize?requestor=R&deviceId=d&resource=a&format=json"},
-			err: translate.ErrTooManyRequests(), wantStatus: 429, wantHeaders: map[string]string{"Content-Type": "text/html", "Content-Length": "166"},
+			err: v1model.ErrTooManyRequests(), wantStatus: 429, wantHeaders: map[string]string{"Content-Type": "text/html", "Content-Length": "166"},
 			wantBody: throttlePage, wantOp: "Authorize"},
 		{name: "ttl 36000 accepted", req: testRequest{method: "POST", target: "/reggie/v1/R/regcode?deviceId=d&ttl=36000"},
 			wantStatus: 201, wantOp: "CreateRegcode"},
@@ -58,7 +58,7 @@ func TestStatuses(t *testing.T) {
 		{name: "wrong method", req: testRequest{method: "POST", target: "/api/v1/authorize?requestor=R&deviceId=d&resource=a"}, wantStatus: 405},
 		{name: "wrong method on a code route", req: testRequest{method: "PUT", target: "/reggie/v1/regcode/ABC"}, wantStatus: 405},
 		{name: "out-of-range backend status becomes 500", req: testRequest{target: "/api/v1/checkauthn?requestor=R&deviceId=d"},
-			err: &translate.Error{Status: 200, Message: "odd"}, wantStatus: 500, wantOp: "CheckAuthn"},
+			err: &v1model.Error{Status: 200, Message: "odd"}, wantStatus: 500, wantOp: "CheckAuthn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

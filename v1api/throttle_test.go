@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // fakeClock is a settable clock for throttle tests.
@@ -79,7 +79,7 @@ type countingBackend struct {
 	checkAuthn int
 }
 
-func (b *countingBackend) CheckAuthn(ctx context.Context, r *translate.CheckAuthnRequest) (*translate.AuthnToken, error) {
+func (b *countingBackend) CheckAuthn(ctx context.Context, r *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
 	b.checkAuthn++
 	return b.Backend.CheckAuthn(ctx, r)
 }

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1api/callerauth"
+	"github.com/passgw/passgw/v1model"
 )
 
 // instantBackend answers every v1 operation at once with fixed values, so
@@ -24,70 +24,70 @@ var _ v1api.Backend = instantBackend{}
 
 func chainExpiry() time.Time { return time.UnixMilli(1601114932000) }
 
-func (instantBackend) CreateRegcode(_ context.Context, req *translate.CreateRegcodeRequest) (*translate.Registration, error) {
-	return &translate.Registration{ID: "678f9fea-a1cafec8-1ff0-4a26-8564-f6cd020acf13", Code: "TJJCFK",
+func (instantBackend) CreateRegcode(_ context.Context, req *v1model.CreateRegcodeRequest) (*v1model.Registration, error) {
+	return &v1model.Registration{ID: "678f9fea-a1cafec8-1ff0-4a26-8564-f6cd020acf13", Code: "TJJCFK",
 		Requestor: req.Device.Requestor, Generated: chainExpiry(), Expires: chainExpiry(),
-		Info: translate.RegistrationInfo{DeviceID: []byte(req.Device.DeviceID), DeviceType: req.Device.DeviceType}}, nil
+		Info: v1model.RegistrationInfo{DeviceID: []byte(req.Device.DeviceID), DeviceType: req.Device.DeviceType}}, nil
 }
 
-func (instantBackend) GetRegcode(context.Context, *translate.GetRegcodeRequest) (*translate.Registration, error) {
-	return nil, translate.ErrNotFound("")
+func (instantBackend) GetRegcode(context.Context, *v1model.GetRegcodeRequest) (*v1model.Registration, error) {
+	return nil, v1model.ErrNotFound("")
 }
 
-func (instantBackend) DeleteRegcode(context.Context, *translate.DeleteRegcodeRequest) error {
+func (instantBackend) DeleteRegcode(context.Context, *v1model.DeleteRegcodeRequest) error {
 	return nil
 }
 
-func (instantBackend) Config(context.Context, *translate.ConfigRequest) (*translate.Config, error) {
-	return &translate.Config{}, nil
+func (instantBackend) Config(context.Context, *v1model.ConfigRequest) (*v1model.Config, error) {
+	return &v1model.Config{}, nil
 }
 
-func (instantBackend) Authenticate(context.Context, *translate.AuthenticateRequest) (*translate.AuthenticateRedirect, error) {
-	return &translate.AuthenticateRedirect{URL: "https://sandbox.example/"}, nil
+func (instantBackend) Authenticate(context.Context, *v1model.AuthenticateRequest) (*v1model.AuthenticateRedirect, error) {
+	return &v1model.AuthenticateRedirect{URL: "https://sandbox.example/"}, nil
 }
 
-func (instantBackend) CheckAuthn(_ context.Context, req *translate.CheckAuthnRequest) (*translate.AuthnToken, error) {
-	return &translate.AuthnToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", UserID: "sampleUserId", Expires: chainExpiry()}, nil
+func (instantBackend) CheckAuthn(_ context.Context, req *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
+	return &v1model.AuthnToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", UserID: "sampleUserId", Expires: chainExpiry()}, nil
 }
 
-func (instantBackend) AuthnToken(_ context.Context, req *translate.AuthnTokenRequest) (*translate.AuthnToken, error) {
-	return &translate.AuthnToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", UserID: "sampleUserId", Expires: chainExpiry()}, nil
+func (instantBackend) AuthnToken(_ context.Context, req *v1model.AuthnTokenRequest) (*v1model.AuthnToken, error) {
+	return &v1model.AuthnToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", UserID: "sampleUserId", Expires: chainExpiry()}, nil
 }
 
-func (instantBackend) Authorize(_ context.Context, req *translate.AuthorizeRequest) (*translate.AuthzToken, error) {
-	return &translate.AuthzToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", Resource: req.Resource, Expires: chainExpiry()}, nil
+func (instantBackend) Authorize(_ context.Context, req *v1model.AuthorizeRequest) (*v1model.AuthzToken, error) {
+	return &v1model.AuthzToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", Resource: req.Resource, Expires: chainExpiry()}, nil
 }
 
-func (instantBackend) AuthzToken(_ context.Context, req *translate.AuthzTokenRequest) (*translate.AuthzToken, error) {
-	return &translate.AuthzToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", Resource: req.Resource, Expires: chainExpiry()}, nil
+func (instantBackend) AuthzToken(_ context.Context, req *v1model.AuthzTokenRequest) (*v1model.AuthzToken, error) {
+	return &v1model.AuthzToken{Requestor: req.Device.Requestor, MVPD: "sampleMvpdId", Resource: req.Resource, Expires: chainExpiry()}, nil
 }
 
-func (instantBackend) MediaToken(_ context.Context, req *translate.MediaTokenRequest) (*translate.MediaToken, error) {
-	return &translate.MediaToken{Requestor: req.Device.Requestor, Resource: req.Resource, Expires: chainExpiry(),
+func (instantBackend) MediaToken(_ context.Context, req *v1model.MediaTokenRequest) (*v1model.MediaToken, error) {
+	return &v1model.MediaToken{Requestor: req.Device.Requestor, Resource: req.Resource, Expires: chainExpiry(),
 		MVPDID: "sampleMvpdId", SerializedToken: "PHNpZ25hdHVyZUluZm8+", UserID: "sampleUserId"}, nil
 }
 
-func (instantBackend) Preauthorize(_ context.Context, req *translate.PreauthorizeRequest) (*translate.Preauthorization, error) {
-	p := &translate.Preauthorization{}
+func (instantBackend) Preauthorize(_ context.Context, req *v1model.PreauthorizeRequest) (*v1model.Preauthorization, error) {
+	p := &v1model.Preauthorization{}
 	for _, id := range req.Resources {
-		p.Resources = append(p.Resources, translate.ResourceDecision{ID: id, Authorized: true})
+		p.Resources = append(p.Resources, v1model.ResourceDecision{ID: id, Authorized: true})
 	}
 	return p, nil
 }
 
-func (instantBackend) UserMetadata(context.Context, *translate.UserMetadataRequest) (*translate.UserMetadata, error) {
-	return &translate.UserMetadata{}, nil
+func (instantBackend) UserMetadata(context.Context, *v1model.UserMetadataRequest) (*v1model.UserMetadata, error) {
+	return &v1model.UserMetadata{}, nil
 }
 
-func (instantBackend) Logout(context.Context, *translate.LogoutRequest) error { return nil }
+func (instantBackend) Logout(context.Context, *v1model.LogoutRequest) error { return nil }
 
-func (instantBackend) FreePreview(context.Context, *translate.FreePreviewRequest) error { return nil }
+func (instantBackend) FreePreview(context.Context, *v1model.FreePreviewRequest) error { return nil }
 
-func (instantBackend) ProfileRequest(context.Context, *translate.ProfileRequest) (*translate.ProfileRequestPayload, error) {
-	return &translate.ProfileRequestPayload{}, nil
+func (instantBackend) ProfileRequest(context.Context, *v1model.ProfileRequest) (*v1model.ProfileRequestPayload, error) {
+	return &v1model.ProfileRequestPayload{}, nil
 }
 
-func (instantBackend) TokenExchange(context.Context, *translate.TokenExchangeRequest) error {
+func (instantBackend) TokenExchange(context.Context, *v1model.TokenExchangeRequest) error {
 	return nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // Reasons a client credential or access token is refused. They are
@@ -59,7 +59,7 @@ type Token struct {
 	Expires time.Time
 	// Application is the registered application of the client's statement,
 	// when known.
-	Application *translate.SourceApplication
+	Application *v1model.SourceApplication
 }
 
 func newClientID(kid, requestor, statementID string, issued time.Time, random []byte) string {
@@ -162,7 +162,7 @@ func (kr *KeyRing) verifyToken(tok string, now time.Time) (Token, error) {
 }
 
 // application returns the registered application of a verified token.
-func (t Token) application() *translate.SourceApplication {
+func (t Token) application() *v1model.SourceApplication {
 	if t.Application == nil {
 		return nil
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1model"
 )
 
 // recordingBackend answers checkauthn and regcode creation and records the
@@ -23,30 +23,30 @@ import (
 type recordingBackend struct {
 	v1api.Backend
 	mu      sync.Mutex
-	devices []translate.Device
+	devices []v1model.Device
 }
 
-func (b *recordingBackend) record(d translate.Device) {
+func (b *recordingBackend) record(d v1model.Device) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.devices = append(b.devices, d)
 }
 
-func (b *recordingBackend) calls() []translate.Device {
+func (b *recordingBackend) calls() []v1model.Device {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]translate.Device(nil), b.devices...)
+	return append([]v1model.Device(nil), b.devices...)
 }
 
-func (b *recordingBackend) CheckAuthn(_ context.Context, r *translate.CheckAuthnRequest) (*translate.AuthnToken, error) {
+func (b *recordingBackend) CheckAuthn(_ context.Context, r *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
 	b.record(r.Device)
-	return &translate.AuthnToken{Requestor: r.Device.Requestor, MVPD: "AcmeCable", UserID: "alice", Expires: time.Unix(1_800_000_000, 0)}, nil
+	return &v1model.AuthnToken{Requestor: r.Device.Requestor, MVPD: "AcmeCable", UserID: "alice", Expires: time.Unix(1_800_000_000, 0)}, nil
 }
 
-func (b *recordingBackend) CreateRegcode(_ context.Context, r *translate.CreateRegcodeRequest) (*translate.Registration, error) {
+func (b *recordingBackend) CreateRegcode(_ context.Context, r *v1model.CreateRegcodeRequest) (*v1model.Registration, error) {
 	b.record(r.Device)
-	return &translate.Registration{ID: "00000000-0000-4000-8000-000000000000", Code: "ABC123", Requestor: r.Device.Requestor,
-		Info: translate.RegistrationInfo{AuthorizationType: r.Device.Caller.AuthorizationType, SourceApplication: r.Device.Caller.Application}}, nil
+	return &v1model.Registration{ID: "00000000-0000-4000-8000-000000000000", Code: "ABC123", Requestor: r.Device.Requestor,
+		Info: v1model.RegistrationInfo{AuthorizationType: r.Device.Caller.AuthorizationType, SourceApplication: r.Device.Caller.Application}}, nil
 }
 
 // gateway is the three parts wired as the gateway's server wires them.
@@ -174,7 +174,7 @@ func TestFlowThroughV1(t *testing.T) {
 	if len(calls) != 4 {
 		t.Fatalf("backend saw %d calls, want 4", len(calls))
 	}
-	if c := calls[0].Caller; c.AuthorizationType != translate.AuthorizationOAuth2 || c.Requestor != sandboxRequestor {
+	if c := calls[0].Caller; c.AuthorizationType != v1model.AuthorizationOAuth2 || c.Requestor != sandboxRequestor {
 		t.Errorf("caller of the bearer call: %+v", c)
 	}
 	if calls[3].Requestor != sandboxRequestor {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/v1model"
 )
 
 // Statement is a software statement the operator accepts from devices.
@@ -27,7 +27,7 @@ type Statement struct {
 	// clients (info.sourceApplicationInformation). Nil means: from the
 	// JWT claims software_id, client_name and software_version when the
 	// statement is a JWT carrying them, else none.
-	Application *translate.SourceApplication
+	Application *v1model.SourceApplication
 }
 
 // statementID names a statement inside client ids without revealing it: a
@@ -47,7 +47,7 @@ type statements struct {
 type statement struct {
 	id          string
 	requestor   string
-	application *translate.SourceApplication
+	application *v1model.SourceApplication
 }
 
 func indexStatements(list []Statement) (statements, error) {
@@ -92,14 +92,14 @@ func jwtClaims(s string) map[string]any {
 	return claims
 }
 
-func jwtApplication(s string) *translate.SourceApplication {
+func jwtApplication(s string) *v1model.SourceApplication {
 	claims := jwtClaims(s)
 	str := func(name string) string {
 		v, _ := claims[name].(string)
 		return v
 	}
-	app := &translate.SourceApplication{ID: str("software_id"), Name: str("client_name"), Version: str("software_version")}
-	if *app == (translate.SourceApplication{}) {
+	app := &v1model.SourceApplication{ID: str("software_id"), Name: str("client_name"), Version: str("software_version")}
+	if *app == (v1model.SourceApplication{}) {
 		return nil
 	}
 	return app

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1model"
 )
 
 // Mode is a requestor's caller-authentication policy.
@@ -106,7 +106,7 @@ func accessDenied() error {
 func invalidClient() error {
 	return &v1api.CredentialError{Status: http.StatusForbidden, Code: "invalid_client"}
 }
-func unauthorized() error { return translate.ErrUnauthorized() }
+func unauthorized() error { return v1model.ErrUnauthorized() }
 
 // Authenticate checks the credential of r for requestor (the one the call
 // names, possibly empty; the credential's own requestor is used then).
@@ -114,7 +114,7 @@ func unauthorized() error { return translate.ErrUnauthorized() }
 // access_token query parameter, the signed Authorization header. An
 // Authorization header of any other scheme is not a credential of ours and
 // is ignored.
-func (v *Verifier) Authenticate(r *http.Request, requestor string) (translate.Caller, error) {
+func (v *Verifier) Authenticate(r *http.Request, requestor string) (v1model.Caller, error) {
 	auth := strings.TrimSpace(r.Header.Get("Authorization"))
 	if tok, ok := bearer(auth); ok {
 		return v.bearer(r.Context(), requestor, tok)
@@ -130,9 +130,9 @@ func (v *Verifier) Authenticate(r *http.Request, requestor string) (translate.Ca
 	}
 	if v.mode(requestor) == ModeRequired {
 		v.refuse(r.Context(), requestor, "none", "missing")
-		return translate.Caller{}, unauthorized()
+		return v1model.Caller{}, unauthorized()
 	}
-	return translate.Caller{}, nil
+	return v1model.Caller{}, nil
 }
 
 // queryValue returns u.Query().Get(name) without decoding the parameters
@@ -181,7 +181,7 @@ func (v *Verifier) mode(requestor string) Mode {
 	return ModeRequired
 }
 
-func (v *Verifier) bearer(ctx context.Context, requestor, raw string) (translate.Caller, error) {
+func (v *Verifier) bearer(ctx context.Context, requestor, raw string) (v1model.Caller, error) {
 	var t Token
 	err := errNoIssuer
 	if v.cfg.Issuer != nil {
@@ -196,16 +196,16 @@ func (v *Verifier) bearer(ctx context.Context, requestor, raw string) (translate
 	}
 	if err != nil {
 		if v.mode(effective) == ModeNone {
-			return translate.Caller{}, nil
+			return v1model.Caller{}, nil
 		}
 		v.refuse(ctx, effective, "bearer", reasonOf(err))
 		if errors.Is(err, ErrRevoked) {
-			return translate.Caller{}, invalidClient()
+			return v1model.Caller{}, invalidClient()
 		}
-		return translate.Caller{}, accessDenied()
+		return v1model.Caller{}, accessDenied()
 	}
-	return translate.Caller{
-		AuthorizationType: translate.AuthorizationOAuth2,
+	return v1model.Caller{
+		AuthorizationType: v1model.AuthorizationOAuth2,
 		Requestor:         t.Client.Requestor,
 		Application:       t.application(),
 	}, nil
@@ -226,7 +226,7 @@ func reasonOf(err error) string {
 	return reason(err)
 }
 
-func (v *Verifier) signed(ctx context.Context, requestor, raw string, h SignedHeader, parseErr error) (translate.Caller, error) {
+func (v *Verifier) signed(ctx context.Context, requestor, raw string, h SignedHeader, parseErr error) (v1model.Caller, error) {
 	headerRequestor := h.RequestorID
 	if parseErr != nil {
 		headerRequestor = requestorField(raw)
@@ -238,11 +238,11 @@ func (v *Verifier) signed(ctx context.Context, requestor, raw string, h SignedHe
 	mode := v.mode(effective)
 	if mode == ModeNone {
 		// As v1 without verification: the header still names the requestor.
-		return translate.Caller{Requestor: headerRequestor}, nil
+		return v1model.Caller{Requestor: headerRequestor}, nil
 	}
-	fail := func(why string) (translate.Caller, error) {
+	fail := func(why string) (v1model.Caller, error) {
 		v.refuse(ctx, effective, "signed_header", why)
-		return translate.Caller{}, unauthorized()
+		return v1model.Caller{}, unauthorized()
 	}
 	switch {
 	case parseErr != nil:
@@ -255,7 +255,7 @@ func (v *Verifier) signed(ctx context.Context, requestor, raw string, h SignedHe
 		if mode == ModeRequired {
 			return fail("no_key")
 		}
-		return translate.Caller{Requestor: h.RequestorID}, nil
+		return v1model.Caller{Requestor: h.RequestorID}, nil
 	}
 	if !h.VerifySignature(key) {
 		return fail("bad_signature")
@@ -268,12 +268,12 @@ func (v *Verifier) signed(ctx context.Context, requestor, raw string, h SignedHe
 	// A nonce is remembered as long as its request_time can still pass.
 	fresh, err := v.cfg.Nonces.SetIfAbsent(ctx, "callerauth:nonce:"+h.RequestorID+":"+h.Nonce, 2*v.cfg.Skew)
 	if err != nil {
-		return translate.Caller{}, fmt.Errorf("callerauth: nonce store: %w", err)
+		return v1model.Caller{}, fmt.Errorf("callerauth: nonce store: %w", err)
 	}
 	if !fresh {
 		return fail("replayed_nonce")
 	}
-	return translate.Caller{Requestor: h.RequestorID}, nil
+	return v1model.Caller{Requestor: h.RequestorID}, nil
 }
 
 // requestorField digs requestor_id out of a header too broken to parse.

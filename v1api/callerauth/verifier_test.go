@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1model"
 )
 
 var legacyKey = []byte("ref30-private-key")
@@ -31,7 +31,7 @@ func legacyKeys(requestor, publicKey string) ([]byte, bool) {
 // outcome classifies an Authenticate result the way v1api renders it.
 func outcome(err error) string {
 	var ce *v1api.CredentialError
-	var te *translate.Error
+	var te *v1model.Error
 	switch {
 	case err == nil:
 		return "ok"
@@ -67,10 +67,10 @@ func TestAuthenticate(t *testing.T) {
 	}
 	goodHeader := sign(sandboxRequestor, now, legacyPublicKey, legacyKey)
 
-	ref30 := translate.Caller{AuthorizationType: translate.AuthorizationOAuth2, Requestor: sandboxRequestor}
-	otherApp := translate.Caller{AuthorizationType: translate.AuthorizationOAuth2, Requestor: "OTHER",
-		Application: &translate.SourceApplication{ID: "app-42", Name: "Other App", Version: "3.1"}}
-	legacy := translate.Caller{Requestor: sandboxRequestor}
+	ref30 := v1model.Caller{AuthorizationType: v1model.AuthorizationOAuth2, Requestor: sandboxRequestor}
+	otherApp := v1model.Caller{AuthorizationType: v1model.AuthorizationOAuth2, Requestor: "OTHER",
+		Application: &v1model.SourceApplication{ID: "app-42", Name: "Other App", Version: "3.1"}}
+	legacy := v1model.Caller{Requestor: sandboxRequestor}
 
 	type cred struct{ auth, query string }
 	bearer := func(tok string) cred { return cred{auth: "Bearer " + tok} }
@@ -82,7 +82,7 @@ func TestAuthenticate(t *testing.T) {
 		advance    time.Duration
 		revoked    bool
 		want       string
-		wantCaller translate.Caller
+		wantCaller v1model.Caller
 	}{
 		// DCR bearer tokens.
 		{"required, valid bearer", ModeRequired, sandboxRequestor, bearer(valid), 0, false, "ok", ref30},
@@ -90,41 +90,41 @@ func TestAuthenticate(t *testing.T) {
 		{"required, valid bearer names the requestor", ModeRequired, "", bearer(valid), 0, false, "ok", ref30},
 		{"required, access_token parameter", ModeRequired, sandboxRequestor, cred{query: valid}, 0, false, "ok", ref30},
 		{"required, application from the JWT claims", ModeRequired, "OTHER", bearer(otherTok), 0, false, "ok", otherApp},
-		{"required, expired", ModeRequired, sandboxRequestor, bearer(expiring), time.Hour, false, "401 access_denied", translate.Caller{}},
-		{"required, expired parameter", ModeRequired, sandboxRequestor, cred{query: expiring}, time.Hour, false, "401 access_denied", translate.Caller{}},
-		{"required, token of another requestor", ModeRequired, "OTHER", bearer(valid), 0, false, "401 access_denied", translate.Caller{}},
-		{"required, tampered MAC", ModeRequired, sandboxRequestor, bearer(tampered), 0, false, "401 access_denied", translate.Caller{}},
-		{"required, retired key", ModeRequired, sandboxRequestor, bearer(retiredKeyTok), 0, false, "401 access_denied", translate.Caller{}},
-		{"required, revoked statement", ModeRequired, sandboxRequestor, bearer(valid), 0, true, "403 invalid_client", translate.Caller{}},
-		{"required, client secret as token", ModeRequired, sandboxRequestor, bearer(secret), 0, false, "401 access_denied", translate.Caller{}},
-		{"optional, tampered MAC", ModeOptional, sandboxRequestor, bearer(tampered), 0, false, "401 access_denied", translate.Caller{}},
+		{"required, expired", ModeRequired, sandboxRequestor, bearer(expiring), time.Hour, false, "401 access_denied", v1model.Caller{}},
+		{"required, expired parameter", ModeRequired, sandboxRequestor, cred{query: expiring}, time.Hour, false, "401 access_denied", v1model.Caller{}},
+		{"required, token of another requestor", ModeRequired, "OTHER", bearer(valid), 0, false, "401 access_denied", v1model.Caller{}},
+		{"required, tampered MAC", ModeRequired, sandboxRequestor, bearer(tampered), 0, false, "401 access_denied", v1model.Caller{}},
+		{"required, retired key", ModeRequired, sandboxRequestor, bearer(retiredKeyTok), 0, false, "401 access_denied", v1model.Caller{}},
+		{"required, revoked statement", ModeRequired, sandboxRequestor, bearer(valid), 0, true, "403 invalid_client", v1model.Caller{}},
+		{"required, client secret as token", ModeRequired, sandboxRequestor, bearer(secret), 0, false, "401 access_denied", v1model.Caller{}},
+		{"optional, tampered MAC", ModeOptional, sandboxRequestor, bearer(tampered), 0, false, "401 access_denied", v1model.Caller{}},
 		{"optional, valid", ModeOptional, sandboxRequestor, bearer(valid), 0, false, "ok", ref30},
-		{"none, tampered MAC ignored", ModeNone, sandboxRequestor, bearer(tampered), 0, false, "ok", translate.Caller{}},
-		{"none, expired ignored", ModeNone, sandboxRequestor, bearer(expiring), time.Hour, false, "ok", translate.Caller{}},
+		{"none, tampered MAC ignored", ModeNone, sandboxRequestor, bearer(tampered), 0, false, "ok", v1model.Caller{}},
+		{"none, expired ignored", ModeNone, sandboxRequestor, bearer(expiring), time.Hour, false, "ok", v1model.Caller{}},
 		{"none, valid still identifies", ModeNone, sandboxRequestor, bearer(valid), 0, false, "ok", ref30},
-		{"unknown mode fails closed", Mode("requierd"), sandboxRequestor, cred{}, 0, false, "401 Unauthorized", translate.Caller{}},
+		{"unknown mode fails closed", Mode("requierd"), sandboxRequestor, cred{}, 0, false, "401 Unauthorized", v1model.Caller{}},
 
 		// No credential.
-		{"required, none", ModeRequired, sandboxRequestor, cred{}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, other scheme counts as none", ModeRequired, sandboxRequestor, cred{auth: "Basic czZCaGRSa3F0Mzo="}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"optional, none", ModeOptional, sandboxRequestor, cred{}, 0, false, "ok", translate.Caller{}},
-		{"optional, Xbox token is not ours", ModeOptional, sandboxRequestor, cred{auth: "XBL3.0 x=123;abc"}, 0, false, "ok", translate.Caller{}},
-		{"none, none", ModeNone, sandboxRequestor, cred{}, 0, false, "ok", translate.Caller{}},
+		{"required, none", ModeRequired, sandboxRequestor, cred{}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, other scheme counts as none", ModeRequired, sandboxRequestor, cred{auth: "Basic czZCaGRSa3F0Mzo="}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"optional, none", ModeOptional, sandboxRequestor, cred{}, 0, false, "ok", v1model.Caller{}},
+		{"optional, Xbox token is not ours", ModeOptional, sandboxRequestor, cred{auth: "XBL3.0 x=123;abc"}, 0, false, "ok", v1model.Caller{}},
+		{"none, none", ModeNone, sandboxRequestor, cred{}, 0, false, "ok", v1model.Caller{}},
 
 		// Pre-DCR signed header.
 		{"required, signed", ModeRequired, sandboxRequestor, cred{auth: goodHeader}, 0, false, "ok", legacy},
 		{"required, signed names the requestor", ModeRequired, "", cred{auth: sign(sandboxRequestor, now+1, legacyPublicKey, legacyKey)}, 0, false, "ok", legacy},
 		{"required, signed 4 min early", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+4*60_000, legacyPublicKey, legacyKey)}, 0, false, "ok", legacy},
 		{"required, signed 4 min late", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now-4*60_000, legacyPublicKey, legacyKey)}, 0, false, "ok", legacy},
-		{"required, stale request_time", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now-6*60_000, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, future request_time", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+6*60_000, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, request_time in seconds", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now/1000, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, wrong signature", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+2, legacyPublicKey, []byte("not-the-key"))}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, no key for the public key", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+3, "unknown-public", legacyKey)}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, header of another requestor", ModeRequired, "OTHER", cred{auth: sign(sandboxRequestor, now+4, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", translate.Caller{}},
-		{"required, malformed", ModeRequired, sandboxRequestor, cred{auth: "GET requestor_id=REF30, nonce=1"}, 0, false, "401 Unauthorized", translate.Caller{}},
+		{"required, stale request_time", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now-6*60_000, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, future request_time", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+6*60_000, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, request_time in seconds", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now/1000, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, wrong signature", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+2, legacyPublicKey, []byte("not-the-key"))}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, no key for the public key", ModeRequired, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+3, "unknown-public", legacyKey)}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, header of another requestor", ModeRequired, "OTHER", cred{auth: sign(sandboxRequestor, now+4, legacyPublicKey, legacyKey)}, 0, false, "401 Unauthorized", v1model.Caller{}},
+		{"required, malformed", ModeRequired, sandboxRequestor, cred{auth: "GET requestor_id=REF30, nonce=1"}, 0, false, "401 Unauthorized", v1model.Caller{}},
 		{"optional, unverifiable (no key) accepted", ModeOptional, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+5, "unknown-public", legacyKey)}, 0, false, "ok", legacy},
-		{"optional, wrong signature", ModeOptional, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+6, legacyPublicKey, []byte("not-the-key"))}, 0, false, "401 Unauthorized", translate.Caller{}},
+		{"optional, wrong signature", ModeOptional, sandboxRequestor, cred{auth: sign(sandboxRequestor, now+6, legacyPublicKey, []byte("not-the-key"))}, 0, false, "401 Unauthorized", v1model.Caller{}},
 		{"none, wrong signature ignored", ModeNone, "", cred{auth: sign(sandboxRequestor, now+7, legacyPublicKey, []byte("not-the-key"))}, 0, false, "ok", legacy},
 		{"none, malformed still names the requestor", ModeNone, "", cred{auth: "GET requestor_id=REF30, nonce=1"}, 0, false, "ok", legacy},
 	}

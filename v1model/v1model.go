@@ -1,4 +1,10 @@
-package translate
+// Package v1model is the typed model of Adobe Pass REST API v1: the
+// requests the legacy HTTP surface (package v1api) hands to a backend and the
+// answers it renders, and the v1 error with its messages, codes and actions.
+// Nothing here knows about HTTP, XML or JSON encoding, nor about REST API v2
+// or storage; it imports only the standard library so that the HTTP surface,
+// the translation engine and the tools can all share it.
+package v1model
 
 import (
 	"encoding/json"
@@ -6,10 +12,6 @@ import (
 	"net/netip"
 	"time"
 )
-
-// This file holds the typed v1 model: the requests the legacy HTTP surface
-// hands to the gateway and the answers it renders. Nothing here knows about
-// HTTP, XML or JSON encoding; rendering is the job of package v1api.
 
 // Device is everything the gateway knows about the calling device for one
 // request. Calls that do not take a device (the second-screen calls, the
