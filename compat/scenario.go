@@ -161,7 +161,7 @@ func (rn *Runner) Run(ctx context.Context, sc Scenario) []Result {
 			}
 		}
 		if res.Skipped == "" && res.Err == nil {
-			res.Got, res.Err = rn.send(ctx, client, st.Case.Request, vars)
+			res.Got, res.Err = rn.send(ctx, client, st.Case.Request, st.Case.Response.Header, vars)
 		}
 		switch {
 		case res.Skipped != "":
@@ -219,7 +219,10 @@ func (rn *Runner) act(ctx context.Context, x txtar.File, lastLocation string) (s
 	return "", nil
 }
 
-func (rn *Runner) send(ctx context.Context, client *http.Client, r Request, vars map[string]string) (Response, error) {
+// send makes the request r and reads the answer's RecordedHeaders and the
+// headers the recording holds (want), so that a recorded header outside
+// the default set is compared too.
+func (rn *Runner) send(ctx context.Context, client *http.Client, r Request, want http.Header, vars map[string]string) (Response, error) {
 	expand := func(s string) string {
 		for k, v := range vars {
 			s = strings.ReplaceAll(s, "{{"+k+"}}", v)
@@ -256,7 +259,11 @@ func (rn *Runner) send(ctx context.Context, client *http.Client, r Request, vars
 		}
 		return Response{}, fmt.Errorf("compat: %s %s: %w", r.Method, req.URL.Path, err)
 	}
-	return ReadResponse(resp, nil)
+	headers := RecordedHeaders()
+	for k := range want {
+		headers = append(headers, k)
+	}
+	return ReadResponse(resp, headers)
 }
 
 // anonymise writes the values of vars (raw or query-escaped) in r back as

@@ -142,6 +142,9 @@ type RequestorConfig struct {
 	Mode          string   `yaml:"mode"`
 	V1Upstream    string   `yaml:"v1_upstream"`
 	CanaryPercent *float64 `yaml:"canary_percent"`
+	// CORS is which web origins (login web apps) may call the v1 API and
+	// /o/client/* from a browser for this requestor.
+	CORS CORSConfig `yaml:"cors"`
 }
 
 // sandboxStatement is the software statement the default sandbox fixture
@@ -292,6 +295,7 @@ func (c *Config) provision(getenv func(string) string) error {
 		if r.Throttle != nil {
 			r.Throttle.provision(fmt.Sprintf("requestors[%d].throttle", i), bad)
 		}
+		r.CORS.provision(fmt.Sprintf("requestors[%d].cors", i), bad)
 	}
 	c.provisionModes(bad)
 	return errors.Join(errs...)

@@ -19,7 +19,6 @@ import (
 // page and lands on the redirect_url; the device then sees the login,
 // authorizes, gets a media token and logs out.
 func TestChromiumSignIn(t *testing.T) {
-	browser := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
 	w := newTestWorld(t)
 	const dev = "requestor=REF30&deviceId=chromium-tv"
 	accept := map[string]string{"Accept": "application/json"}
@@ -29,24 +28,7 @@ func TestChromiumSignIn(t *testing.T) {
 		t.Fatalf("checkauthn before the login: %d %s", resp.StatusCode, body)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	browserCtx, cancelBrowser := startChromium(t, 60*time.Second)
 	defer cancelBrowser()
 
 	var mvpdPage, landed, text string
@@ -109,5 +91,34 @@ func TestChromiumSignIn(t *testing.T) {
 	}
 	if resp, body := w.do("GET", "/api/v1/checkauthn?"+dev, accept, ""); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("checkauthn after logout: %d %s", resp.StatusCode, body)
+	}
+}
+
+// startChromium starts a headless Chromium (a missing one fails the test
+// under CI=true, see testenv.LookPath) with a fresh profile, for at most
+// timeout; cancel stops it.
+func startChromium(t *testing.T, timeout time.Duration) (ctx context.Context, cancel func()) {
+	t.Helper()
+	browser := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	return browserCtx, func() {
+		cancelBrowser()
+		cancelAlloc()
+		cancelTimeout()
 	}
 }

@@ -299,7 +299,10 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 		return nil, err
 	}
 	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
-	return deviceSurface(front, throttle.Wrap(issuer), v1, h.Telemetry, ready), nil
+	// CORS outside everything else on the device paths, so that throttled
+	// and error answers carry the grant too, as Adobe's did.
+	cors := cfg.cors()
+	return deviceSurface(cors.Wrap(front), cors.Wrap(throttle.Wrap(issuer)), v1, h.Telemetry, ready), nil
 }
 
 // deviceSurface routes the gateway's listener: the v1 calls to front (the
