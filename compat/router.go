@@ -61,6 +61,19 @@ type Router struct {
 	// Logger receives proxy failures and store errors. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Routed, when set, is told where each call goes before it is
+	// answered: the requestor it names, its mode, and whether translate
+	// answers it (false: the v1 upstream does). Telemetry labels the
+	// call's outcome with it, so canary devices on translate can be
+	// compared with those still on v1. Nil tells nothing.
+	Routed func(r *http.Request, requestor string, mode Mode, translated bool)
+}
+
+func (rt *Router) routed(r *http.Request, requestor string, mode Mode, translated bool) {
+	if rt.Routed != nil {
+		rt.Routed(r, requestor, mode, translated)
+	}
 }
 
 func (rt *Router) logger() *slog.Logger {
@@ -86,8 +99,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch pol.Mode {
 	case ModePassthrough:
+		rt.routed(r, call.Requestor, pol.Mode, false)
 		rt.proxy(w, r, pol.Upstream)
 	case ModeShadow:
+		rt.routed(r, call.Requestor, pol.Mode, false)
 		if rt.Shadow == nil || !call.ReadOnly || !complete {
 			rt.proxy(w, r, pol.Upstream)
 			return
@@ -95,11 +110,14 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.shadow(w, r, call, head, pol.Upstream)
 	case ModeCanary:
 		if !rt.canaryTranslate(r.Context(), call, pol.CanaryPercent) {
+			rt.routed(r, call.Requestor, pol.Mode, false)
 			rt.proxy(w, r, pol.Upstream)
 			return
 		}
+		rt.routed(r, call.Requestor, pol.Mode, true)
 		rt.serveCanary(w, r, call)
 	default:
+		rt.routed(r, call.Requestor, pol.Mode, true)
 		rt.Translate.ServeHTTP(w, r)
 	}
 }

@@ -33,6 +33,7 @@ type Metrics struct {
 	tokenRefreshes *prometheus.CounterVec
 	storeErrors    *prometheus.CounterVec
 	shadow         *prometheus.CounterVec
+	alerts         *alertSeries
 }
 
 // Label values used where a request matches no known route, so that
@@ -98,6 +99,10 @@ func NewMetrics(version string) *Metrics {
 		m.v1Requests, m.v1Duration, m.throttled, m.v2Calls, m.v2Duration,
 		m.cacheLookups, m.tokenRefreshes, m.storeErrors, m.shadow,
 	)
+	for _, op := range storeOperations() {
+		m.storeErrors.WithLabelValues(op)
+	}
+	m.alerts = newAlertSeries(m.registry)
 	return m
 }
 

@@ -110,6 +110,9 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 		}
 		took := time.Since(start)
 		t.Metrics.V1Request(name, format, status, took)
+		if st.mode != "" {
+			t.Metrics.MigrationCall(st.requestor, st.mode, st.backend, status)
+		}
 
 		level := slog.LevelInfo
 		if status >= 500 {
@@ -173,6 +176,10 @@ type callState struct {
 	route  string
 	rec    statusRecorder
 	misses misses
+
+	// requestor, mode and backend are set by Routed when the migration
+	// router answers the call.
+	requestor, mode, backend string
 }
 
 // callContext is the context of a call served by Handler.

@@ -24,13 +24,14 @@ func cachePrefixes() map[string]string {
 // single-flight lock before going upstream); within a call served by
 // Handler a key's misses count once.
 func (m *Metrics) Store(s store.Store) store.Store {
-	return &countingStore{next: s, m: m, prefixes: cachePrefixes()}
+	return &countingStore{next: s, m: m, prefixes: cachePrefixes(), timer: m.storeTimer()}
 }
 
 type countingStore struct {
 	next     store.Store
 	m        *Metrics
 	prefixes map[string]string
+	timer    storeTimer
 }
 
 func (c *countingStore) fail(ctx context.Context, op string, err error) {
@@ -49,7 +50,9 @@ func (c *countingStore) cache(key string) string {
 }
 
 func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	start := time.Now()
 	v, err := c.next.Get(ctx, key)
+	c.timer.since("get", start)
 	c.fail(ctx, "get", err)
 	if name := c.cache(key); name != "" {
 		switch {
@@ -65,7 +68,9 @@ func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
 // GetMany implements store.ManyGetter, so that the store's own one-step
 // read is not hidden by the instrumentation.
 func (c *countingStore) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	start := time.Now()
 	vals, err := store.GetMany(ctx, c.next, keys...)
+	c.timer.since("get", start)
 	c.fail(ctx, "get", err)
 	if err != nil {
 		return vals, err
@@ -84,31 +89,41 @@ func (c *countingStore) GetMany(ctx context.Context, keys ...string) ([][]byte, 
 }
 
 func (c *countingStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	start := time.Now()
 	err := c.next.Set(ctx, key, value, ttl)
+	c.timer.since("set", start)
 	c.fail(ctx, "set", err)
 	return err
 }
 
 func (c *countingStore) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	start := time.Now()
 	ok, err := c.next.SetNX(ctx, key, value, ttl)
+	c.timer.since("setnx", start)
 	c.fail(ctx, "setnx", err)
 	return ok, err
 }
 
 func (c *countingStore) Replace(ctx context.Context, key string, value []byte) error {
+	start := time.Now()
 	err := c.next.Replace(ctx, key, value)
+	c.timer.since("replace", start)
 	c.fail(ctx, "replace", err)
 	return err
 }
 
 func (c *countingStore) Take(ctx context.Context, key string) ([]byte, error) {
+	start := time.Now()
 	v, err := c.next.Take(ctx, key)
+	c.timer.since("take", start)
 	c.fail(ctx, "take", err)
 	return v, err
 }
 
 func (c *countingStore) Delete(ctx context.Context, key string) error {
+	start := time.Now()
 	err := c.next.Delete(ctx, key)
+	c.timer.since("delete", start)
 	c.fail(ctx, "delete", err)
 	return err
 }

@@ -34,6 +34,9 @@ func (c *countingTokens) observe(sp, tok, reason string) {
 	prev, seen := c.last[sp]
 	c.last[sp] = sum
 	c.mu.Unlock()
+	if !seen {
+		c.m.tokenSeen(sp)
+	}
 	if seen && prev != sum {
 		c.m.TokenRefresh(sp, reason)
 	}
@@ -42,6 +45,7 @@ func (c *countingTokens) observe(sp, tok, reason string) {
 // AccessToken implements v2client.TokenProvider.
 func (c *countingTokens) AccessToken(ctx context.Context, sp string) (string, error) {
 	tok, err := c.next.AccessToken(ctx, sp)
+	c.failed(ctx, sp, err)
 	if err == nil {
 		c.observe(sp, tok, "expired")
 	}
@@ -51,8 +55,17 @@ func (c *countingTokens) AccessToken(ctx context.Context, sp string) (string, er
 // RefreshToken implements v2client.TokenProvider.
 func (c *countingTokens) RefreshToken(ctx context.Context, sp, rejected string) (string, error) {
 	tok, err := c.next.RefreshToken(ctx, sp, rejected)
+	c.failed(ctx, sp, err)
 	if err == nil {
 		c.observe(sp, tok, "rejected")
 	}
 	return tok, err
+}
+
+// failed counts err, unless there is none or the caller gave up (which
+// says nothing of the credentials).
+func (c *countingTokens) failed(ctx context.Context, sp string, err error) {
+	if err != nil && ctx.Err() == nil {
+		c.m.TokenError(sp)
+	}
 }

@@ -61,7 +61,11 @@ func newV2Router() *v2Router {
 // RouteUnmatched. Paths are matched as sent (escaped), so an escaped slash
 // in a segment stays in its segment.
 func (v *v2Router) name(r *http.Request) string {
-	p := r.URL.EscapedPath()
+	return v.nameOf(r.Method, r.URL.EscapedPath())
+}
+
+// nameOf is name for a method and an escaped path.
+func (v *v2Router) nameOf(method, p string) string {
 	// A base URL may carry a path prefix, which the templates do not.
 	if !strings.HasPrefix(p, "/api/v2/") && !strings.HasPrefix(p, "/o/client/") {
 		i := strings.Index(p, "/api/v2/")
@@ -75,7 +79,7 @@ func (v *v2Router) name(r *http.Request) string {
 	}
 	n := strings.Count(p, "/") + 1
 	for _, rt := range v.routes {
-		if rt.method == r.Method && len(rt.segments) == n && matchSegments(rt.segments, p) {
+		if rt.method == method && len(rt.segments) == n && matchSegments(rt.segments, p) {
 			return rt.name
 		}
 	}

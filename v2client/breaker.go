@@ -77,6 +77,11 @@ type Breaker struct {
 	// discards.
 	Logger *slog.Logger
 
+	// OnChange, when set, is told of every state change of a host's
+	// circuit, outside the breaker's lock (telemetry counts openings with
+	// it). Nil tells nothing.
+	OnChange func(host string, from, to BreakerState)
+
 	mu    sync.Mutex
 	hosts map[string]*circuit
 }
@@ -216,6 +221,9 @@ func (b *Breaker) record(host string, probe bool, o outcome) {
 }
 
 func (b *Breaker) logChange(host string, from, to BreakerState) {
+	if b.OnChange != nil {
+		b.OnChange(host, from, to)
+	}
 	if b.Logger == nil {
 		return
 	}

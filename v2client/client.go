@@ -84,6 +84,12 @@ type Client struct {
 	// included, goes through it. Nil means no circuit breaking.
 	Breaker *Breaker
 
+	// Outcome, when set, is told how each call ended (see Outcome): the
+	// Enhanced Error codes Adobe answers with, top-level and per decision.
+	// It runs on the caller's goroutine and must be quick. Nil reports
+	// nothing.
+	Outcome func(ctx context.Context, o Outcome)
+
 	// lastBearer is the Authorization value of the last token sent.
 	lastBearer atomic.Pointer[bearerHeader]
 }
@@ -205,10 +211,15 @@ type answer struct {
 // transient failures and any call once after a 401 with a refreshed token.
 func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	ans, err := c.run(ctx, cl)
+	if err == nil {
+		err = decode(cl, &ans, out)
+	}
 	if err != nil {
+		c.reportErr(ctx, cl, err)
 		return err
 	}
-	return decode(cl, &ans, out)
+	c.report(ctx, Outcome{Method: cl.method, Path: cl.path})
+	return nil
 }
 
 // run is do without the decoding: it returns the 2xx answer.

@@ -66,14 +66,24 @@ func (c *Client) decisions(ctx context.Context, sp, kind, mvpd string, resources
 		body: decisionsBody(resources), headers: allowSSO | allowPFS | allowTempPass, opts: opts}
 	ans, err := c.run(ctx, cl)
 	if err != nil {
+		c.reportErr(ctx, cl, err)
 		return nil, err
 	}
 	out := new(Decisions)
-	if decodeDecisions(ans.body, out, sp, mvpd, resources) {
-		return out, nil
+	if !decodeDecisions(ans.body, out, sp, mvpd, resources) {
+		if err := decode(cl, &ans, out); err != nil {
+			c.reportErr(ctx, cl, err)
+			return nil, err
+		}
 	}
-	if err := decode(cl, &ans, out); err != nil {
-		return nil, err
+	if c.Outcome != nil {
+		for i := range out.Decisions {
+			o := Outcome{Method: cl.method, Path: cl.path}
+			if e := out.Decisions[i].Error; e != nil {
+				o.Code, o.Failed = e.Code, true
+			}
+			c.Outcome(ctx, o)
+		}
 	}
 	return out, nil
 }

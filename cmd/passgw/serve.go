@@ -298,6 +298,7 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if err != nil {
 		return nil, err
 	}
+	instrumentRouter(h.Telemetry, front, cfg)
 	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
 	// CORS outside everything else on the device paths, so that throttled
 	// and error answers carry the grant too, as Adobe's did.

@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
+	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
@@ -36,8 +38,40 @@ func instrumentClient(tel *telemetry.Telemetry, c *v2client.Client) {
 		base = c.HTTPClient.Transport
 	}
 	c.HTTPClient = &http.Client{Transport: tel.Transport(base)}
-	if tel.Metrics != nil && c.Tokens != nil {
+	if tel.Metrics == nil {
+		return
+	}
+	if c.Tokens != nil {
 		c.Tokens = tel.Metrics.Tokens(c.Tokens)
+	}
+	c.Outcome = tel.Metrics.V2Outcome
+	if u, err := url.Parse(c.BaseURL); err == nil && c.Breaker != nil {
+		tel.Metrics.WatchBreaker(c.Breaker, u.Host)
+	}
+}
+
+// instrumentRouter labels the calls the migration router answers with
+// their requestor, mode and backend (passgw_migration_calls_total).
+// Requestors not configured count as "other", so that devices naming
+// random requestors cannot grow the label space.
+func instrumentRouter(tel *telemetry.Telemetry, front http.Handler, cfg *Config) {
+	rt, ok := front.(*compat.Router)
+	if !ok || tel == nil || tel.Metrics == nil {
+		return
+	}
+	known := map[string]bool{}
+	for _, r := range cfg.Requestors {
+		known[r.ID] = true
+	}
+	rt.Routed = func(r *http.Request, requestor string, mode compat.Mode, translated bool) {
+		if !known[requestor] {
+			requestor = "other"
+		}
+		backend := telemetry.BackendV1
+		if translated {
+			backend = telemetry.BackendTranslate
+		}
+		telemetry.Routed(r, requestor, string(mode), backend)
 	}
 }
 
