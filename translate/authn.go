@@ -78,7 +78,7 @@ func (g *Gateway) CheckAuthn(ctx context.Context, req *v1model.CheckAuthnRequest
 
 func (g *Gateway) checkAuthn(ctx context.Context, rq *Requestor, req *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
 	if req.Code != "" {
-		a, _, _, err := g.codeAuthn(ctx, rq, req.Code)
+		a, _, _, err := g.codeAuthn(ctx, rq, req.Code, &req.Device)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (g *Gateway) authnToken(ctx context.Context, rq *Requestor, req *v1model.Au
 		err     error
 	)
 	if req.Code != "" {
-		a, _, expired, err = g.codeAuthn(ctx, rq, req.Code)
+		a, _, expired, err = g.codeAuthn(ctx, rq, req.Code, &req.Device)
 	} else {
 		var dv *device
 		if dv, err = g.deviceOf(ctx, rq, &req.Device); err != nil {

@@ -347,6 +347,8 @@ const (
 	regSameOriginalUserAgent
 	regSourceApplication
 	regBinaryIP
+	regFilledIP
+	regFilledPort
 )
 
 // AppendBinary implements encoding.BinaryAppender: the compact form of a
@@ -369,6 +371,8 @@ func (r regRecord) AppendBinary(b []byte) ([]byte, error) {
 	set(regSourceApplication, info.SourceApplication != nil)
 	ip, err := netip.ParseAddr(r.IP)
 	set(regBinaryIP, err == nil && ip.String() == r.IP)
+	set(regFilledIP, r.FilledIP)
+	set(regFilledPort, r.FilledPort)
 
 	b = append(b, formatRegRecord)
 	b = binary.AppendUvarint(b, flags)
@@ -430,6 +434,7 @@ func (r *regRecord) UnmarshalBinary(b []byte) error {
 	var rec regRecord
 	reg, info := &rec.Registration, &rec.Registration.Info
 	rec.Local = flags&regLocal != 0
+	rec.FilledIP, rec.FilledPort = flags&regFilledIP != 0, flags&regFilledPort != 0
 	reg.ID = d.uuid()
 	reg.Code = d.string()
 	reg.Requestor = d.string()

@@ -62,6 +62,7 @@ func registrationRecords(t *testing.T) map[string]regRecord {
 	r.Registration.Info.AuthorizationType = "OAUTH2"
 	r.Registration.Info.RegistrationURL = "https://tv.example.com/activate"
 	r.Registration.Info.DeviceUser = "user"
+	r.FilledIP = true
 	recs["local, own service provider, DCR caller"] = r
 
 	r = base
@@ -74,6 +75,7 @@ func registrationRecords(t *testing.T) map[string]regRecord {
 	r.DeviceInfo = info(v1model.Device{DeviceID: "x", DeviceInfo: json.RawMessage(`{"model":"A<B>","nested":{"a":[1,2.50]},"n":12}`),
 		UserAgent: r.UserAgent, IP: netip.MustParseAddr("2001:db8::7"), Port: 1})
 	r.Registration.Info.DeviceInfo = r.DeviceInfo
+	r.FilledPort = true
 	recs["IPv6, odd ids, nested device information"] = r
 
 	r = base

@@ -42,14 +42,14 @@ func (g *Gateway) preauthorize(ctx context.Context, rq *Requestor, req *v1model.
 	)
 	if req.Code != "" {
 		var rec *regRecord
-		a, rec, expired, err = g.codeAuthn(ctx, rq, req.Code)
+		a, rec, expired, err = g.codeAuthn(ctx, rq, req.Code, &req.Device)
 		if err == nil && a != nil {
 			if rec == nil {
 				// v2 needs the device identifier, which only a code
 				// registered through the gateway gives.
 				a = nil
 			} else {
-				dv, err = g.recordDevice(ctx, rq, rec)
+				dv = g.recordDevice(rq, rec, &req.Device)
 			}
 		}
 	} else {

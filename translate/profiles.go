@@ -327,15 +327,18 @@ func (g *Gateway) dropProfiles(ctx context.Context, dv *device) {
 // codes v2 no longer knows (sessions live 30 minutes), it falls back to the
 // profiles of the device that registered the code, which the gateway
 // remembers past the registration's expiry for as long as the login lives.
-func (g *Gateway) codeAuthn(ctx context.Context, rq *Requestor, code string) (*authn, *regRecord, bool, error) {
-	a, rec, expired, err := g.codeAuthnOf(ctx, rq, code)
+//
+// caller is who made the call (a login web app's browser, or the device):
+// the v2 calls go upstream with its address.
+func (g *Gateway) codeAuthn(ctx context.Context, rq *Requestor, code string, caller *v1model.Device) (*authn, *regRecord, bool, error) {
+	a, rec, expired, err := g.codeAuthnOf(ctx, rq, code, caller)
 	if a != nil && !a.Profile.NotAfter.IsZero() {
 		g.rememberCodeLogin(ctx, code, a.Profile.NotAfter.Time())
 	}
 	return a, rec, expired, err
 }
 
-func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string) (*authn, *regRecord, bool, error) {
+func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string, caller *v1model.Device) (*authn, *regRecord, bool, error) {
 	rec, err := g.rememberedRegistration(ctx, code)
 	switch {
 	case errors.Is(err, store.ErrDeleted):
@@ -349,12 +352,12 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string) (
 		return nil, nil, false, nil
 	}
 	if rec != nil && rec.Local {
-		a, expired, err := g.recordAuthn(ctx, rq, rec)
+		a, expired, err := g.recordAuthn(ctx, rq, rec, caller)
 		return a, rec, expired, err
 	}
-	var opts []v2client.Option
+	opts := codeCallerOptions(caller)
 	if rec != nil {
-		opts = rec.options()
+		opts = g.recordDevice(rq, rec, caller).opts
 	}
 	ps, err := g.client.ProfileByCode(ctx, rq.ServiceProvider, code, opts...)
 	switch {
@@ -367,17 +370,13 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string) (
 			// The login is the registering device's: remember it as such,
 			// so that once v2 forgets the code the device's state tells
 			// an expired login from none.
-			dv, err := g.recordDevice(ctx, rq, rec)
-			if err == nil {
-				err = g.see(ctx, dv, a)
-			}
-			if err != nil {
+			if err := g.see(ctx, g.recordDevice(rq, rec, caller), a); err != nil {
 				return nil, rec, false, err
 			}
 		}
 		return a, rec, false, nil
 	case invalidSession(err) && rec != nil:
-		a, expired, err := g.recordAuthn(ctx, rq, rec)
+		a, expired, err := g.recordAuthn(ctx, rq, rec, caller)
 		return a, rec, expired, err
 	case invalidSession(err):
 		return nil, nil, false, nil
@@ -385,11 +384,8 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string) (
 	return nil, rec, false, err
 }
 
-// recordAuthn reads the profiles of the device that registered rec.
-func (g *Gateway) recordAuthn(ctx context.Context, rq *Requestor, rec *regRecord) (*authn, bool, error) {
-	dv, err := g.recordDevice(ctx, rq, rec)
-	if err != nil {
-		return nil, false, err
-	}
-	return g.deviceAuthn(ctx, dv)
+// recordAuthn reads the profiles of the device that registered rec, for a
+// call caller made.
+func (g *Gateway) recordAuthn(ctx context.Context, rq *Requestor, rec *regRecord, caller *v1model.Device) (*authn, bool, error) {
+	return g.deviceAuthn(ctx, g.recordDevice(rq, rec, caller))
 }

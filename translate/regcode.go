@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net/netip"
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
@@ -27,11 +26,11 @@ type regRecord struct {
 	DeviceInfo []byte `json:"deviceInfo,omitempty"`
 	IP         string `json:"ip,omitempty"`
 	UserAgent  string `json:"userAgent,omitempty"`
-}
-
-func (r *regRecord) options() []v2client.Option {
-	ip, _ := netip.ParseAddr(r.IP)
-	return deviceOptions(r.DeviceID, r.DeviceInfo, ip, r.UserAgent)
+	// FilledIP and FilledPort report that the gateway filled DeviceInfo's
+	// connectionIp / connectionPort from the device's connection: a call
+	// another caller makes for the device carries that caller's instead.
+	FilledIP   bool `json:"filledIp,omitempty"`
+	FilledPort bool `json:"filledPort,omitempty"`
 }
 
 func regKey(code string) string { return store.Key("reg", code) }
@@ -48,11 +47,6 @@ func (g *Gateway) registration(ctx context.Context, code string) (*regRecord, er
 		return nil, err
 	}
 	return &rec, nil
-}
-
-// recordDevice rebuilds the v2 identity of the device that registered rec.
-func (g *Gateway) recordDevice(ctx context.Context, rq *Requestor, rec *regRecord) (*device, error) {
-	return &device{rq: rq, id: rec.DeviceID, info: rec.DeviceInfo, opts: rec.options()}, nil
 }
 
 // CreateRegcode implements POST /reggie/v1/{requestor}/regcode: a v2 session
@@ -118,6 +112,7 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *v1model
 	if d.IP.IsValid() {
 		rec.IP = d.IP.String()
 	}
+	rec.FilledIP, rec.FilledPort = connectionFilled(d)
 	if s.ActionName == v2client.ActionNameAuthorize {
 		// Already signed in: v2 gives no code, so the gateway issues one the
 		// second screen will report as done.
@@ -150,7 +145,7 @@ func (g *Gateway) GetRegcode(ctx context.Context, req *v1model.GetRegcodeRequest
 	if !rec.Local {
 		// Confirm v2 still knows the session; only a definite "unknown
 		// code" makes the record unusable, an unreachable upstream does not.
-		_, err := g.client.RetrieveSession(ctx, rq.ServiceProvider, req.Code, rec.options()...)
+		_, err := g.client.RetrieveSession(ctx, rq.ServiceProvider, req.Code, g.recordDevice(rq, rec, &req.Device).opts...)
 		switch {
 		case invalidSession(err):
 			return nil, g.fail(ctx, rq, "regcode get", v1model.ErrNotFound(""))

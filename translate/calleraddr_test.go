@@ -1,0 +1,127 @@
+package translate
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/v1model"
+)
+
+// upstreamConnection is what one v2 request said of its caller: the
+// X-Forwarded-For address, the device it acts for and the device
+// information's connection keys.
+type upstreamConnection struct {
+	path, forwardedFor, deviceID, connIP, connPort string
+}
+
+// upstreamConnections returns the connections of the sandbox requests
+// after the first from.
+func (e *env) upstreamConnections(from int) []upstreamConnection {
+	var out []upstreamConnection
+	for _, r := range e.sandbox.Requests()[from:] {
+		c := upstreamConnection{path: r.Method + " " + r.Path, forwardedFor: r.Header.Get("X-Forwarded-For"), deviceID: r.Header.Get("AP-Device-Identifier")}
+		if raw := r.Header.Get("X-Device-Info"); raw != "" {
+			b, err := base64.StdEncoding.DecodeString(raw)
+			var info map[string]any
+			if err != nil || json.Unmarshal(b, &info) != nil {
+				e.t.Fatalf("%s: X-Device-Info %q is not Base64 JSON", c.path, raw)
+			}
+			c.connIP, _ = info["connectionIp"].(string)
+			c.connPort, _ = info["connectionPort"].(string)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestCodeCallsCarryCallerAddress: the calls a login web app makes with a
+// registration code (the regcode record, checkauthn/{code},
+// preauthorize/{code}, authenticate/{code}) act for the registering device
+// but go upstream with the browser's address, in X-Forwarded-For and in the
+// connection keys the gateway filled; the device's own calls keep its own.
+func TestCodeCallsCarryCallerAddress(t *testing.T) {
+	e := newEnv(t)
+	dev := testDevice("tv-caller-1") // 203.0.113.7:51234, no device information
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := reg.Code
+	fingerprint := "fingerprint " + base64.StdEncoding.EncodeToString([]byte(dev.DeviceID))
+
+	browser := v1model.Device{Requestor: testRequestor, IP: netip.MustParseAddr("198.51.100.20"), UserAgent: "Mozilla/5.0 (login app)"}
+	mark := len(e.sandbox.Requests())
+	if _, err := e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: browser, Code: code}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: browser, Code: code}); err == nil {
+		t.Fatal("checkauthn/{code} before the login succeeded")
+	}
+	before := e.upstreamConnections(mark)
+	e.secondScreen(code, "AcmeCable", "alice")
+	mark = len(e.sandbox.Requests())
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: browser, Code: code}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: browser, Code: code}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gw.Preauthorize(e.ctx, &v1model.PreauthorizeRequest{Device: browser, Code: code, Resources: []string{"news"}}); err != nil {
+		t.Fatal(err)
+	}
+	calls := append(before, e.upstreamConnections(mark)...)
+	if len(calls) < 5 {
+		t.Fatalf("%d upstream calls for four code calls: %+v", len(calls), calls)
+	}
+	for _, c := range calls {
+		if c.forwardedFor != "198.51.100.20" {
+			t.Errorf("%s went upstream as %q, want the browser's 198.51.100.20", c.path, c.forwardedFor)
+		}
+		if c.deviceID != "" && c.deviceID != fingerprint {
+			t.Errorf("%s: device %q, want the registering device's %q", c.path, c.deviceID, fingerprint)
+		}
+		if c.deviceID != "" && (c.connIP != "198.51.100.20" || c.connPort != "") {
+			t.Errorf("%s: connectionIp %q, connectionPort %q; want the browser's address and no port (the gateway saw none)", c.path, c.connIP, c.connPort)
+		}
+	}
+
+	// The device's own calls go upstream with its own address and port.
+	mark = len(e.sandbox.Requests())
+	e.advance(time.Minute) // past the profile cache
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: dev}); err != nil {
+		t.Fatal(err)
+	}
+	calls = e.upstreamConnections(mark)
+	if len(calls) == 0 {
+		t.Fatal("the device's checkauthn made no upstream call")
+	}
+	for _, c := range calls {
+		if c.forwardedFor != "203.0.113.7" || c.connIP != "203.0.113.7" || c.connPort != "51234" {
+			t.Errorf("device call %s: %+v, want the device's 203.0.113.7:51234", c.path, c)
+		}
+	}
+}
+
+// TestCodeCallsKeepDeviceSentConnection: connection keys the device sent
+// itself are its own statement and stay as sent; only X-Forwarded-For is
+// the caller's.
+func TestCodeCallsKeepDeviceSentConnection(t *testing.T) {
+	e := newEnv(t)
+	dev := testDevice("tv-caller-2")
+	dev.DeviceInfo = json.RawMessage(`{"model":"X1","connectionIp":"10.0.0.5","connectionPort":"7000"}`)
+	code := e.signIn(dev, "AcmeCable", "alice")
+
+	browser := v1model.Device{Requestor: testRequestor, IP: netip.MustParseAddr("198.51.100.21"), Port: 40000}
+	mark := len(e.sandbox.Requests())
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: browser, Code: code}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.upstreamConnections(mark) {
+		if c.forwardedFor != "198.51.100.21" || c.connIP != "10.0.0.5" || c.connPort != "7000" {
+			t.Errorf("%s: %+v, want X-Forwarded-For 198.51.100.21 and the device's own 10.0.0.5:7000", c.path, c)
+		}
+	}
+}
