@@ -38,6 +38,10 @@ func (m Mode) NeedsUpstream() bool { return m == ModePassthrough || m == ModeSha
 
 // Policy is how one requestor's calls are answered.
 type Policy struct {
+	// Requestor is the configured requestor the policy is for; "" for the
+	// policy of requestors the configuration does not name. The Guard
+	// counts and diverts by it.
+	Requestor string
 	// Mode is the zero value (translate) unless set.
 	Mode Mode
 	// Upstream is the base URL of the v1 service (scheme, host and an

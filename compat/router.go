@@ -1,10 +1,8 @@
 package compat
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -58,6 +56,11 @@ type Router struct {
 	// call. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
+	// Guard diverts to translate the requestors whose v1 upstream stopped
+	// answering (see Guard). Nil means calls go where Policy says, answered
+	// or not.
+	Guard *Guard
+
 	// Logger receives proxy failures and store errors. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -97,21 +100,35 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, r, http.StatusInternalServerError)
 		return
 	}
+	if diverted, recheck := rt.Guard.divert(pol.Requestor); diverted {
+		if recheck && call.Requestor != "" {
+			go rt.recheck(pol.Requestor, call.Requestor, pol.Upstream)
+		}
+		rt.routed(r, call.Requestor, pol.Mode, true)
+		if pol.Mode == ModeCanary {
+			// Pinned as any canary device registering through translate:
+			// its sign-in lives behind translate from now on.
+			rt.serveCanary(w, r, call)
+			return
+		}
+		rt.Translate.ServeHTTP(w, r)
+		return
+	}
 	switch pol.Mode {
 	case ModePassthrough:
 		rt.routed(r, call.Requestor, pol.Mode, false)
-		rt.proxy(w, r, pol.Upstream)
+		rt.proxy(w, r, pol)
 	case ModeShadow:
 		rt.routed(r, call.Requestor, pol.Mode, false)
 		if rt.Shadow == nil || !call.ReadOnly || !complete {
-			rt.proxy(w, r, pol.Upstream)
+			rt.proxy(w, r, pol)
 			return
 		}
-		rt.shadow(w, r, call, head, pol.Upstream)
+		rt.shadow(w, r, call, head, pol)
 	case ModeCanary:
 		if !rt.canaryTranslate(r.Context(), call, pol.CanaryPercent) {
 			rt.routed(r, call.Requestor, pol.Mode, false)
-			rt.proxy(w, r, pol.Upstream)
+			rt.proxy(w, r, pol)
 			return
 		}
 		rt.routed(r, call.Requestor, pol.Mode, true)
@@ -138,16 +155,8 @@ func (rt *Router) peekBody(r *http.Request) (head []byte, complete bool) {
 	if max <= 0 {
 		max = DefaultMaxBodyBytes
 	}
-	head, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	rest := r.Body
-	var tail io.Reader = rest
-	if err != nil {
-		tail = errReader{err}
-	}
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(head), tail), rest}
+	head, body, err := peek(r.Body, max+1)
+	r.Body = body
 	complete = err == nil && int64(len(head)) <= max
 	if !complete && int64(len(head)) > max {
 		head = head[:max]
@@ -163,9 +172,13 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // address is forwarded in X-Forwarded-For (only it: hops a trusted proxy
 // vouched for are resolved first, anything else is not passed on), Host is
 // the upstream's, and the answer reaches the device as v1 sent it, less
-// the hop-by-hop headers.
-func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, upstream *url.URL) {
+// the hop-by-hop headers. Each answer, or its absence, is counted by the
+// Guard for pol's requestor; answered reports that v1 answered and not
+// with a failure (see Guard).
+func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, pol Policy) (answered bool) {
+	upstream := pol.Upstream
 	device := v1api.DeviceAddr(r, rt.TrustedProxies)
+	failed, canceled := false, false
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
@@ -180,8 +193,14 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, upstream *url.UR
 			pr.Out.Header.Set("X-Forwarded-Proto", proto)
 		},
 		Transport: rt.Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			failed = classify(resp)
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if !errors.Is(err, context.Canceled) {
+			failed = true
+			canceled = errors.Is(err, context.Canceled)
+			if !canceled {
 				// A url.Error would name the full URL, query included,
 				// where an access_token may travel.
 				var uerr *url.Error
@@ -196,4 +215,9 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, upstream *url.UR
 		ErrorLog: slog.NewLogLogger(rt.logger().Handler(), slog.LevelWarn),
 	}
 	rp.ServeHTTP(w, r)
+	if !canceled {
+		// A device that went away tells nothing of v1.
+		rt.Guard.observe(pol.Requestor, upstream.Host, failed)
+	}
+	return !failed
 }

@@ -123,15 +123,16 @@ func (s *Shadow) logger() *slog.Logger {
 }
 
 // shadow answers r from v1 and, when a slot is free, replays it through
-// Translate in the background and compares.
-func (rt *Router) shadow(w http.ResponseWriter, r *http.Request, call Call, body []byte, upstream *url.URL) {
+// Translate in the background and compares. A v1 that failed (see Guard)
+// is not compared: its answer says nothing of translate's.
+func (rt *Router) shadow(w http.ResponseWriter, r *http.Request, call Call, body []byte, pol Policy) {
 	s := rt.Shadow
 	s.init()
 	// Copied before the proxy gets r: it reads the body and adds headers.
 	req := r.Clone(context.WithoutCancel(r.Context()))
 	cw := &capture{ResponseWriter: w}
-	rt.proxy(cw, r, upstream)
-	if cw.truncated || cw.status == 0 {
+	answered := rt.proxy(cw, r, pol)
+	if !answered || cw.truncated || cw.status == 0 {
 		return
 	}
 	v1 := cw.response()

@@ -32,6 +32,12 @@ type Readiness struct {
 
 	// Logger receives failed checks at warn level. Nil discards.
 	Logger *slog.Logger
+
+	// Details returns lines shown after the verdict that do not change it:
+	// states of a working gateway an operator is to see (a requestor
+	// answered through translate by the v1 end-of-life guard). Nil shows
+	// none.
+	Details func() []string
 }
 
 // Check runs the checks and returns one "name: error" line per failure.
@@ -62,8 +68,15 @@ func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	failed := rd.Check(r.Context())
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	var details []string
+	if rd.Details != nil {
+		details = rd.Details()
+	}
 	if len(failed) == 0 {
 		fmt.Fprintln(w, "ready")
+		for _, d := range details {
+			fmt.Fprintln(w, d)
+		}
 		return
 	}
 	if rd.Logger != nil {
@@ -71,5 +84,5 @@ func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
 	fmt.Fprintln(w, "not ready")
-	fmt.Fprintln(w, strings.Join(failed, "\n"))
+	fmt.Fprintln(w, strings.Join(append(failed, details...), "\n"))
 }

@@ -34,6 +34,8 @@ type Metrics struct {
 	storeErrors    *prometheus.CounterVec
 	shadow         *prometheus.CounterVec
 	alerts         *alertSeries
+	v1Fallback     *prometheus.GaugeVec
+	v1Switches     *prometheus.CounterVec
 }
 
 // Label values used where a request matches no known route, so that
@@ -85,6 +87,14 @@ func NewMetrics(version string) *Metrics {
 			Name: "passgw_shadow_comparisons_total",
 			Help: "Shadow-mode comparisons of the v1 upstream's answer with the translated one, by route template and result (match, difference).",
 		}, []string{"endpoint", "result"}),
+		v1Fallback: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passgw_v1_fallback",
+			Help: "1 while the v1 end-of-life guard answers a requestor's calls through translate because its v1 upstream stopped answering, else 0; by requestor (* for requestors not configured).",
+		}, []string{"requestor"}),
+		v1Switches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_v1_fallback_switches_total",
+			Help: "Switches of the v1 end-of-life guard, by requestor and direction (translate: v1 stopped answering; v1: back to the configured mode).",
+		}, []string{"requestor", "to"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "passgw_build_info",
@@ -98,6 +108,7 @@ func NewMetrics(version string) *Metrics {
 		build,
 		m.v1Requests, m.v1Duration, m.throttled, m.v2Calls, m.v2Duration,
 		m.cacheLookups, m.tokenRefreshes, m.storeErrors, m.shadow,
+		m.v1Fallback, m.v1Switches,
 	)
 	for _, op := range storeOperations() {
 		m.storeErrors.WithLabelValues(op)
@@ -181,6 +192,21 @@ func (m *Metrics) ShadowCompared(endpoint string, match bool) {
 		result = "match"
 	}
 	m.shadow.WithLabelValues(endpoint, result).Inc()
+}
+
+// V1Fallback records a switch of the v1 end-of-life guard for requestor:
+// fallback true when its calls went to translate, false when they went
+// back to its configured mode. The compat guard calls it once per switch.
+func (m *Metrics) V1Fallback(requestor string, fallback bool) {
+	if m == nil {
+		return
+	}
+	to, v := "v1", 0.0
+	if fallback {
+		to, v = "translate", 1
+	}
+	m.v1Fallback.WithLabelValues(requestor).Set(v)
+	m.v1Switches.WithLabelValues(requestor, to).Inc()
 }
 
 // statusLabel is status as a label value; the statuses the gateway answers

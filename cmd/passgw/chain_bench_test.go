@@ -136,7 +136,7 @@ func deviceChain(tb testing.TB) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	front, err := cfg.migrationRouter(v1, st, nil, tel.Metrics.ShadowCompared, logger)
+	front, err := cfg.migrationRouter(v1, st, nil, nil, tel.Metrics.ShadowCompared, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -93,6 +93,9 @@ type Config struct {
 	CanaryPercent float64 `yaml:"canary_percent"`
 	// Shadow tunes the comparisons of shadow mode.
 	Shadow ShadowConfig `yaml:"shadow"`
+	// V1Guard answers through translate the requestors whose v1 upstream
+	// stopped answering (Adobe turns v1 off at the end of 2026).
+	V1Guard V1GuardConfig `yaml:"v1_guard"`
 }
 
 // ThrottleConfig is a token bucket per device IP: one call per Interval

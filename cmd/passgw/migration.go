@@ -29,6 +29,92 @@ type ShadowConfig struct {
 	LogDir string `yaml:"log_dir"`
 }
 
+// V1GuardConfig is the v1 end-of-life guard (see MIGRATION.md, "The day
+// v1 turns off"): when the v1 upstream of a requestor in passthrough,
+// shadow or canary mode fails at least FailureShare of at least MinCalls
+// calls within Window (no answer, a 5xx, or a 404 or 410 page that is not
+// a v1 error), the requestor's calls are answered through translate.
+type V1GuardConfig struct {
+	// Off switches the guard off: calls go to v1 answered or not.
+	Off bool `yaml:"off"`
+	// Window is the span failures are counted over. Default 1m.
+	Window time.Duration `yaml:"window"`
+	// FailureShare is the share of failed calls (above 0, at most 1) that
+	// diverts a requestor. Default 0.5.
+	FailureShare float64 `yaml:"failure_share"`
+	// MinCalls is the least number of v1 calls within Window before the
+	// share counts. Default 20.
+	MinCalls int `yaml:"min_calls"`
+	// Sticky keeps a diverted requestor on translate until an operator
+	// releases it, even when v1 answers again. Default false: v1 is asked
+	// again every Recheck and the requestor goes back when it answers.
+	Sticky bool `yaml:"sticky"`
+	// Recheck is how often the v1 upstream of a diverted requestor is
+	// asked again when not sticky. Default 1m.
+	Recheck time.Duration `yaml:"recheck"`
+}
+
+func (g *V1GuardConfig) provision(bad func(field, format string, args ...any)) {
+	if g.Window == 0 {
+		g.Window = compat.DefaultGuardWindow
+	}
+	if g.FailureShare == 0 {
+		g.FailureShare = compat.DefaultGuardShare
+	}
+	if g.MinCalls == 0 {
+		g.MinCalls = compat.DefaultGuardMinCalls
+	}
+	if g.Recheck == 0 {
+		g.Recheck = compat.DefaultGuardRecheck
+	}
+	if g.Window < 0 {
+		bad("v1_guard.window", "must be positive")
+	}
+	if g.FailureShare <= 0 || g.FailureShare > 1 {
+		bad("v1_guard.failure_share", "want a share above 0 and at most 1, got %v", g.FailureShare)
+	}
+	if g.MinCalls < 0 {
+		bad("v1_guard.min_calls", "must not be negative")
+	}
+	if g.Recheck < 0 {
+		bad("v1_guard.recheck", "must be positive")
+	}
+}
+
+// v1Guard is the end-of-life guard of the configuration; nil when off or
+// when no requestor leaves translate.
+func (c *Config) v1Guard(now func() time.Time, switched func(string, bool), logger *slog.Logger) *compat.Guard {
+	if c.V1Guard.Off || !c.migrating() {
+		return nil
+	}
+	return &compat.Guard{
+		Window:   c.V1Guard.Window,
+		Share:    c.V1Guard.FailureShare,
+		MinCalls: c.V1Guard.MinCalls,
+		Sticky:   c.V1Guard.Sticky,
+		Recheck:  c.V1Guard.Recheck,
+		Switched: switched,
+		Now:      now,
+		Logger:   logger.With("component", "v1guard"),
+	}
+}
+
+// guardDetails are the readiness lines of the guard: one per requestor it
+// answers through translate.
+func guardDetails(g *compat.Guard) func() []string {
+	return func() []string {
+		var out []string
+		for _, s := range g.Status() {
+			line := fmt.Sprintf("v1 guard: requestor %s answered through translate since %s: %s", s.Requestor, s.Since.UTC().Format(time.RFC3339), s.Reason)
+			if s.Sticky {
+				line += " (sticky)"
+			}
+			out = append(out, line)
+		}
+		return out
+	}
+}
+
 // provisionModes checks the migration settings: the mode of every
 // requestor (inherited from the top-level mode), the v1 upstream each
 // non-translate mode needs, and canary percentages.
@@ -45,6 +131,7 @@ func (c *Config) provisionModes(bad func(field, format string, args ...any)) {
 	if c.Shadow.Concurrency < 0 || c.Shadow.Timeout < 0 {
 		bad("shadow", "concurrency and timeout must not be negative")
 	}
+	c.V1Guard.provision(bad)
 	if m, _ := compat.ParseMode(c.Mode); m.NeedsUpstream() && c.V1Upstream == "" {
 		bad("v1_upstream", "required by mode %s", m)
 	}
@@ -100,6 +187,7 @@ func (c *Config) policies() func(requestor string) compat.Policy {
 	per := map[string]compat.Policy{}
 	for _, r := range c.Requestors {
 		p := def
+		p.Requestor = r.ID
 		if r.Mode != "" {
 			p.Mode, _ = compat.ParseMode(r.Mode)
 		}
@@ -122,7 +210,8 @@ func (c *Config) policies() func(requestor string) compat.Policy {
 // migrationRouter puts the compat router in front of the v1 surface when
 // the configuration migrates any requestor; otherwise v1 is served as is.
 // shadow, when set, is the comparison state to use (tests read its counts).
-func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, compared func(string, bool), logger *slog.Logger) (http.Handler, error) {
+// guard, when set, diverts requestors whose v1 upstream stopped answering.
+func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, guard *compat.Guard, compared func(string, bool), logger *slog.Logger) (http.Handler, error) {
 	if !c.migrating() {
 		return v1, nil
 	}
@@ -156,6 +245,7 @@ func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat
 		Policy:         c.policies(),
 		TrustedProxies: c.trustedProxies(),
 		Shadow:         shadow,
+		Guard:          guard,
 		Store:          st,
 		Logger:         logger.With("component", "compat"),
 	}, nil

@@ -294,12 +294,16 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if h.Telemetry != nil {
 		metrics = h.Telemetry.Metrics
 	}
-	front, err := cfg.migrationRouter(v1, st, h.Shadow, metrics.ShadowCompared, logger)
+	guard := cfg.v1Guard(h.Now, metrics.V1Fallback, logger)
+	front, err := cfg.migrationRouter(v1, st, h.Shadow, guard, metrics.ShadowCompared, logger)
 	if err != nil {
 		return nil, err
 	}
 	instrumentRouter(h.Telemetry, front, cfg)
 	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
+	if guard != nil {
+		ready.Details = guardDetails(guard)
+	}
 	// CORS outside everything else on the device paths, so that throttled
 	// and error answers carry the grant too, as Adobe's did.
 	cors := cfg.cors()
