@@ -357,6 +357,10 @@ requestors:
 		{func(c *Config) { c.CanaryPercent = 101 }, "canary_percent: want 0 to 100"},
 		{func(c *Config) { p := -1.0; c.Requestors[0].CanaryPercent = &p }, "requestors[0].canary_percent: want 0 to 100"},
 		{func(c *Config) { c.Shadow.Concurrency = -1 }, "shadow: concurrency and timeout must not be negative"},
+		{func(c *Config) { c.V1Guard.FailureShare = 1.5 }, "v1_guard.failure_share: want a share above 0 and at most 1"},
+		{func(c *Config) { c.V1Guard.Window = -time.Second }, "v1_guard.window: must be positive"},
+		{func(c *Config) { c.V1Guard.MinCalls = -1 }, "v1_guard.min_calls: must not be negative"},
+		{func(c *Config) { c.V1Guard.Recheck = -time.Second }, "v1_guard.recheck: must be positive"},
 	}
 	for _, tt := range bad {
 		c := &Config{}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/internal/testenv"
+)
+
+// standInCases are the v1 stand-in's recorded answers: every device is
+// signed in on v1 (checkauthn 200) and every configuration is served, each
+// answer marked with X-Stand-In so a test tells v1's answers from
+// translate's.
+var standInCases = map[string]string{
+	"01-checkauthn.txtar": `A device signed in on v1.
+-- request --
+GET /api/v1/checkauthn?requestor={{requestor}}&deviceId={{device}} HTTP/1.1
+
+-- response --
+HTTP/1.1 200 OK
+Content-Type: application/json; charset=utf-8
+X-Stand-In: v1
+
+{}
+`,
+	"02-config.txtar": `A requestor's configuration.
+-- request --
+GET /api/v1/config/{{requestor}} HTTP/1.1
+
+-- response --
+HTTP/1.1 200 OK
+Content-Type: application/json; charset=utf-8
+X-Stand-In: v1
+
+{"requestor":{"id":"stand-in","mvpds":[]}}
+`,
+}
+
+var replayReady = regexp.MustCompile(`^golden replay: \d+ cases on (http://\S+)`)
+
+// startStandIn runs `passgw golden replay` on standInCases.
+func startStandIn(t *testing.T) *proc {
+	t.Helper()
+	dir := t.TempDir()
+	for name, c := range standInCases {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startProc(t, "v1 stand-in", replayReady, "golden", "replay", "--addr", "127.0.0.1:0", dir)
+}
+
+// guardCall is one device call of the load and how it was answered.
+type guardCall struct {
+	instance, requestor, device, path string
+	start, end                        time.Time
+	status                            int
+	standIn                           bool // answered by the v1 stand-in
+	err                               error
+}
+
+// guardWindow is the v1_guard window of TestV1EndOfLife.
+const guardWindow = 2 * time.Second
+
+// TestV1EndOfLife is the day v1 turns off. Two gateway processes sit in
+// front of a v1 stand-in (`passgw golden replay`) and the sandbox, with
+// REF30 in canary mode (30%) and REF30P in passthrough, under steady load
+// from devices calling both instances. The stand-in is stopped. Within the
+// guard's window each instance diverts each requestor to translate; from
+// the moment an instance answered a requestor's call through translate,
+// every call of that requestor there is answered through translate (the
+// device is no longer signed in: 403, sign in again through v2) and none
+// gets a 502. Each instance shows the switch in /metrics, in /readyz and
+// in one error log line per requestor.
+func TestV1EndOfLife(t *testing.T) {
+	sb := startSandboxProc(t)
+	standIn := startStandIn(t)
+	cfg := fmt.Sprintf(`upstream: %s
+store: memory
+log_buffer: {off: true}
+throttle: {off: true}
+dcr_keys: [%q]
+v1_upstream: %s
+v1_guard: {window: %s, min_calls: 5, failure_share: 0.5}
+requestors:
+  - id: REF30
+    software_statement: %s
+    domain_name: example.com
+    redirect_url: %s
+    mode: canary
+    canary_percent: 30
+  - id: REF30P
+    service_provider: REF30
+    software_statement: %s
+    domain_name: example.com
+    redirect_url: %s
+    mode: passthrough
+`, sb.URL, procDCRKey, standIn.URL, guardWindow, sandboxStatement, procRedirect, sandboxStatement, procRedirect)
+	path := filepath.Join(t.TempDir(), "passgw.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	instances := map[string]*proc{
+		"A": startServe(t, "instance A", path, "127.0.0.1:0"),
+		"B": startServe(t, "instance B", path, "127.0.0.1:0"),
+	}
+
+	var (
+		mu    sync.Mutex
+		calls []guardCall
+	)
+	ctx, stopLoad := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := range 8 {
+		wg.Go(func() {
+			device := fmt.Sprintf("eol-device-%d", i)
+			for n := 0; ctx.Err() == nil; n++ {
+				name := []string{"A", "B"}[n%2]
+				requestor := []string{"REF30", "REF30P"}[(n/2+i)%2]
+				p := "/api/v1/checkauthn?requestor=" + requestor + "&deviceId=" + device
+				if n%3 == 2 {
+					p = "/api/v1/config/" + requestor
+				}
+				c := guardCall{instance: name, requestor: requestor, device: device, path: p, start: time.Now()}
+				req, _ := http.NewRequest(http.MethodGet, instances[name].URL+p, nil)
+				req.Header.Set("Accept", "application/json")
+				resp, err := client.Do(req)
+				c.end, c.err = time.Now(), err
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					c.status, c.standIn = resp.StatusCode, resp.Header.Get("X-Stand-In") != ""
+				}
+				mu.Lock()
+				calls = append(calls, c)
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(time.Second)
+
+	stopped := time.Now()
+	standIn.signal(syscall.SIGTERM)
+	if err := standIn.wait(10 * time.Second); err != nil {
+		t.Fatalf("stand-in: %v", err)
+	}
+	// Every instance diverts every requestor within the window (and the
+	// load's pace).
+	limit := guardWindow + 3*time.Second
+	for name, p := range instances {
+		eventually(t, "instance "+name+" diverting both requestors", limit, func() error {
+			m := scrapeURL(t, p.URL)
+			for _, r := range []string{"REF30", "REF30P"} {
+				if v := m[testenv.MetricSeries("passgw_v1_fallback", map[string]string{"requestor": r})]; v != 1 {
+					return fmt.Errorf("passgw_v1_fallback{requestor=%q} = %v", r, v)
+				}
+			}
+			return nil
+		})
+	}
+	switched := time.Since(stopped)
+	time.Sleep(time.Second) // load after the switch
+	stopLoad()
+	wg.Wait()
+
+	// switchedAt is, per instance and requestor, the end of the first call
+	// answered through translate by a device the canary sends to v1.
+	switchedAt := map[string]time.Time{}
+	var before, beforeBad, after, failedAfterStop int
+	for _, c := range calls {
+		k := c.instance + "/" + c.requestor
+		if c.err != nil {
+			t.Errorf("%s %s: %v", k, c.path, c.err)
+			continue
+		}
+		viaV1 := c.requestor == "REF30P" || strings.HasPrefix(c.path, "/api/v1/config/") ||
+			!compat.InCanary(c.requestor, c.device, 30)
+		switch {
+		case c.end.Before(stopped):
+			before++
+			if c.status == http.StatusBadGateway || c.standIn != viaV1 {
+				beforeBad++
+			}
+		case viaV1 && !c.standIn && c.status != http.StatusBadGateway:
+			if at, ok := switchedAt[k]; !ok || c.end.Before(at) {
+				switchedAt[k] = c.end
+			}
+		}
+	}
+	if before == 0 || beforeBad != 0 {
+		t.Errorf("before the stop: %d calls, %d not answered where their mode says", before, beforeBad)
+	}
+	for _, c := range calls {
+		k := c.instance + "/" + c.requestor
+		at, ok := switchedAt[k]
+		if c.err != nil || c.start.Before(stopped) {
+			continue
+		}
+		if !ok || c.start.Before(at) {
+			if c.status == http.StatusBadGateway {
+				failedAfterStop++
+			}
+			continue
+		}
+		after++
+		want := http.StatusForbidden // signed in on v1 only: sign in again through v2
+		if strings.HasPrefix(c.path, "/api/v1/config/") {
+			want = http.StatusOK
+		}
+		if c.standIn || c.status != want {
+			t.Errorf("%s %s after the switch: status %d, stand-in %v; want %d through translate", k, c.path, c.status, c.standIn, want)
+		}
+	}
+	for _, name := range []string{"A", "B"} {
+		for _, r := range []string{"REF30", "REF30P"} {
+			at, ok := switchedAt[name+"/"+r]
+			if !ok {
+				t.Errorf("instance %s never answered %s through translate", name, r)
+				continue
+			}
+			if d := at.Sub(stopped); d > limit {
+				t.Errorf("instance %s switched %s %v after the stop, want within %v", name, r, d, limit)
+			}
+		}
+	}
+	if after == 0 {
+		t.Error("no call after the switch")
+	}
+	t.Logf("%d calls before the stop; switched on every instance %v after it (window %v); %d 502s while switching; %d calls after the switch, none failed",
+		before, switched.Round(time.Millisecond), guardWindow, failedAfterStop, after)
+
+	for name, p := range instances {
+		m := scrapeURL(t, p.URL)
+		for _, r := range []string{"REF30", "REF30P"} {
+			if v := m[testenv.MetricSeries("passgw_v1_fallback_switches_total", map[string]string{"requestor": r, "to": "translate"})]; v != 1 {
+				t.Errorf("instance %s: %s switched %v times, want 1", name, r, v)
+			}
+			if n := countLines(p.stderr.String(), "level=ERROR msg=\"v1 end-of-life guard"); n != 2 {
+				t.Errorf("instance %s: %d error lines of the guard, want one per requestor:\n%s", name, n, p.stderr)
+			}
+			if !strings.Contains(p.stderr.String(), "requestor="+r+" ") {
+				t.Errorf("instance %s: no log line names %s", name, r)
+			}
+		}
+		resp, err := http.Get(p.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, r := range []string{"REF30", "REF30P"} {
+			if resp.StatusCode != 200 || !strings.Contains(string(b), "v1 guard: requestor "+r+" answered through translate since ") {
+				t.Errorf("instance %s /readyz: %d %s", name, resp.StatusCode, b)
+			}
+		}
+	}
+}
+
+// scrapeURL reads the /metrics of the gateway at base.
+func scrapeURL(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return testenv.MetricSamples(t, resp.Body)
+}
