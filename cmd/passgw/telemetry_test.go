@@ -25,6 +25,7 @@ import (
 
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
+	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
@@ -41,6 +42,13 @@ type obsWorld struct {
 }
 
 func newObsWorld(t *testing.T, configure func(*Config)) *obsWorld {
+	t.Helper()
+	return newObsWorldStore(t, configure, nil)
+}
+
+// newObsWorldStore is newObsWorld keeping the gateway's state in st (nil:
+// a fresh in-memory store).
+func newObsWorldStore(t *testing.T, configure func(*Config), st store.Store) *obsWorld {
 	t.Helper()
 	logs := testenv.NewLogBuffer(t)
 	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -62,7 +70,7 @@ func newObsWorld(t *testing.T, configure func(*Config)) *obsWorld {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	tel := &telemetry.Telemetry{TracerProvider: tp, Metrics: telemetry.NewMetrics("test"), Logger: logger.With("component", "http")}
-	h, err := newGatewayHandler(cfg, sb.URL, logger, hooks{Telemetry: tel})
+	h, err := newGatewayHandler(cfg, sb.URL, logger, hooks{Telemetry: tel, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
