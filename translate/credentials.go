@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +22,9 @@ import (
 // Values are secrets: they are stored, never put in errors or logs.
 type Credentials struct {
 	Store store.Store
+	// Seal, when set, seals every value before it is stored (see Sealer).
+	// Nil keeps them in clear, which only suits a store nobody else reads.
+	Seal *Sealer
 	// Now is the clock against which a token's expiry (created_at +
 	// expires_in) is turned into a time to live. Nil means time.Now.
 	Now func() time.Time
@@ -43,6 +47,7 @@ const (
 var (
 	_ v2client.CredentialStore  = Credentials{}
 	_ v2client.CredentialLocker = Credentials{}
+	_ v2client.CredentialAdder  = Credentials{}
 )
 
 func credKey(sp string) string  { return "v2cred:" + sp }
@@ -99,20 +104,39 @@ func (c Credentials) LockCredentials(ctx context.Context, sp string) (unlock fun
 
 // LoadCredentials implements v2client.CredentialStore.
 func (c Credentials) LoadCredentials(ctx context.Context, sp string) (v2client.ClientCredentials, bool, error) {
-	return load[v2client.ClientCredentials](ctx, c.Store, credKey(sp))
+	return load[v2client.ClientCredentials](ctx, c, credKey(sp))
 }
 
 // SaveCredentials implements v2client.CredentialStore.
 func (c Credentials) SaveCredentials(ctx context.Context, sp string, cred v2client.ClientCredentials) error {
-	if err := (store.JSON[v2client.ClientCredentials]{Store: c.Store}).Set(ctx, credKey(sp), cred, 0); err != nil {
+	b, err := c.encode(credKey(sp), cred)
+	if err == nil {
+		err = c.Store.Set(ctx, credKey(sp), b, 0)
+	}
+	if err != nil {
 		return fmt.Errorf("translate: saving v2 credentials of %q: %w", sp, err)
 	}
 	return nil
 }
 
+// AddCredentials implements v2client.CredentialAdder with SetNX, so that
+// an instance writing back the credentials it holds never overwrites those
+// another instance registered meanwhile.
+func (c Credentials) AddCredentials(ctx context.Context, sp string, cred v2client.ClientCredentials) (bool, error) {
+	b, err := c.encode(credKey(sp), cred)
+	if err != nil {
+		return false, fmt.Errorf("translate: adding v2 credentials of %q: %w", sp, err)
+	}
+	added, err := c.Store.SetNX(ctx, credKey(sp), b, 0)
+	if err != nil {
+		return false, fmt.Errorf("translate: adding v2 credentials of %q: %w", sp, err)
+	}
+	return added, nil
+}
+
 // LoadToken implements v2client.CredentialStore.
 func (c Credentials) LoadToken(ctx context.Context, sp string) (v2client.AccessToken, bool, error) {
-	return load[v2client.AccessToken](ctx, c.Store, tokenKey(sp))
+	return load[v2client.AccessToken](ctx, c, tokenKey(sp))
 }
 
 // SaveToken implements v2client.CredentialStore. The token is kept for its
@@ -126,20 +150,50 @@ func (c Credentials) SaveToken(ctx context.Context, sp string, tok v2client.Acce
 	if ttl <= 0 {
 		return c.Store.Delete(ctx, tokenKey(sp))
 	}
-	if err := (store.JSON[v2client.AccessToken]{Store: c.Store}).Set(ctx, tokenKey(sp), tok, ttl); err != nil {
+	b, err := c.encode(tokenKey(sp), tok)
+	if err == nil {
+		err = c.Store.Set(ctx, tokenKey(sp), b, ttl)
+	}
+	if err != nil {
 		return fmt.Errorf("translate: saving v2 access token of %q: %w", sp, err)
 	}
 	return nil
 }
 
-func load[T any](ctx context.Context, s store.Store, key string) (T, bool, error) {
-	v, err := store.JSON[T]{Store: s}.Get(ctx, key)
+// encode is v as JSON, sealed when a Sealer is configured.
+func (c Credentials) encode(key string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return c.Seal.seal(key, b), nil
+}
+
+// load reads the value under key. A value in clear, or sealed with a key
+// other than the current one, is sealed again with the current key (kept
+// with its expiry), so that configuring or rotating the store key reaches
+// what is already stored.
+func load[T any](ctx context.Context, c Credentials, key string) (T, bool, error) {
+	var v T
+	b, err := c.Store.Get(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return v, false, nil
 	case err != nil:
-		var zero T
-		return zero, false, fmt.Errorf("translate: loading %s: %w", key, err)
+		return v, false, fmt.Errorf("translate: loading %s: %w", key, err)
+	}
+	plain, current, err := c.Seal.open(key, b)
+	if err != nil {
+		return v, false, fmt.Errorf("translate: loading %s: %w", key, err)
+	}
+	if err := json.Unmarshal(plain, &v); err != nil {
+		// The decoder's error never quotes the value.
+		return v, false, fmt.Errorf("translate: loading %s: malformed value: %w", key, err)
+	}
+	if !current {
+		if err := c.Store.Replace(ctx, key, c.Seal.seal(key, plain)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return v, false, fmt.Errorf("translate: sealing %s again: %w", key, err)
+		}
 	}
 	return v, true, nil
 }

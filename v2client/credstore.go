@@ -32,6 +32,17 @@ type CredentialLocker interface {
 	LockCredentials(ctx context.Context, sp string) (unlock func(), err error)
 }
 
+// CredentialAdder is implemented by a CredentialStore that can store
+// credentials only where none are stored, in one step against every other
+// writer. TokenSource.KeepStored writes back the credentials it holds with
+// it, so that a write-back never overwrites credentials another instance
+// registered meanwhile. Without it, KeepStored loads and then saves.
+type CredentialAdder interface {
+	// AddCredentials stores cred for sp unless credentials are stored
+	// already, and reports whether it stored.
+	AddCredentials(ctx context.Context, sp string, cred ClientCredentials) (added bool, err error)
+}
+
 // MemoryStore is a process-local CredentialStore. The zero value is ready to
 // use.
 type MemoryStore struct {
@@ -57,6 +68,20 @@ func (m *MemoryStore) SaveCredentials(_ context.Context, sp string, cred ClientC
 	}
 	m.creds[sp] = cred
 	return nil
+}
+
+// AddCredentials implements CredentialAdder.
+func (m *MemoryStore) AddCredentials(_ context.Context, sp string, cred ClientCredentials) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.creds[sp]; ok {
+		return false, nil
+	}
+	if m.creds == nil {
+		m.creds = map[string]ClientCredentials{}
+	}
+	m.creds[sp] = cred
+	return true, nil
 }
 
 // LoadToken implements CredentialStore.

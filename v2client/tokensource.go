@@ -16,6 +16,19 @@ const DefaultSkew = 60 * time.Second
 // DefaultConfirmRefusal is the default TokenSource.ConfirmRefusal.
 const DefaultConfirmRefusal = 2 * time.Second
 
+// DefaultKeepInterval is how often KeepStored checks the store by default:
+// the longest the shared credentials stay missing after the store lost them
+// while an instance holding them runs.
+const DefaultKeepInterval = 500 * time.Millisecond
+
+// DefaultAdoptWait is the TokenSource.AdoptWait a gateway sharing its store
+// uses: four times DefaultKeepInterval, so that a running instance has
+// written its credentials back well before a new one would register.
+const DefaultAdoptWait = 4 * DefaultKeepInterval
+
+// adoptPolls is how many times a source reads the store during AdoptWait.
+const adoptPolls = 30
+
 // serverDeviceInfo is the X-Device-Info sent on the gateway's own DCR calls
 // unless TokenSource.Options override it: valid JSON with the five required
 // keys, describing the gateway host.
@@ -29,7 +42,12 @@ func serverDeviceInfo() string {
 //
 //   - it registers once per service provider and keeps the credentials in
 //     Store forever; it registers again only when /o/client/token answers
-//     invalid_client, twice (see ConfirmRefusal);
+//     invalid_client, twice (see ConfirmRefusal), and never for Pinned
+//     credentials;
+//   - finding no credentials in Store, it waits AdoptWait for an instance
+//     still holding some to write them back (KeepStored) before registering,
+//     so that a store that lost its data does not split the instances
+//     between two registrations;
 //   - it reuses an access token until created_at + expires_in - Skew;
 //   - after a v2 401 it fetches one new token (RefreshToken);
 //   - concurrent callers for one service provider share a single refresh;
@@ -70,6 +88,21 @@ type TokenSource struct {
 	// Sleep waits d or until ctx ends (ConfirmRefusal's pause). Nil uses a
 	// timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// Pinned are client credentials the operator obtained outside the
+	// gateway (Adobe's TVE dashboard), by service provider. For those the
+	// source never registers and never stores the credentials (only the
+	// access tokens): a refusal of them fails the call, for the operator to
+	// replace them. Read-only once the source is in use.
+	Pinned map[string]ClientCredentials
+
+	// AdoptWait is how long a source that finds no credentials in Store
+	// waits, reading it again and again, before it registers: time for a
+	// running instance sharing the store to write back the credentials it
+	// holds (KeepStored) after the store lost them. Zero or negative: no
+	// wait, for a store only this process uses. Set it with KeepStored
+	// running on every instance; DefaultAdoptWait suits DefaultKeepInterval.
+	AdoptWait time.Duration
 
 	// Options are sent on DCR calls after a default X-Device-Info describing
 	// the gateway, which WithDeviceInfo here replaces.
@@ -252,8 +285,9 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 		return "", err
 	}
 	tok, err := ts.Client.Token(ctx, cred, ts.dcrOptions()...)
+	_, pinned := ts.Pinned[sp]
 	if IsInvalidClient(err) && !registered {
-		if c, ok := ts.replaced(ctx, sp, cred); ok {
+		if c, ok := ts.replaced(ctx, sp, cred); ok && !pinned {
 			// Another instance has registered again already.
 			cred, registered = c, true
 			tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
@@ -265,6 +299,11 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 			}
 			tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
 		}
+	}
+	if pinned && IsInvalidClient(err) {
+		ts.logger().ErrorContext(ctx, "adobe pass: pinned client credentials refused; replace them in the configuration",
+			"service_provider", sp, "client_id", cred.ClientID)
+		return "", fmt.Errorf("v2client: access token for %s: pinned client credentials refused: %w", sp, err)
 	}
 	if IsInvalidClient(err) && !registered {
 		ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, registering again",
@@ -301,7 +340,31 @@ func (ts *TokenSource) stored(ctx context.Context, sp, rejected string) (AccessT
 		return AccessToken{}, false
 	}
 	ts.remember(sp, t)
+	ts.holdStored(ctx, sp)
 	return t, true
+}
+
+// holdStored keeps the stored credentials of sp in this process unless it
+// holds some already: a source that took a stored token must hold the
+// credentials behind it too, to write them back should the store lose them.
+func (ts *TokenSource) holdStored(ctx context.Context, sp string) {
+	if _, pinned := ts.Pinned[sp]; pinned {
+		return
+	}
+	ts.mu.Lock()
+	_, held := ts.creds[sp]
+	ts.mu.Unlock()
+	if held {
+		return
+	}
+	c, ok, err := ts.store().LoadCredentials(ctx, sp)
+	if err != nil {
+		ts.logger().WarnContext(ctx, "adobe pass: loading client credentials failed", "service_provider", sp, "error", err)
+		return
+	}
+	if ok {
+		ts.keep(sp, c)
+	}
 }
 
 func (ts *TokenSource) remember(sp string, t AccessToken) {
@@ -310,17 +373,21 @@ func (ts *TokenSource) remember(sp string, t AccessToken) {
 	ts.cache[sp] = t
 }
 
-// credentials returns the client credentials of sp: those this process
-// uses, else the stored ones, else new ones from registering (registered
-// is then true). Called with sp's locks held; lockErr as for register.
+// credentials returns the client credentials of sp: the pinned ones, else
+// those this process uses, else the stored ones (waiting AdoptWait for them
+// to be written back), else new ones from registering (registered is then
+// true). Called with sp's locks held; lockErr as for register.
 func (ts *TokenSource) credentials(ctx context.Context, sp string, lockErr error) (c ClientCredentials, registered bool, err error) {
+	if c, ok := ts.Pinned[sp]; ok {
+		return c, false, nil
+	}
 	ts.mu.Lock()
 	c, ok := ts.creds[sp]
 	ts.mu.Unlock()
 	if ok {
 		return c, false, nil
 	}
-	c, ok, err = ts.store().LoadCredentials(ctx, sp)
+	c, ok, err = ts.awaitStored(ctx, sp)
 	if err != nil {
 		// Registering now would orphan the stored credentials and every
 		// profile bound to them.
@@ -332,6 +399,136 @@ func (ts *TokenSource) credentials(ctx context.Context, sp string, lockErr error
 	}
 	c, err = ts.register(ctx, sp, lockErr)
 	return c, err == nil, err
+}
+
+// awaitStored loads the stored credentials of sp, reading the store again
+// for up to AdoptWait while it holds none: a store that lost its data is
+// written back to by the instances still running (KeepStored), and
+// registering before they do would leave the instances on two
+// registrations, each signing out the devices of the other.
+func (ts *TokenSource) awaitStored(ctx context.Context, sp string) (ClientCredentials, bool, error) {
+	c, ok, err := ts.store().LoadCredentials(ctx, sp)
+	if ok || err != nil || ts.AdoptWait <= 0 {
+		return c, ok, err
+	}
+	ts.logger().InfoContext(ctx, "adobe pass: no client credentials stored; waiting for a running instance to write its own back before registering",
+		"service_provider", sp, "wait", ts.AdoptWait)
+	pause := ts.AdoptWait / adoptPolls
+	for i := range adoptPolls {
+		d := pause
+		if i == adoptPolls-1 {
+			d = ts.AdoptWait - pause*(adoptPolls-1)
+		}
+		if err := ts.sleep(ctx, d); err != nil {
+			return ClientCredentials{}, false, err
+		}
+		if c, ok, err = ts.store().LoadCredentials(ctx, sp); ok || err != nil {
+			if ok {
+				ts.logger().InfoContext(ctx, "adobe pass: adopted the client credentials another instance wrote back",
+					"service_provider", sp, "client_id", c.ClientID)
+			}
+			return c, ok, err
+		}
+	}
+	return ClientCredentials{}, false, nil
+}
+
+// KeepStored makes the store hold what this source uses, every interval
+// until ctx ends (DefaultKeepInterval when interval is not positive): for
+// each service provider whose credentials the source holds, credentials
+// missing from the store (flushed, restarted empty, evicted) are written
+// back, with the current access token; credentials in the store other than
+// the source's (another instance registered again after invalid_client) are
+// adopted, so that the instances converge on one registration. Run it on
+// every instance of a shared store, with AdoptWait set.
+func (ts *TokenSource) KeepStored(ctx context.Context, interval time.Duration) {
+	ts.init()
+	if interval <= 0 {
+		interval = DefaultKeepInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ts.WriteBack(ctx)
+		}
+	}
+}
+
+// WriteBack is one round of KeepStored.
+func (ts *TokenSource) WriteBack(ctx context.Context) {
+	ts.init()
+	ts.mu.Lock()
+	held := make(map[string]ClientCredentials, len(ts.creds)+len(ts.Pinned))
+	for sp, c := range ts.creds {
+		held[sp] = c
+	}
+	tokens := make(map[string]AccessToken, len(ts.cache))
+	for sp, t := range ts.cache {
+		if ts.fresh(t) {
+			tokens[sp] = t
+		}
+	}
+	ts.mu.Unlock()
+	for sp, c := range held {
+		if _, pinned := ts.Pinned[sp]; pinned {
+			continue
+		}
+		if !ts.writeBackCredentials(ctx, sp, c) {
+			delete(tokens, sp)
+		}
+	}
+	for sp, t := range tokens {
+		if _, ok, err := ts.store().LoadToken(ctx, sp); err != nil || ok {
+			continue
+		}
+		if err := ts.store().SaveToken(ctx, sp, t); err != nil {
+			ts.logger().WarnContext(ctx, "adobe pass: writing back the access token failed", "service_provider", sp, "error", err)
+		}
+	}
+}
+
+// writeBackCredentials makes the store hold c for sp, or adopts the other
+// credentials it holds, and reports whether c is still this source's.
+func (ts *TokenSource) writeBackCredentials(ctx context.Context, sp string, c ClientCredentials) bool {
+	log := ts.logger()
+	stored, ok, err := ts.store().LoadCredentials(ctx, sp)
+	if err != nil {
+		log.WarnContext(ctx, "adobe pass: checking the stored client credentials failed", "service_provider", sp, "error", err)
+		return true
+	}
+	if !ok {
+		added := true
+		if a, isAdder := ts.store().(CredentialAdder); isAdder {
+			added, err = a.AddCredentials(ctx, sp, c)
+		} else {
+			err = ts.store().SaveCredentials(ctx, sp, c)
+		}
+		switch {
+		case err != nil:
+			log.ErrorContext(ctx, "adobe pass: client credentials missing from the store; writing them back failed",
+				"service_provider", sp, "error", err)
+		case added:
+			log.WarnContext(ctx, "adobe pass: client credentials missing from the store; wrote back those in use",
+				"service_provider", sp, "client_id", c.ClientID)
+		}
+		return true // whatever was added meanwhile is adopted next round
+	}
+	if stored.ClientID == c.ClientID {
+		return true
+	}
+	ts.mu.Lock()
+	if cur, ok := ts.creds[sp]; ok && cur.ClientID == c.ClientID {
+		ts.creds[sp] = stored
+		delete(ts.cache, sp)
+	}
+	ts.mu.Unlock()
+	log.WarnContext(ctx, "adobe pass: the store holds other client credentials than those in use; adopted them",
+		"service_provider", sp, "client_id", stored.ClientID, "replaced_client_id", c.ClientID)
+	return false
 }
 
 // renewCredentials replaces credentials v2 refused: by those another

@@ -75,6 +75,13 @@ type Config struct {
 	// gateway's store, so instances sharing a store share it (with the
 	// in-memory store, device credentials end with the process).
 	DCRKeys []string `yaml:"dcr_keys"`
+	// StoreKeys seal the gateway's own v2 client secret and access tokens
+	// before they reach the store (AES-256-GCM under a key derived from the
+	// secret), as "id:base64secret" (at least 16 bytes). The first seals;
+	// the others still open what they sealed, so a key can be rotated.
+	// PASSGW_STORE_KEYS (comma-separated) overrides. Default: none, values
+	// kept in clear (the gateway warns when the store is Redis).
+	StoreKeys []string `yaml:"store_keys"`
 	// Throttle is the per-device-IP limit on the v1 paths Adobe throttled,
 	// for every requestor without its own. Default: 1 call/s after a
 	// one-time burst of 10.
@@ -132,6 +139,13 @@ type RequestorConfig struct {
 	// CallerAuth is none (default), optional (credentials checked when
 	// present) or required (401 without a valid one).
 	CallerAuth string `yaml:"caller_auth"`
+	// V2ClientID and V2ClientSecret pin the gateway's v2 client
+	// credentials for the requestor's service provider (from Adobe's TVE
+	// dashboard): the gateway then never registers with DCR for it, and
+	// software_statement is not needed. PASSGW_V2_CLIENT_ID_<REQUESTOR> and
+	// PASSGW_V2_CLIENT_SECRET_<REQUESTOR> override them.
+	V2ClientID     string `yaml:"v2_client_id"`
+	V2ClientSecret string `yaml:"v2_client_secret"`
 	// DeviceStatements are the software statements the requestor's apps
 	// register with on the gateway's /o/client/register.
 	DeviceStatements []string `yaml:"device_statements"`
@@ -255,6 +269,12 @@ func (c *Config) provision(getenv func(string) string) error {
 			bad(fmt.Sprintf("dcr_keys[%d]", i), "%v", err)
 		}
 	}
+	if v := getenv("PASSGW_STORE_KEYS"); v != "" {
+		c.StoreKeys = strings.Split(v, ",")
+	}
+	if _, err := c.sealer(); err != nil {
+		bad("store_keys", "%v", err)
+	}
 	c.Throttle.provision("throttle", bad)
 	if len(c.Requestors) == 0 {
 		if !c.sandbox() {
@@ -278,8 +298,17 @@ func (c *Config) provision(getenv func(string) string) error {
 		if v := getenv("PASSGW_SOFTWARE_STATEMENT_" + strings.ToUpper(r.ID)); v != "" {
 			r.SoftwareStatement = v
 		}
-		if r.SoftwareStatement == "" {
-			bad(fmt.Sprintf("requestors[%d].software_statement", i), "required (or PASSGW_SOFTWARE_STATEMENT_%s)", strings.ToUpper(r.ID))
+		if v := getenv("PASSGW_V2_CLIENT_ID_" + strings.ToUpper(r.ID)); v != "" {
+			r.V2ClientID = v
+		}
+		if v := getenv("PASSGW_V2_CLIENT_SECRET_" + strings.ToUpper(r.ID)); v != "" {
+			r.V2ClientSecret = v
+		}
+		if (r.V2ClientID == "") != (r.V2ClientSecret == "") {
+			bad(fmt.Sprintf("requestors[%d].v2_client_id", i), "v2_client_id and v2_client_secret are pinned together (or neither)")
+		}
+		if r.SoftwareStatement == "" && r.V2ClientID == "" {
+			bad(fmt.Sprintf("requestors[%d].software_statement", i), "required (or PASSGW_SOFTWARE_STATEMENT_%s), unless v2_client_id and v2_client_secret are pinned", strings.ToUpper(r.ID))
 		}
 		if r.CallerAuth == "" {
 			r.CallerAuth = string(callerauth.ModeNone)
@@ -300,6 +329,7 @@ func (c *Config) provision(getenv func(string) string) error {
 		}
 		r.CORS.provision(fmt.Sprintf("requestors[%d].cors", i), bad)
 	}
+	c.provisionPins(bad)
 	c.provisionModes(bad)
 	return errors.Join(errs...)
 }
@@ -346,16 +376,22 @@ func (c *Config) translateRequestors() []translate.Requestor {
 	return out
 }
 
+// serviceProvider is the v2 service provider of r.
+func (r *RequestorConfig) serviceProvider() string {
+	if r.ServiceProvider == "" {
+		return r.ID
+	}
+	return r.ServiceProvider
+}
+
 // statements maps each service provider to the software statement the
 // gateway registers with.
 func (c *Config) statements() map[string]v2client.RegisterRequest {
 	m := map[string]v2client.RegisterRequest{}
 	for _, r := range c.Requestors {
-		sp := r.ServiceProvider
-		if sp == "" {
-			sp = r.ID
+		if r.SoftwareStatement != "" {
+			m[r.serviceProvider()] = v2client.RegisterRequest{SoftwareStatement: r.SoftwareStatement}
 		}
-		m[sp] = v2client.RegisterRequest{SoftwareStatement: r.SoftwareStatement}
 	}
 	return m
 }

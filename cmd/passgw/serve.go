@@ -109,9 +109,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The shadow comparisons still running at shutdown are waited for (see
 	// drainShadow), so that none is cut off half-way through its v2 calls.
 	shadow := &compat.Shadow{}
-	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger, hooks{Store: st, Telemetry: tel, Shadow: shadow})
+	var tokens *v2client.TokenSource
+	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger,
+		hooks{Store: st, Telemetry: tel, Shadow: shadow, Tokens: func(ts *v2client.TokenSource) { tokens = ts }})
 	if err != nil {
 		return err
+	}
+	if cfg.Store != "memory" {
+		// Credentials this instance holds are written back whenever the
+		// shared store loses them (see RELIABILITY.md).
+		g.Go(func() error { tokens.KeepStored(ctx, v2client.DefaultKeepInterval); return nil })
 	}
 	ln := early
 	if ln == nil {
@@ -195,6 +202,9 @@ type hooks struct {
 	// serves /metrics. Nil records nothing (trace context is still passed
 	// upstream).
 	Telemetry *telemetry.Telemetry
+	// Tokens, when set, receives the gateway's v2 token source, for serve
+	// to keep its credentials in a shared store (KeepStored).
+	Tokens func(*v2client.TokenSource)
 	// Shadow, when set, holds the shadow-mode comparisons (so tests can
 	// read their counts). Nil makes a fresh one when a requestor is in
 	// shadow mode.
@@ -216,12 +226,14 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
 		HTTPClient: &http.Client{Transport: upstreamTransport()},
 		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker"))}
-	client.Tokens = &v2client.TokenSource{
-		Client:    client,
-		Store:     translate.Credentials{Store: st, Now: now},
-		Now:       h.Now,
-		Statement: v2client.StaticStatements(cfg.statements()),
-		Logger:    logger.With("component", "tokens"),
+	tokens, err := cfg.tokenSource(client, st, now, logger.With("component", "tokens"))
+	if err != nil {
+		return nil, err
+	}
+	tokens.Now = h.Now
+	client.Tokens = tokens
+	if h.Tokens != nil {
+		h.Tokens(tokens)
 	}
 	instrumentClient(h.Telemetry, client)
 	gw, err := translate.New(translate.GatewayConfig{

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
+	"github.com/passgw/passgw/v1api/callerauth"
+	"github.com/passgw/passgw/v2client"
 )
 
 // storePingTimeout bounds the reachability check of a Redis store at start.
@@ -45,4 +50,80 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (store.Sto
 			log.Warn("closing the redis store", "error", err)
 		}
 	}, nil
+}
+
+// sealer is the translate.Sealer of store_keys, nil when none is
+// configured.
+func (c *Config) sealer() (*translate.Sealer, error) {
+	if len(c.StoreKeys) == 0 {
+		return nil, nil
+	}
+	keys := make([]translate.SealKey, 0, len(c.StoreKeys))
+	for i, s := range c.StoreKeys {
+		// The format of dcr_keys; its errors never quote the secret.
+		k, err := callerauth.ParseKey(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		keys = append(keys, translate.SealKey{ID: k.ID, Secret: k.Secret})
+	}
+	return translate.NewSealer(keys[0], keys[1:]...)
+}
+
+// provisionPins rejects two requestors of one service provider pinning
+// different v2 client credentials: the service provider has one identity.
+func (c *Config) provisionPins(bad func(field, format string, args ...any)) {
+	first := map[string]int{}
+	for i, r := range c.Requestors {
+		if r.V2ClientID == "" {
+			continue
+		}
+		sp := r.serviceProvider()
+		j, seen := first[sp]
+		if !seen {
+			first[sp] = i
+			continue
+		}
+		if o := c.Requestors[j]; o.V2ClientID != r.V2ClientID || o.V2ClientSecret != r.V2ClientSecret {
+			bad(fmt.Sprintf("requestors[%d].v2_client_id", i), "service provider %q has other v2 client credentials pinned in requestors[%d]", sp, j)
+		}
+	}
+}
+
+// pinned maps each service provider with pinned v2 client credentials to
+// them.
+func (c *Config) pinned() map[string]v2client.ClientCredentials {
+	m := map[string]v2client.ClientCredentials{}
+	for _, r := range c.Requestors {
+		if r.V2ClientID != "" {
+			m[r.serviceProvider()] = v2client.ClientCredentials{ClientID: r.V2ClientID, ClientSecret: r.V2ClientSecret}
+		}
+	}
+	return m
+}
+
+// tokenSource is the gateway's v2 token source on st: credentials sealed
+// with store_keys, pinned ones never registered, and, on a shared store,
+// a wait for running instances to write theirs back before registering
+// (their KeepStored, which runServe starts).
+func (c *Config) tokenSource(client *v2client.Client, st store.Store, now func() time.Time, logger *slog.Logger) (*v2client.TokenSource, error) {
+	seal, err := c.sealer() // checked by provision
+	if err != nil {
+		return nil, err
+	}
+	ts := &v2client.TokenSource{
+		Client:    client,
+		Store:     translate.Credentials{Store: st, Now: now, Seal: seal},
+		Now:       now,
+		Statement: v2client.StaticStatements(c.statements()),
+		Pinned:    c.pinned(),
+		Logger:    logger,
+	}
+	if c.Store != "memory" {
+		ts.AdoptWait = v2client.DefaultAdoptWait
+		if seal == nil {
+			logger.Warn("no store_keys configured: the gateway's v2 client secret and access tokens are kept in clear in redis")
+		}
+	}
+	return ts, nil
 }

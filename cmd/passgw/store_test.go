@@ -97,3 +97,71 @@ func TestOpenStore(t *testing.T) {
 		return st.Set(ctx, "k", []byte("v"), time.Minute)
 	})
 }
+
+// TestCredentialConfig: pinned v2 credentials and store keys, from the file
+// or the environment, and the contradictions provision rejects.
+func TestCredentialConfig(t *testing.T) {
+	const key = "s1:c3RvcmUta2V5LW9mLXRoZS10ZXN0LTAxMjM0NTY3ODk"
+	req := func(mod func(*RequestorConfig)) []RequestorConfig {
+		r := RequestorConfig{ID: "REF30", SoftwareStatement: "st", DomainName: "example.com", RedirectURL: "https://example.com/done"}
+		mod(&r)
+		return []RequestorConfig{r}
+	}
+	tests := []struct {
+		name    string
+		cfg     Config
+		env     map[string]string
+		errText string // "" when provision must succeed
+		pinned  string // the client id pinned for REF30
+	}{
+		{name: "pinned in the file, no statement needed",
+			cfg:    Config{Requestors: req(func(r *RequestorConfig) { r.SoftwareStatement, r.V2ClientID, r.V2ClientSecret = "", "id", "secret" })},
+			pinned: "id"},
+		{name: "pinned from the environment",
+			cfg:    Config{Requestors: req(func(r *RequestorConfig) {})},
+			env:    map[string]string{"PASSGW_V2_CLIENT_ID_REF30": "env-id", "PASSGW_V2_CLIENT_SECRET_REF30": "env-secret"},
+			pinned: "env-id"},
+		{name: "id without secret",
+			cfg:     Config{Requestors: req(func(r *RequestorConfig) { r.V2ClientID = "id" })},
+			errText: "requestors[0].v2_client_id"},
+		{name: "neither statement nor pin",
+			cfg:     Config{Requestors: req(func(r *RequestorConfig) { r.SoftwareStatement = "" })},
+			errText: "requestors[0].software_statement"},
+		{name: "one service provider, two pins",
+			cfg: Config{Requestors: append(req(func(r *RequestorConfig) { r.V2ClientID, r.V2ClientSecret = "a", "s" }),
+				req(func(r *RequestorConfig) {
+					r.ID, r.ServiceProvider, r.V2ClientID, r.V2ClientSecret = "REF30E", "REF30", "b", "s"
+				})...)},
+			errText: "requestors[1].v2_client_id"},
+		{name: "store keys",
+			cfg: Config{StoreKeys: []string{key}, Requestors: req(func(r *RequestorConfig) {})}},
+		{name: "store key too short",
+			cfg:     Config{Requestors: req(func(r *RequestorConfig) {})},
+			env:     map[string]string{"PASSGW_STORE_KEYS": "s1:c2hvcnQ"},
+			errText: "store_keys"},
+		{name: "store keys listed twice",
+			cfg:     Config{StoreKeys: []string{key, key}, Requestors: req(func(r *RequestorConfig) {})},
+			errText: "store_keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			err := cfg.provision(func(k string) string { return tt.env[k] })
+			if tt.errText != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("provision = %v, want an error naming %s", err, tt.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.pinned()["REF30"].ClientID; got != tt.pinned {
+				t.Errorf("pinned client id %q, want %q", got, tt.pinned)
+			}
+			if s, err := cfg.sealer(); err != nil || (s == nil) != (len(cfg.StoreKeys) == 0) {
+				t.Errorf("sealer = %v, %v for store_keys %d", s, err, len(cfg.StoreKeys))
+			}
+		})
+	}
+}

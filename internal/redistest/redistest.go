@@ -38,6 +38,7 @@ type Server struct {
 
 	t    testing.TB // nil for a Server from Launch
 	bin  string
+	args []string // configuration beyond the defaults
 	dir  string
 	port int
 	cmd  *exec.Cmd
@@ -45,14 +46,17 @@ type Server struct {
 }
 
 // Launch starts a redis-server on a free loopback port, with its files
-// (no data: it persists nothing) in dir, and returns once it answers PING.
-// ctx bounds the start only. The caller stops the server with Stop.
-func Launch(ctx context.Context, dir string) (*Server, error) {
+// (no data: it persists nothing unless args say so) in dir, and returns
+// once it answers PING. args are configuration directives as redis-server
+// takes them on its command line ("--appendonly", "yes"), after and so
+// overriding the defaults. ctx bounds the start only. The caller stops the
+// server with Stop.
+func Launch(ctx context.Context, dir string, args ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
-	s := &Server{bin: bin, dir: dir}
+	s := &Server{bin: bin, dir: dir, args: args}
 	var lastErr error
 	// A free port found by listening may be taken again before
 	// redis-server binds it; try a few.
@@ -70,11 +74,12 @@ func Launch(ctx context.Context, dir string) (*Server, error) {
 }
 
 // Start starts a redis-server for the test t, in a temporary directory,
-// and stops it when the test ends. Without redis-server the test ends as
-// testenv.Missing says.
-func Start(t testing.TB) *Server {
+// with the configuration directives args (see Launch), and stops it when
+// the test ends. Without redis-server the test ends as testenv.Missing
+// says.
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	s, err := Launch(context.Background(), t.TempDir())
+	s, err := Launch(context.Background(), t.TempDir(), args...)
 	if errors.Is(err, ErrNotInstalled) {
 		testenv.Missing(t, "redis-server", err)
 	}
@@ -110,8 +115,8 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart starts the server again on the same port, empty (it persists
-// nothing), after a Stop. Only a Server from Start can restart: a failure
+// Restart starts the server again on the same port, after a Stop: empty,
+// unless its configuration persists data. Only a Server from Start can restart: a failure
 // fails its test.
 func (s *Server) Restart() {
 	s.t.Helper()
@@ -123,14 +128,15 @@ func (s *Server) Restart() {
 
 func (s *Server) start(ctx context.Context) error {
 	logPath := s.LogPath()
-	cmd := exec.Command(s.bin,
+	args := append([]string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", logPath,
-	)
+	}, s.args...)
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

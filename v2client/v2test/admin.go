@@ -81,6 +81,9 @@ func (s *Server) adminRoutes() *mux.Router {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	}})
+	m.Handle("/_sandbox/registrations", methods{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Registrations())
+	}})
 	m.Handle("/_sandbox/unhandled", methods{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		type entry struct {
 			Method   string `json:"method"`

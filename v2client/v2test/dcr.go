@@ -79,6 +79,19 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
+// Registrations counts the clients registered with DCR since the start, by
+// service provider. A gateway keeps one registration per service provider
+// for ever; a second one signs out every device of the first.
+func (s *Server) Registrations() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, c := range s.clients {
+		out[c.sp]++
+	}
+	return out
+}
+
 // handleToken is POST /o/client/token (spec §5.2): a form body, with the
 // query tolerated (§15 #4).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {

@@ -62,6 +62,7 @@
 //	POST   /_sandbox/tokens/expire           invalidate every access token
 //	POST   /_sandbox/throttling              {"enabled": false}
 //	POST   /_sandbox/reset                   Server.Reset
+//	GET    /_sandbox/registrations           DCR clients registered, by service provider: {"REF30": 1}
 //	GET    /_sandbox/unhandled               the requests no route served
 //	POST   /_sandbox/partner/saml-response   {"request":..,"username":..} -> {"SAMLResponse":..}
 //	POST   /_sandbox/media-token/verify      {"token":..} -> claims, or 400 {"error":"invalid"|"expired"}
