@@ -7,10 +7,8 @@ import (
 )
 
 // Call is what the migration router needs to know about a v1 request
-// before choosing where it goes. It is read the way the v1 surface
-// (package v1api) reads it: the requestor from the path, else from the
-// operation's requestor parameters, else from a signed Authorization
-// header; parameters from the query first, then a form or multipart body.
+// before choosing where it goes: what the v1 surface (package v1api) parsed
+// of it, as v1api.Call describes.
 type Call struct {
 	// Op is the v1 operation as a route template, such as
 	// "GET /api/v1/checkauthn"; "" when the request matches no v1 route.
@@ -30,30 +28,10 @@ const (
 	opFreePreview   = "POST /api/v1/authenticate/freepreview"
 )
 
-// IdentifyCall reads the Call of r. body is the start of r's body (nil
-// for none); IdentifyCall never reads r.Body itself, so the caller decides
-// how the body reaches whoever answers.
-func IdentifyCall(r *http.Request, body []byte) Call {
-	p := v1api.ParamsOf(r, body)
-	var c Call
-	requestorParams := []string{"requestor"}
-	if op, ok := v1api.Identify(r); ok {
-		c.Op, c.ReadOnly = op.Template, op.ReadOnly
-		c.Requestor, c.Code = op.Vars["requestor"], op.Vars["code"]
-		requestorParams = op.RequestorParams
-	}
-	for _, name := range requestorParams {
-		if c.Requestor != "" {
-			break
-		}
-		c.Requestor = p.Get(name)
-	}
-	if c.Requestor == "" {
-		c.Requestor = v1api.SignedHeaderRequestor(r.Header.Get("Authorization"))
-	}
-	if c.Code == "" {
-		c.Code = p.Get("reg_code")
-	}
-	c.DeviceID = p.Get("deviceId")
-	return c
+// IdentifyCall returns the Call of r, as v1api parsed it (v1api.ParseCall:
+// the call v1api.Front carries in r's context, else r parsed now, its body
+// put back for whoever answers).
+func IdentifyCall(r *http.Request) Call {
+	c := v1api.ParseCall(r)
+	return Call{Op: c.Route(), Requestor: c.Requestor(), DeviceID: c.DeviceID(), Code: c.Code(), ReadOnly: c.ReadOnly()}
 }

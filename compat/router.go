@@ -92,8 +92,8 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.Translate.ServeHTTP(w, r)
 		return
 	}
+	call := IdentifyCall(r)
 	head, complete := rt.peekBody(r)
-	call := IdentifyCall(r, head)
 	pol := rt.Policy(call.Requestor)
 	if pol.Mode.NeedsUpstream() && pol.Upstream == nil {
 		rt.logger().ErrorContext(r.Context(), "compat: no v1 upstream for a requestor in mode "+string(pol.Mode), "requestor", call.Requestor)

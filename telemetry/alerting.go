@@ -46,7 +46,6 @@ type alertSeries struct {
 	storeDuration *prometheus.HistogramVec
 	migration     *prometheus.CounterVec
 	breakerState  *prometheus.Desc
-	names         *v2Router
 
 	mu       sync.Mutex
 	breakers []watchedBreaker
@@ -83,7 +82,6 @@ func newAlertSeries(reg *prometheus.Registry) *alertSeries {
 		breakerState: prometheus.NewDesc("passgw_v2_breaker_state",
 			"State of the circuit breaker on the Adobe Pass upstream, by host: 1 for the current state (closed, open, half-open), 0 for the others.",
 			[]string{"host", "state"}, nil),
-		names: newV2Router(),
 	}
 	for _, op := range storeOperations() {
 		a.storeDuration.WithLabelValues(op)
@@ -153,7 +151,11 @@ func (m *Metrics) V2Outcome(_ context.Context, o v2client.Outcome) {
 	default:
 		code = CodeOther
 	}
-	m.alerts.outcomes.WithLabelValues(m.alerts.names.nameOf(o.Method, o.Path), code).Inc()
+	route := o.Route
+	if route == "" {
+		route = RouteUnmatched
+	}
+	m.alerts.outcomes.WithLabelValues(route, code).Inc()
 }
 
 // TokenError records a failure to obtain or refresh sp's access token.

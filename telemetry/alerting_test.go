@@ -232,7 +232,7 @@ func TestMigrationCalls(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	}), func(r *http.Request) string { return "GET /api/v1/checkauthn" })
+	}), describeAs(fakeCall{route: "GET /api/v1/checkauthn"}))
 	for _, target := range []string{"/api/v1/checkauthn?requestor=REF30", "/api/v1/checkauthn?requestor=REF30", "/api/v1/checkauthn?requestor=X"} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", target, nil))
 	}

@@ -1,15 +1,11 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -27,10 +23,6 @@ const (
 	AttrFormat     = attribute.Key("passgw.format")
 	AttrRequestID  = attribute.Key("passgw.request_id")
 )
-
-// peekLimit bounds how much of a form body is read to find the deviceId;
-// v1 form bodies are a few hundred bytes.
-const peekLimit = 64 << 10
 
 // Telemetry instruments HTTP traffic in and out of the gateway. The zero
 // value records no spans and no metrics but still propagates W3C trace
@@ -66,18 +58,36 @@ func (t *Telemetry) propagator() propagation.TextMapPropagator {
 	return t.Propagator
 }
 
+// Call describes one call of the device-facing surface, as the layer that
+// parsed it knows it (package v1api for v1 calls), so that telemetry reads
+// no parameter, header or body of its own.
+type Call interface {
+	// Route names the call: a route template such as
+	// "GET /api/v1/authorize", never a raw path, or "" when the call has
+	// none. Routes become span names and metric labels, so they must come
+	// from a small fixed set.
+	Route() string
+	// Requestor is the requestor the call names; "" for none.
+	Requestor() string
+	// DeviceID is the device identifier the call carries; "" for none.
+	// Only a hash of it is recorded.
+	DeviceID() string
+	// Answer reads, from the header of the answer, the format of its body
+	// (such as "xml", "json", "none") and its request id.
+	Answer(http.Header) (format, requestID string)
+}
+
 // Handler instruments next, the device-facing surface: one server span per
-// call named by route(r) — a route template such as
-// "GET /api/v1/authorize", never a raw path — with the requestor and a
-// hash of the deviceId as attributes, a passgw_v1_requests_total count and
-// a log line. route must return a small fixed set of names (RouteUnmatched
-// for anything unknown): they become span names and metric labels.
-func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string) http.Handler {
+// call named by its route (RouteUnmatched when it has none), with the
+// requestor and a hash of the device id as attributes, a
+// passgw_v1_requests_total count and a log line. describe returns the Call
+// of a request; it is asked before next serves it.
+func (t *Telemetry) Handler(next http.Handler, describe func(*http.Request) Call) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st, _ := r.Context().Value(callKey{}).(*callState)
 		if st == nil {
-			st = &callState{}
+			st = &callState{route: RouteUnmatched, call: noCall{}}
 		}
 		name := st.route
 		span := trace.SpanFromContext(r.Context())
@@ -87,10 +97,10 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 			// The raw path carries registration codes; the template is what
 			// identifies the operation.
 			attrs = append(attrs, attribute.String("url.path", routePath(name)))
-			if rq := requestorOf(r, name); rq != "" {
+			if rq := st.call.Requestor(); rq != "" {
 				attrs = append(attrs, AttrRequestor.String(rq))
 			}
-			if id := deviceIDOf(r); id != "" {
+			if id := st.call.DeviceID(); id != "" {
 				attrs = append(attrs, AttrDeviceHash.String(HashDeviceID(id)))
 			}
 			span.SetAttributes(attrs...)
@@ -100,8 +110,7 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 		rec := &st.rec
 		next.ServeHTTP(rec, r)
 		status := rec.statusCode()
-		format := formatOf(rec.Header().Get("Content-Type"))
-		reqID := rec.Header().Get("Adobe-Request-Id")
+		format, reqID := st.call.Answer(rec.Header())
 		if recording {
 			span.SetAttributes(AttrFormat.String(format))
 			if reqID != "" {
@@ -146,13 +155,13 @@ func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string)
 			if always || len(r.Header["Traceparent"]) > 0 || len(r.Header["Baggage"]) > 0 {
 				ctx = prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			}
-			inner.ServeHTTP(w, r.WithContext(newCallContext(ctx, route(r))))
+			inner.ServeHTTP(w, r.WithContext(newCallContext(ctx, describe(r))))
 		})
 	}
 	// Matching a route is a sizeable share of a cheap call: match once, for
 	// the span name and for the handler.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		traced.ServeHTTP(w, r.WithContext(newCallContext(r.Context(), route(r))))
+		traced.ServeHTTP(w, r.WithContext(newCallContext(r.Context(), describe(r))))
 	})
 }
 
@@ -174,6 +183,7 @@ type callKey struct{}
 // misses under missesKey, all in one allocation.
 type callState struct {
 	route  string
+	call   Call
 	rec    statusRecorder
 	misses misses
 
@@ -188,9 +198,24 @@ type callContext struct {
 	st callState
 }
 
-func newCallContext(parent context.Context, route string) *callContext {
-	return &callContext{Context: parent, st: callState{route: route}}
+func newCallContext(parent context.Context, call Call) *callContext {
+	if call == nil {
+		call = noCall{}
+	}
+	route := call.Route()
+	if route == "" {
+		route = RouteUnmatched
+	}
+	return &callContext{Context: parent, st: callState{route: route, call: call}}
 }
+
+// noCall describes a call nothing is known of.
+type noCall struct{}
+
+func (noCall) Route() string                       { return "" }
+func (noCall) Requestor() string                   { return "" }
+func (noCall) DeviceID() string                    { return "" }
+func (noCall) Answer(http.Header) (string, string) { return "none", "" }
 
 // Value answers the call's own keys and asks the parent for the rest.
 func (c *callContext) Value(key any) any {
@@ -217,80 +242,6 @@ func routePath(name string) string {
 		return p
 	}
 	return name
-}
-
-// requestorOf finds the requestor a call names: a {requestor} path segment
-// of its route template, else the requestor or requestor_id parameter.
-func requestorOf(r *http.Request, name string) string {
-	tpl := strings.Split(routePath(name), "/")
-	path := strings.Split(r.URL.Path, "/")
-	if len(tpl) == len(path) {
-		for i, seg := range tpl {
-			if seg == "{requestor}" {
-				return strings.TrimSuffix(strings.TrimSuffix(path[i], ".json"), ".xml")
-			}
-		}
-	}
-	q := r.URL.Query()
-	if v := q.Get("requestor"); v != "" {
-		return v
-	}
-	return q.Get("requestor_id")
-}
-
-// deviceIDOf returns the deviceId parameter of r, from the query or a
-// form-encoded body. A body it reads is put back for the handler.
-func deviceIDOf(r *http.Request) string {
-	if id := r.URL.Query().Get("deviceId"); id != "" {
-		return id
-	}
-	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet {
-		return ""
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		return ""
-	}
-	head, err := io.ReadAll(io.LimitReader(r.Body, peekLimit))
-	r.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), r.Body), Closer: r.Body}
-	if err != nil {
-		return ""
-	}
-	form, err := url.ParseQuery(string(head))
-	if err != nil {
-		return ""
-	}
-	return form.Get("deviceId")
-}
-
-type replayBody struct {
-	io.Reader
-	io.Closer
-}
-
-func formatOf(contentType string) string {
-	// The content types the gateway answers with, without parsing.
-	switch contentType {
-	case "":
-		return "none"
-	case "application/xml; charset=utf-8":
-		return "xml"
-	case "application/json; charset=utf-8":
-		return "json"
-	case "text/html":
-		return "html"
-	}
-	mt, _, _ := mime.ParseMediaType(contentType)
-	switch {
-	case mt == "":
-		return "none"
-	case strings.HasSuffix(mt, "json"):
-		return "json"
-	case strings.HasSuffix(mt, "xml"):
-		return "xml"
-	case mt == "text/html":
-		return "html"
-	}
-	return "other"
 }
 
 // statusRecorder remembers the status a handler answered with.

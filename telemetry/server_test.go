@@ -57,7 +57,8 @@ func TestHandlerAndTransportTrace(t *testing.T) {
 	defer upstream.Close()
 
 	tel, spans := newTraced()
-	client := &http.Client{Transport: tel.Transport(nil)}
+	v2route := func(*http.Request) string { return "GET /api/v2/{serviceProvider}/profiles/code/{code}" }
+	client := &http.Client{Transport: tel.Transport(nil, v2route)}
 	device := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", upstream.URL+"/api/v2/REF30/profiles/code/ABC1234", nil)
 		req.Header.Set("Authorization", "Bearer "+testToken)
@@ -72,8 +73,7 @@ func TestHandlerAndTransportTrace(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":200}`)
 	})
-	route := func(r *http.Request) string { return "GET /api/v1/checkauthn/{code}" }
-	h := tel.Handler(device, route)
+	h := tel.Handler(device, describeAs(fakeCall{route: "GET /api/v1/checkauthn/{code}", requestor: "REF30", deviceID: testDeviceID, format: "json"}))
 
 	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	req := httptest.NewRequest("GET", "/api/v1/checkauthn/ABC1234?requestor=REF30&deviceId="+testDeviceID, nil)
@@ -170,26 +170,24 @@ func TestHandlerAndTransportTrace(t *testing.T) {
 	}
 }
 
-// TestHandlerCountsOutcomes checks the labels of answered calls: format
-// from the Content-Type, 429 counted as throttled, and a form body's
-// deviceId hashed while the handler still reads the whole body.
+// TestHandlerCountsOutcomes checks what is recorded of answered calls: the
+// route, requestor, hashed device id and format the Call describes, 429
+// counted as throttled, and the body left whole for the handler.
 func TestHandlerCountsOutcomes(t *testing.T) {
 	tests := []struct {
-		name        string
-		method      string
-		target      string
-		body        string
-		contentType string // answered
-		status      int
-		wantFormat  string
-		wantDevice  string
-		wantReq     string
+		name       string
+		call       fakeCall
+		method     string
+		body       string
+		status     int
+		wantDevice string
 	}{
-		{"xml", "GET", "/api/v1/config/REF30.xml", "", "application/xml; charset=utf-8", 200, "xml", "", "REF30"},
-		{"throttled", "GET", "/api/v1/authorize?requestor=REF30&deviceId=d1", "", "text/html; charset=utf-8", 429, "html", HashDeviceID("d1"), "REF30"},
-		{"no content", "DELETE", "/api/v1/logout?requestor=REF30&deviceId=d2", "", "", 204, "none", HashDeviceID("d2"), "REF30"},
-		{"form body", "POST", "/reggie/v1/REF30/regcode", "deviceId=d3&mvpd=AcmeCable", "application/json", 201, "json", HashDeviceID("d3"), "REF30"},
-		{"browser", "GET", "/api/v1/authenticate?requestor_id=REF31&reg_code=X", "", "", 302, "none", "", "REF31"},
+		{"xml", fakeCall{route: "GET /api/v1/config/{requestor}", requestor: "REF30", format: "xml"}, "GET", "", 200, ""},
+		{"throttled", fakeCall{route: "GET /api/v1/authorize", requestor: "REF30", deviceID: "d1", format: "html"}, "GET", "", 429, HashDeviceID("d1")},
+		{"no content", fakeCall{route: "DELETE /api/v1/logout", requestor: "REF30", deviceID: "d2", format: "none"}, "DELETE", "", 204, HashDeviceID("d2")},
+		{"form body", fakeCall{route: "POST /reggie/v1/{requestor}/regcode", requestor: "REF30", deviceID: "d3", format: "json"},
+			"POST", "deviceId=d3&mvpd=AcmeCable", 201, HashDeviceID("d3")},
+		{"unmatched", fakeCall{format: "xml"}, "GET", "", 404, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,27 +196,13 @@ func TestHandlerCountsOutcomes(t *testing.T) {
 			h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				b, _ := io.ReadAll(r.Body)
 				seenBody = string(b)
-				if tt.contentType != "" {
-					w.Header().Set("Content-Type", tt.contentType)
-				}
 				w.WriteHeader(tt.status)
-			}), func(r *http.Request) string {
-				switch {
-				case strings.HasPrefix(r.URL.Path, "/reggie/"):
-					return "POST /reggie/v1/{requestor}/regcode"
-				case strings.HasPrefix(r.URL.Path, "/api/v1/config/"):
-					return "GET /api/v1/config/{requestor}"
-				}
-				return r.Method + " " + r.URL.Path
-			})
+			}), describeAs(tt.call))
 			var body io.Reader
 			if tt.body != "" {
 				body = strings.NewReader(tt.body)
 			}
-			req := httptest.NewRequest(tt.method, tt.target, body)
-			if tt.body != "" {
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			}
+			req := httptest.NewRequest(tt.method, "/any/path", body)
 			h.ServeHTTP(httptest.NewRecorder(), req)
 			if seenBody != tt.body {
 				t.Errorf("handler read body %q, want %q", seenBody, tt.body)
@@ -227,23 +211,43 @@ func TestHandlerCountsOutcomes(t *testing.T) {
 			if len(ended) != 1 {
 				t.Fatalf("%d spans", len(ended))
 			}
-			a := attrMap(ended[0].Attributes())
-			if a[AttrFormat] != tt.wantFormat || a[AttrDeviceHash] != tt.wantDevice || a[AttrRequestor] != tt.wantReq {
-				t.Errorf("attributes format=%q device=%q requestor=%q, want %q %q %q",
-					a[AttrFormat], a[AttrDeviceHash], a[AttrRequestor], tt.wantFormat, tt.wantDevice, tt.wantReq)
+			wantRoute := tt.call.route
+			if wantRoute == "" {
+				wantRoute = RouteUnmatched
 			}
-			endpoint := ended[0].Name()
+			if ended[0].Name() != wantRoute {
+				t.Errorf("span %q, want %q", ended[0].Name(), wantRoute)
+			}
+			a := attrMap(ended[0].Attributes())
+			if a[AttrFormat] != tt.call.format || a[AttrDeviceHash] != tt.wantDevice || a[AttrRequestor] != tt.call.requestor {
+				t.Errorf("attributes format=%q device=%q requestor=%q, want %q %q %q",
+					a[AttrFormat], a[AttrDeviceHash], a[AttrRequestor], tt.call.format, tt.wantDevice, tt.call.requestor)
+			}
 			got := scrape(t, tel.Metrics)
-			key := testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": endpoint, "format": tt.wantFormat, "status": strconv.Itoa(tt.status)})
+			key := testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": wantRoute, "format": tt.call.format, "status": strconv.Itoa(tt.status)})
 			if got[key] != 1 {
 				t.Errorf("%s = %v, want 1", key, got[key])
 			}
-			throttled := got[testenv.MetricSeries("passgw_v1_throttled_total", map[string]string{"endpoint": endpoint})]
+			throttled := got[testenv.MetricSeries("passgw_v1_throttled_total", map[string]string{"endpoint": wantRoute})]
 			if want := map[bool]float64{true: 1}[tt.status == 429]; throttled != want {
 				t.Errorf("throttled = %v, want %v", throttled, want)
 			}
 		})
 	}
+}
+
+// fakeCall is a Call as the layer that parsed it would describe it.
+type fakeCall struct{ route, requestor, deviceID, format string }
+
+func (c fakeCall) Route() string     { return c.route }
+func (c fakeCall) Requestor() string { return c.requestor }
+func (c fakeCall) DeviceID() string  { return c.deviceID }
+func (c fakeCall) Answer(h http.Header) (string, string) {
+	return c.format, h.Get("Adobe-Request-Id")
+}
+
+func describeAs(c fakeCall) func(*http.Request) Call {
+	return func(*http.Request) Call { return c }
 }
 
 // TestTransportPropagatesWithoutTracing: with no tracer provider nothing is
@@ -256,7 +260,7 @@ func TestTransportPropagatesWithoutTracing(t *testing.T) {
 	defer upstream.Close()
 	for _, tp := range []trace.TracerProvider{nil, noop.NewTracerProvider()} {
 		tel := &Telemetry{TracerProvider: tp}
-		client := &http.Client{Transport: tel.Transport(nil)}
+		client := &http.Client{Transport: tel.Transport(nil, nil)}
 		h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			req, _ := http.NewRequestWithContext(r.Context(), "GET", upstream.URL+"/api/v2/REF30/profiles", nil)
 			resp, err := client.Do(req)
@@ -268,7 +272,7 @@ func TestTransportPropagatesWithoutTracing(t *testing.T) {
 			if len(req.Header) != 0 {
 				t.Errorf("the transport changed the caller's request: %v", req.Header)
 			}
-		}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
+		}), describeAs(fakeCall{route: "GET /api/v1/checkauthn"}))
 		const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 		// Each header travels on its own, and a call with neither sends
 		// neither.
@@ -292,28 +296,6 @@ func TestTransportPropagatesWithoutTracing(t *testing.T) {
 	}
 }
 
-// TestFormatOf names the format of an answer by its Content-Type, the
-// gateway's own content types included.
-func TestFormatOf(t *testing.T) {
-	tests := []struct{ contentType, want string }{
-		{"", "none"},
-		{"application/xml; charset=utf-8", "xml"},
-		{"application/json; charset=utf-8", "json"},
-		{"text/html", "html"},
-		{"application/octet-stream", "other"},
-		{"text/html; charset=utf-8", "html"},
-		{"Application/JSON", "json"},
-		{"text/xml", "xml"},
-		{"application/problem+json", "json"},
-		{"not a media type;;", "none"},
-	}
-	for _, tt := range tests {
-		if got := formatOf(tt.contentType); got != tt.want {
-			t.Errorf("formatOf(%q) = %q, want %q", tt.contentType, got, tt.want)
-		}
-	}
-}
-
 // TestHandlerCountsMissOncePerCall: within one call served by Handler a
 // cache key's repeated misses count once, and each call counts its own.
 func TestHandlerCountsMissOncePerCall(t *testing.T) {
@@ -327,7 +309,7 @@ func TestHandlerCountsMissOncePerCall(t *testing.T) {
 					t.Errorf("Get: %v", err)
 				}
 			}
-		}), func(*http.Request) string { return "GET /api/v1/checkauthn" })
+		}), describeAs(fakeCall{route: "GET /api/v1/checkauthn"}))
 		for range 3 {
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/checkauthn", nil))
 		}

@@ -12,19 +12,28 @@ import (
 )
 
 // Transport instruments base (nil means http.DefaultTransport), the
-// transport of the v2 client: one client span per HTTP attempt, named by v2
-// route template ("GET /api/v2/{serviceProvider}/profiles") and child of
-// the v1 call's span; W3C trace context on the request; and
+// transport of the v2 client: one client span per HTTP attempt, named by
+// route(r), the route template the client gave the request (such as
+// "GET /api/v2/{serviceProvider}/profiles"; "" or a nil route means
+// RouteUnmatched), and child of the v1 call's span; W3C trace context on the request; and
 // passgw_v2_calls_total and passgw_v2_call_duration_seconds. Neither
 // headers (tokens, device identifiers) nor the raw path (codes) reach span
 // attributes: url.full carries the template.
-func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
+func (t *Telemetry) Transport(base http.RoundTripper, route func(*http.Request) string) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	names := newV2Router()
+	name := func(r *http.Request) string {
+		if route == nil {
+			return RouteUnmatched
+		}
+		if n := route(r); n != "" {
+			return n
+		}
+		return RouteUnmatched
+	}
 	inner := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		name := names.name(r)
+		name := name(r)
 		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 			full := r.URL.Scheme + "://" + r.URL.Host
 			if name != RouteUnmatched {
@@ -58,7 +67,7 @@ func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 	return otelhttp.NewTransport(inner,
 		otelhttp.WithTracerProvider(t.tracerProvider()),
 		otelhttp.WithPropagators(t.propagator()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return names.name(r) }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
 	)
 }
 

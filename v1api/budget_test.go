@@ -93,3 +93,27 @@ func TestHandlerAllocationBudgets(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontAllocationBudgets: a call parsed by Front costs what the Handler
+// alone costs (Front's context holds the Handler's state for the call and
+// its request id), but for the form body put back for the layers behind
+// Front: one allocation more on a POST.
+func TestFrontAllocationBudgets(t *testing.T) {
+	h := newTestHandler(t, newRecordingBackend(), nil)
+	f := &Front{Handler: h}
+	for _, c := range handlerCalls {
+		budget, ok := handlerBudgets[c.name]
+		if !ok {
+			continue
+		}
+		if c.body != "" {
+			budget++
+		}
+		for _, format := range []string{"xml", "json"} {
+			got := testing.AllocsPerRun(50, func() { serveCall(t, f, c, format) })
+			if got > budget {
+				t.Errorf("%s/%s: %.0f allocations per call through Front, budget %.0f", c.name, format, got, budget)
+			}
+		}
+	}
+}

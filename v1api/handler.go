@@ -1,7 +1,10 @@
 // Package v1api is the legacy Adobe Pass REST API v1 ("Clientless") HTTP
-// surface: routes, parameter parsing, format negotiation and the XML and
-// JSON bodies v1 devices expect. It turns each call into a typed request,
-// hands it to a Backend and renders the typed answer or v1 error.
+// surface: the v1 route table, parameter parsing, format negotiation and
+// the XML and JSON bodies v1 devices expect. Front parses each call once
+// into a Call carried in the request context, which the layers in front of
+// the Handler read (migration router, telemetry); the Handler turns the
+// call into a typed request of package v1model, hands it to a Backend and
+// renders the typed answer or v1 error.
 package v1api
 
 import (
@@ -119,13 +122,13 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{cfg: cfg, log: cfg.Logger, routes: compileRoutes(routeTable())}, nil
 }
 
-// call is the state of one request on its way through the handler.
+// call is the state of one request on its way through the handler: the
+// parsed Call and what the Handler learns answering it.
 type call struct {
-	r         *http.Request
+	Call
+	r *http.Request
+	// route is the call's route once its path variables are known safe.
 	route     *route
-	vars      pathVars
-	params    Params
-	format    format
 	requestID string
 	device    v1model.Device
 	enhanced  bool
@@ -150,43 +153,48 @@ func (c *call) headerValue(v string) []string {
 	return c.hdr[i : i+1 : i+1]
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A call Front parsed for h is answered
+// as parsed; any other request is parsed here.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
-	c := &call{helpURL: h.cfg.HelpURL}
-	id, ok := RequestIDFromContext(r.Context())
-	if !ok {
-		// Carried in the context so that every log line of the call,
-		// down to the v2 client, can name it. The context lives in the
-		// call, which saves it an allocation of its own.
-		id = h.cfg.RequestID()
-		c.ctx = requestIDContext{Context: r.Context(), id: id}
-		r = r.WithContext(&c.ctx)
+	c := h.claim(r.Context())
+	if c != nil {
+		defer c.state.Store(callAnswered)
+	} else {
+		c = &call{}
+		id, ok := RequestIDFromContext(r.Context())
+		if !ok {
+			// Carried in the context so that every log line of the call,
+			// down to the v2 client, can name it. The context lives in the
+			// call, which saves it an allocation of its own.
+			id = h.cfg.RequestID()
+			c.ctx = requestIDContext{Context: r.Context(), id: id}
+			r = r.WithContext(&c.ctx)
+		}
+		c.requestID = id
+		qb := h.getQueryBuf()
+		defer h.putQueryBuf(qb)
+		h.parse(&c.Call, r, qb, false)
 	}
-	c.r, c.requestID = r, id
+	c.helpURL = h.cfg.HelpURL
 	w.Header()["Adobe-Request-Id"] = c.headerValue(c.requestID)
 
-	r, extFormat := stripExtension(r)
+	r, _ = stripExtension(r)
 	c.r = r
 
-	qb := h.getQueryBuf()
-	defer h.putQueryBuf(qb)
-	p, perr := readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes, qb)
-	c.params = p
-	c.format = negotiate(extFormat, p.Get("format"), r.Header.Values("Accept"))
-	m := matchRoute(h.routes, r.Method, r.URL.Path)
+	m := &c.m
 	matched := m.route != nil && safePathVars(&m.vars)
 	if !h.allowed(c, &m.vars) {
 		writeThrottled(w)
 		return
 	}
-	if perr != nil {
-		h.fail(w, c, perr)
+	if c.perr != nil {
+		h.fail(w, c, c.perr)
 		return
 	}
 
 	if !matched {
-		c.enhanced = h.cfg.Enhanced(p.Get("requestor"))
+		c.enhanced = h.cfg.Enhanced(c.params.Get("requestor"))
 		if m.methodMismatch {
 			h.fail(w, c, v1model.ErrMethodNotAllowed())
 		} else {
@@ -196,7 +204,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := m.route
 	c.route = rt
-	c.vars = m.vars
 
 	var res result
 	err := h.prepare(c)
@@ -217,7 +224,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) prepare(c *call) error {
 	rt := c.route
 	d := &c.device
-	d.Requestor = c.vars.get("requestor")
+	d.Requestor = c.m.vars.get("requestor")
 	for _, name := range rt.requestorParams {
 		if d.Requestor != "" {
 			break

@@ -46,18 +46,6 @@ func (p *Params) All(name string) []string {
 	return append(out, p.Form[name]...)
 }
 
-// ParamsOf returns the parameters of r as the Handler reads them, given
-// body, the part of r's POST body already read (nil for none). r.Body is
-// never read, so a router in front of the Handler can identify a call and
-// still pass the whole body on.
-func ParamsOf(r *http.Request, body []byte) Params {
-	p := Params{Query: ParseQuery(r.URL.RawQuery)}
-	if r.Method == http.MethodPost && len(body) > 0 {
-		p.Form = ParseForm(r.Header.Get("Content-Type"), body)
-	}
-	return p
-}
-
 // queryBuf is a query map and the array of first values behind it, kept
 // for reuse across calls: reading a call's parameters then allocates
 // nothing. Nothing of a call's Params may be kept past the call.
@@ -88,7 +76,8 @@ func (h *Handler) putQueryBuf(qb *queryBuf) {
 
 // readParams reads the parameters of r within the limits; the body is read
 // only when it is a form. The query is decoded into qb when it is not nil.
-func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf) (Params, error) {
+// With replay, the part of the body read is put back in front of the rest.
+func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf, replay bool) (Params, error) {
 	var p Params
 	if len(r.URL.RawQuery) > maxParam {
 		return Params{Query: url.Values{}, Form: url.Values{}}, badRequest(errParamsTooLarge)
@@ -110,6 +99,9 @@ func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf) (Par
 		return p, nil
 	}
 	body, err := readLimited(r.Body, maxBody)
+	if replay {
+		r.Body = &replayBody{head: body, rest: r.Body}
+	}
 	if err != nil {
 		return p, badRequest(err)
 	}
@@ -189,13 +181,15 @@ func unescape(s string) string {
 	return s
 }
 
+// readLimited reads r up to max bytes; on failure it still returns what it
+// read, so that it can be put back.
 func readLimited(r io.Reader, max int64) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading request body: %w", err)
+		return body, fmt.Errorf("reading request body: %w", err)
 	}
 	if int64(len(body)) > max {
-		return nil, errBodyTooLarge
+		return body, errBodyTooLarge
 	}
 	return body, nil
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParamsOf(t *testing.T) {
+// TestCallParams: the parameters a Call reads, the body put back whole.
+func TestCallParams(t *testing.T) {
 	const multipart = "--XX\r\nContent-Disposition: form-data; name=\"deviceId\"\r\n\r\ndev-2\r\n" +
 		"--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nfile\r\n--XX--\r\n"
 	tests := []struct {
@@ -34,12 +35,12 @@ func TestParamsOf(t *testing.T) {
 			if tt.contentType != "" {
 				r.Header.Set("Content-Type", tt.contentType)
 			}
-			got := ParamsOf(r, []byte(tt.body))
+			got := *ParseCall(r).Params()
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("ParamsOf (-want +got):\n%s", diff)
+				t.Errorf("Params (-want +got):\n%s", diff)
 			}
 			if rest, _ := io.ReadAll(r.Body); string(rest) != tt.body {
-				t.Errorf("r.Body was read: %q left", rest)
+				t.Errorf("r.Body was not put back: %q left", rest)
 			}
 		})
 	}

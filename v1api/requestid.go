@@ -5,7 +5,8 @@ import "context"
 type requestIDKey struct{}
 
 // requestIDContext carries the Adobe-Request-Id of a request. It answers
-// requestIDKey with itself, so that reading the id boxes no string.
+// requestIDKey with a pointer to the id (as Front's context does), so that
+// reading it boxes no string.
 type requestIDContext struct {
 	context.Context
 	id string
@@ -13,7 +14,7 @@ type requestIDContext struct {
 
 func (c *requestIDContext) Value(key any) any {
 	if _, ok := key.(requestIDKey); ok {
-		return c
+		return &c.id
 	}
 	return c.Context.Value(key)
 }
@@ -30,9 +31,9 @@ func ContextWithRequestID(ctx context.Context, id string) context.Context {
 // belongs to. Within a Handler (and every Backend call it makes) the
 // context always carries it, so log handlers can stamp each line with it.
 func RequestIDFromContext(ctx context.Context) (string, bool) {
-	c, ok := ctx.Value(requestIDKey{}).(*requestIDContext)
-	if !ok || c.id == "" {
+	id, ok := ctx.Value(requestIDKey{}).(*string)
+	if !ok || *id == "" {
 		return "", false
 	}
-	return c.id, true
+	return *id, true
 }

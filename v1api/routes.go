@@ -96,8 +96,8 @@ func routeTable() []*route {
 	return table
 }
 
-// compileRoutes prepares table for the Handler, which matches every call
-// (twice, with telemetry naming it): template names and split templates.
+// compileRoutes prepares table for matching every call: template names and
+// split templates.
 func compileRoutes(table []*route) []*route {
 	for _, rt := range table {
 		rt.names = make([][]string, len(rt.paths))
@@ -153,7 +153,7 @@ func parseTTL(s string) (time.Duration, error) {
 }
 
 func serveGetRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	reg, err := b.GetRegcode(ctx, &v1model.GetRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
+	reg, err := b.GetRegcode(ctx, &v1model.GetRegcodeRequest{Device: c.device, Code: c.m.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
@@ -161,7 +161,7 @@ func serveGetRegcode(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveDeleteRegcode(ctx context.Context, b Backend, c *call) (result, error) {
-	err := b.DeleteRegcode(ctx, &v1model.DeleteRegcodeRequest{Device: c.device, Code: c.vars.get("code")})
+	err := b.DeleteRegcode(ctx, &v1model.DeleteRegcodeRequest{Device: c.device, Code: c.m.vars.get("code")})
 	return result{status: http.StatusNoContent}, err
 }
 
@@ -209,7 +209,7 @@ func serveFreePreview(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveCheckAuthn(ctx context.Context, b Backend, c *call) (result, error) {
-	tok, err := b.CheckAuthn(ctx, &v1model.CheckAuthnRequest{Device: c.device, Code: c.vars.get("code")})
+	tok, err := b.CheckAuthn(ctx, &v1model.CheckAuthnRequest{Device: c.device, Code: c.m.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
@@ -217,7 +217,7 @@ func serveCheckAuthn(ctx context.Context, b Backend, c *call) (result, error) {
 }
 
 func serveAuthnToken(ctx context.Context, b Backend, c *call) (result, error) {
-	tok, err := b.AuthnToken(ctx, &v1model.AuthnTokenRequest{Device: c.device, Code: c.vars.get("code")})
+	tok, err := b.AuthnToken(ctx, &v1model.AuthnTokenRequest{Device: c.device, Code: c.m.vars.get("code")})
 	if err != nil {
 		return result{}, err
 	}
@@ -280,7 +280,7 @@ func servePreauthorize(ctx context.Context, b Backend, c *call) (result, error) 
 	if len(ids) == 0 {
 		return result{}, v1model.ErrRequired("resource", v1model.CodeMissingResource)
 	}
-	pre, err := b.Preauthorize(ctx, &v1model.PreauthorizeRequest{Device: c.device, Code: c.vars.get("code"), Resources: ids})
+	pre, err := b.Preauthorize(ctx, &v1model.PreauthorizeRequest{Device: c.device, Code: c.m.vars.get("code"), Resources: ids})
 	if err != nil {
 		return result{}, err
 	}
@@ -348,7 +348,7 @@ func serveProfileRequest(ctx context.Context, b Backend, c *call) (result, error
 	if _, err := c.required("deviceType", ""); err != nil {
 		return result{}, err
 	}
-	p, err := b.ProfileRequest(ctx, &v1model.ProfileRequest{Device: c.device, MVPD: c.vars.get("mvpd")})
+	p, err := b.ProfileRequest(ctx, &v1model.ProfileRequest{Device: c.device, MVPD: c.m.vars.get("mvpd")})
 	if err != nil {
 		return result{}, err
 	}

@@ -174,6 +174,7 @@ type call struct {
 	method      string
 	sp          string // service provider whose token authorizes the call; "" for DCR
 	path        string // escaped, relative to the base URL
+	route       string // the endpoint's route template (see Routes)
 	query       url.Values
 	contentType string
 	body        []byte
@@ -182,22 +183,22 @@ type call struct {
 	opts        []Option
 }
 
-func formCall(method, sp, path string, form url.Values, headers headerSet, opts []Option) *call {
-	return &call{method: method, sp: sp, path: path, contentType: ContentTypeForm,
+func formCall(route, sp, path string, form url.Values, headers headerSet, opts []Option) *call {
+	return &call{method: http.MethodPost, sp: sp, path: path, route: route, contentType: ContentTypeForm,
 		body: []byte(form.Encode()), headers: headers, opts: opts}
 }
 
-func jsonCall(sp, path string, v any, headers headerSet, opts []Option) (*call, error) {
+func jsonCall(route, sp, path string, v any, headers headerSet, opts []Option) (*call, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("v2client: encoding %s body: %w", path, err)
 	}
-	return &call{method: http.MethodPost, sp: sp, path: path, contentType: ContentTypeJSON,
+	return &call{method: http.MethodPost, sp: sp, path: path, route: route, contentType: ContentTypeJSON,
 		body: body, headers: headers, opts: opts}, nil
 }
 
-func getCall(sp, path string, headers headerSet, opts []Option) *call {
-	return &call{method: http.MethodGet, sp: sp, path: path, idempotent: true, headers: headers, opts: opts}
+func getCall(route, sp, path string, headers headerSet, opts []Option) *call {
+	return &call{method: http.MethodGet, sp: sp, path: path, route: route, idempotent: true, headers: headers, opts: opts}
 }
 
 // answer is a fully read HTTP response.
@@ -218,7 +219,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		c.reportErr(ctx, cl, err)
 		return err
 	}
-	c.report(ctx, Outcome{Method: cl.method, Path: cl.path})
+	c.report(ctx, Outcome{Route: cl.route, Method: cl.method, Path: cl.path})
 	return nil
 }
 
@@ -300,7 +301,7 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (a
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)
 	}
-	req, err := http.NewRequestWithContext(actx, cl.method, u, body)
+	req, err := http.NewRequestWithContext(&routeContext{Context: actx, route: cl.route}, cl.method, u, body)
 	if err != nil {
 		return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
 	}

@@ -80,7 +80,7 @@ func (c *Configuration) MVPD(id string) (MVPD, bool) {
 // (GET /api/v2/{sp}/configuration).
 func (c *Client) Configuration(ctx context.Context, sp string, opts ...Option) (*Configuration, error) {
 	var out Configuration
-	if err := c.do(ctx, getCall(sp, apiPath(sp, "configuration"), 0, opts), &out); err != nil {
+	if err := c.do(ctx, getCall(RouteConfiguration, sp, apiPath(sp, "configuration"), 0, opts), &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

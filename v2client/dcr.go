@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"time"
 )
@@ -84,7 +83,7 @@ func (t AccessToken) LogValue() slog.Value {
 // Register obtains client credentials for a software statement
 // (POST /o/client/register). Pass WithDeviceInfo: DCR requires X-Device-Info.
 func (c *Client) Register(ctx context.Context, r RegisterRequest, opts ...Option) (*ClientCredentials, error) {
-	cl, err := jsonCall("", "/o/client/register", r, dcrCall, opts)
+	cl, err := jsonCall(RouteRegister, "", "/o/client/register", r, dcrCall, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +103,7 @@ func (c *Client) Token(ctx context.Context, cred ClientCredentials, opts ...Opti
 		"grant_type":    {"client_credentials"},
 	}
 	var out AccessToken
-	if err := c.do(ctx, formCall(http.MethodPost, "", "/o/client/token", form, dcrCall, opts), &out); err != nil {
+	if err := c.do(ctx, formCall(RouteToken, "", "/o/client/token", form, dcrCall, opts), &out); err != nil {
 		return nil, err
 	}
 	if out.AccessToken == "" {

@@ -47,22 +47,22 @@ type MediaToken struct {
 // (POST /api/v2/{sp}/decisions/authorize/{mvpd}). Resources are sent exactly
 // as given (MRSS included).
 func (c *Client) Authorize(ctx context.Context, sp, mvpd string, resources []string, opts ...Option) (*Decisions, error) {
-	return c.decisions(ctx, sp, "authorize", mvpd, resources, opts)
+	return c.decisions(ctx, RouteAuthorize, sp, "authorize", mvpd, resources, opts)
 }
 
 // Preauthorize asks for preauthorization decisions, for UI filtering only
 // (POST /api/v2/{sp}/decisions/preauthorize/{mvpd}).
 func (c *Client) Preauthorize(ctx context.Context, sp, mvpd string, resources []string, opts ...Option) (*Decisions, error) {
-	return c.decisions(ctx, sp, "preauthorize", mvpd, resources, opts)
+	return c.decisions(ctx, RoutePreauthorize, sp, "preauthorize", mvpd, resources, opts)
 }
 
-func (c *Client) decisions(ctx context.Context, sp, kind, mvpd string, resources []string, opts []Option) (*Decisions, error) {
+func (c *Client) decisions(ctx context.Context, route, sp, kind, mvpd string, resources []string, opts []Option) (*Decisions, error) {
 	if resources == nil {
 		resources = []string{}
 	}
 	// AP-TempPass-Identity is sent on preauthorize too: the OAS lists it there
 	// and a promotional TempPass is keyed by it (§15 #13).
-	cl := &call{method: http.MethodPost, sp: sp, path: apiPath(sp, "decisions", kind, mvpd), contentType: ContentTypeJSON,
+	cl := &call{method: http.MethodPost, sp: sp, path: apiPath(sp, "decisions", kind, mvpd), route: route, contentType: ContentTypeJSON,
 		body: decisionsBody(resources), headers: allowSSO | allowPFS | allowTempPass, opts: opts}
 	ans, err := c.run(ctx, cl)
 	if err != nil {
@@ -78,7 +78,7 @@ func (c *Client) decisions(ctx context.Context, sp, kind, mvpd string, resources
 	}
 	if c.Outcome != nil {
 		for i := range out.Decisions {
-			o := Outcome{Method: cl.method, Path: cl.path}
+			o := Outcome{Route: cl.route, Method: cl.method, Path: cl.path}
 			if e := out.Decisions[i].Error; e != nil {
 				o.Code, o.Failed = e.Code, true
 			}

@@ -37,7 +37,7 @@ type Logout struct {
 // redirectUrl is always sent, even empty, because the page requires it
 // (§15 #2). Logout changes state, so it is never retried.
 func (c *Client) Logout(ctx context.Context, sp, mvpd, redirectURL string, opts ...Option) (*Logouts, error) {
-	cl := getCall(sp, apiPath(sp, "logout", mvpd), allowSSO, opts)
+	cl := getCall(RouteLogout, sp, apiPath(sp, "logout", mvpd), allowSSO, opts)
 	cl.idempotent = false
 	cl.query = url.Values{"redirectUrl": {redirectURL}}
 	var out Logouts

@@ -10,9 +10,11 @@ import (
 // and preauthorize once per decision, since each carries its own
 // item-level error.
 type Outcome struct {
-	// Method and Path name the call; Path is escaped, relative to the base
-	// URL, without the query. It carries codes and service provider ids:
-	// name it by route template before using it as a label.
+	// Route is the call's route template (see Routes), what to label it
+	// by. Method and Path are the call's own; Path is escaped, relative to
+	// the base URL, without the query, and carries codes and service
+	// provider ids.
+	Route        string
 	Method, Path string
 	// Code is the Enhanced Error code (top-level or item-level) or the DCR
 	// error code; "" for a success and for a failure that carried none (no
@@ -35,7 +37,7 @@ func (c *Client) reportErr(ctx context.Context, cl *call, err error) {
 	if c.Outcome == nil || ctx.Err() != nil {
 		return
 	}
-	o := Outcome{Method: cl.method, Path: cl.path, Failed: true, Code: Code(err)}
+	o := Outcome{Route: cl.route, Method: cl.method, Path: cl.path, Failed: true, Code: Code(err)}
 	var d *DCRError
 	if o.Code == "" && errors.As(err, &d) {
 		o.Code = d.Code

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 )
 
@@ -84,26 +83,26 @@ const profileHeaders = allowSSO | allowPFS
 // Profiles retrieves every valid profile of the device
 // (GET /api/v2/{sp}/profiles).
 func (c *Client) Profiles(ctx context.Context, sp string, opts ...Option) (*Profiles, error) {
-	return c.profiles(ctx, getCall(sp, apiPath(sp, "profiles"), profileHeaders, opts))
+	return c.profiles(ctx, getCall(RouteProfiles, sp, apiPath(sp, "profiles"), profileHeaders, opts))
 }
 
 // Profile retrieves the device's profile for one MVPD, TempPass included
 // (GET /api/v2/{sp}/profiles/{mvpd}).
 func (c *Client) Profile(ctx context.Context, sp, mvpd string, opts ...Option) (*Profiles, error) {
-	return c.profiles(ctx, getCall(sp, apiPath(sp, "profiles", mvpd), profileHeaders|allowTempPass, opts))
+	return c.profiles(ctx, getCall(RouteProfile, sp, apiPath(sp, "profiles", mvpd), profileHeaders|allowTempPass, opts))
 }
 
 // ProfileByCode retrieves the profile obtained with an authentication code,
 // the polling endpoint (GET /api/v2/{sp}/profiles/code/{code}).
 func (c *Client) ProfileByCode(ctx context.Context, sp, code string, opts ...Option) (*Profiles, error) {
-	return c.profiles(ctx, getCall(sp, apiPath(sp, "profiles", "code", code), allowTempPass, opts))
+	return c.profiles(ctx, getCall(RouteProfileByCode, sp, apiPath(sp, "profiles", "code", code), allowTempPass, opts))
 }
 
 // PartnerProfile exchanges a partner (Apple) SAML response, already Base64
 // encoded, for a profile (POST /api/v2/{sp}/profiles/sso/{partner}).
 func (c *Client) PartnerProfile(ctx context.Context, sp, partner, samlResponse string, opts ...Option) (*Profiles, error) {
 	form := url.Values{"SAMLResponse": {samlResponse}}
-	return c.profiles(ctx, formCall(http.MethodPost, sp, apiPath(sp, "profiles", "sso", partner), form, allowPFS, opts))
+	return c.profiles(ctx, formCall(RoutePartnerProfile, sp, apiPath(sp, "profiles", "sso", partner), form, allowPFS, opts))
 }
 
 func (c *Client) profiles(ctx context.Context, cl *call) (*Profiles, error) {

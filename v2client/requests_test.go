@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -77,6 +78,33 @@ func allOptions() []Option {
 		WithPartnerFrameworkStatus("cGZz"),
 		WithUserAgent("AppleTV6,2/11.1"),
 	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// routeFits reports whether route, "METHOD /template", names a request with
+// method and path: literal segments equal, a {variable} any non-empty one.
+func routeFits(route, method, path string) bool {
+	m, tpl, ok := strings.Cut(route, " ")
+	if !ok || m != method {
+		return false
+	}
+	ts, ps := strings.Split(tpl, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i, seg := range ts {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			if ps[i] == "" {
+				return false
+			}
+		} else if seg != ps[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func allHeaderValues() map[string]string {
@@ -274,12 +302,18 @@ func TestRequestShape(t *testing.T) {
 			headers: []string{HeaderDeviceInfo, HeaderUserAgent},
 		},
 	}
+	routesSeen := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rc := &recorder{}
 			srv := httptest.NewServer(rc)
 			defer srv.Close()
-			c := &Client{BaseURL: srv.URL, Tokens: StaticToken("bearer-1")}
+			var route string
+			transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				route = RouteOf(r)
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c := &Client{BaseURL: srv.URL, Tokens: StaticToken("bearer-1"), HTTPClient: &http.Client{Transport: transport}}
 			if err := tt.call(t.Context(), c, allOptions()); err != nil {
 				t.Fatalf("call: %v", err)
 			}
@@ -287,6 +321,10 @@ func TestRequestShape(t *testing.T) {
 			if got.method != tt.method || got.path != tt.path {
 				t.Errorf("request = %s %s, want %s %s", got.method, got.path, tt.method, tt.path)
 			}
+			if !routeFits(route, got.method, got.path) {
+				t.Errorf("request %s %s carries route %q", got.method, got.path, route)
+			}
+			routesSeen[route] = true
 			wantQuery := tt.query
 			if wantQuery == nil {
 				wantQuery = url.Values{}
@@ -344,6 +382,12 @@ func TestRequestShape(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Every endpoint of the client names its route.
+	for _, r := range Routes() {
+		if !routesSeen[r] {
+			t.Errorf("no call carried route %q", r)
+		}
 	}
 }
 

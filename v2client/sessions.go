@@ -3,7 +3,6 @@ package v2client
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 )
 
@@ -188,7 +187,7 @@ const sessionHeaders = allowSSO
 // (POST /api/v2/{sp}/sessions).
 func (c *Client) CreateSession(ctx context.Context, sp string, p SessionParams, opts ...Option) (*Session, error) {
 	var out Session
-	cl := formCall(http.MethodPost, sp, apiPath(sp, "sessions"), p.form(), sessionHeaders, opts)
+	cl := formCall(RouteCreateSession, sp, apiPath(sp, "sessions"), p.form(), sessionHeaders, opts)
 	if err := c.do(ctx, cl, &out); err != nil {
 		return nil, err
 	}
@@ -199,7 +198,7 @@ func (c *Client) CreateSession(ctx context.Context, sp string, p SessionParams, 
 // (POST /api/v2/{sp}/sessions/{code}).
 func (c *Client) ResumeSession(ctx context.Context, sp, code string, p SessionParams, opts ...Option) (*Session, error) {
 	var out Session
-	cl := formCall(http.MethodPost, sp, apiPath(sp, "sessions", code), p.form(), 0, opts)
+	cl := formCall(RouteResumeSession, sp, apiPath(sp, "sessions", code), p.form(), 0, opts)
 	if err := c.do(ctx, cl, &out); err != nil {
 		return nil, err
 	}
@@ -209,7 +208,7 @@ func (c *Client) ResumeSession(ctx context.Context, sp, code string, p SessionPa
 // RetrieveSession reads a session by code (GET /api/v2/{sp}/sessions/{code}).
 func (c *Client) RetrieveSession(ctx context.Context, sp, code string, opts ...Option) (*SessionInfo, error) {
 	var out SessionInfo
-	if err := c.do(ctx, getCall(sp, apiPath(sp, "sessions", code), 0, opts), &out); err != nil {
+	if err := c.do(ctx, getCall(RouteRetrieveSession, sp, apiPath(sp, "sessions", code), 0, opts), &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -221,7 +220,7 @@ func (c *Client) RetrieveSession(ctx context.Context, sp, code string, opts ...O
 func (c *Client) PartnerSession(ctx context.Context, sp, partner string, p SessionParams, opts ...Option) (*Session, error) {
 	p.MVPD = ""
 	var out Session
-	cl := formCall(http.MethodPost, sp, apiPath(sp, "sessions", "sso", partner), p.form(), allowPFS, opts)
+	cl := formCall(RoutePartnerSession, sp, apiPath(sp, "sessions", "sso", partner), p.form(), allowPFS, opts)
 	if err := c.do(ctx, cl, &out); err != nil {
 		return nil, err
 	}

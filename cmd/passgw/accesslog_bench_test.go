@@ -31,7 +31,8 @@ func BenchmarkAccessLog(b *testing.B) {
 		w.Header()["Adobe-Request-Id"] = []string{"4c8a1a7e-0d5f-4bfa-9f0e-6c1f5e3b2a10"}
 		w.WriteHeader(http.StatusOK)
 	})
-	route := func(*http.Request) string { return "GET /api/v1/authorize" }
+	call := telemetry.Call(otherRoute("GET /api/v1/authorize"))
+	describe := func(*http.Request) telemetry.Call { return call }
 	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +46,7 @@ func BenchmarkAccessLog(b *testing.B) {
 	sinks := []sink{{"discard", io.Discard, false}, {"devnull", devNull, false}, {"buffered", devNull, true}}
 
 	run := func(b *testing.B, tel *telemetry.Telemetry) {
-		h := tel.Handler(next, route)
+		h := tel.Handler(next, describe)
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/authorize?requestor=REF30&resource=sports", nil)
 		w := &benchResponse{h: http.Header{}}
 		b.ReportAllocs()

@@ -322,9 +322,10 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	return deviceSurface(cors.Wrap(front), cors.Wrap(throttle.Wrap(issuer)), v1, h.Telemetry, ready), nil
 }
 
-// deviceSurface routes the gateway's listener: the v1 calls to front (the
-// migration router), /o/client/* to the device DCR issuer, the signed-in
-// page, and the operator endpoints; every call but the operator ones goes
+// deviceSurface routes the gateway's listener: v1api.Front parses each v1
+// call once and sends it to front (the migration router, ending in the v1
+// handler); /o/client/* goes to the device DCR issuer, then the signed-in
+// page and the operator endpoints. Every call but the operator ones goes
 // through tel (traced, counted, logged; nil records nothing).
 func deviceSurface(front, issuer http.Handler, v1 *v1api.Handler, tel *telemetry.Telemetry, ready http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -337,25 +338,11 @@ func deviceSurface(front, issuer http.Handler, v1 *v1api.Handler, tel *telemetry
 	if tel == nil {
 		tel = &telemetry.Telemetry{}
 	}
-	device := tel.Handler(v1First{v1: front, rest: mux}, gatewayRoutes(v1))
-	return v1First{v1: device, rest: withOps(device, ready, tel.Metrics)}
-}
-
-// v1First sends the device calls, by far most of the traffic, straight to
-// v1 past an http.ServeMux, which would cost them several allocations for
-// nothing: no other route lies under /api/v1/ or /reggie/v1/. Paths the
-// mux would clean first ("//", "/./", "/../") still go through it, so they
-// are answered as before.
-type v1First struct{ v1, rest http.Handler }
-
-func (h v1First) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	if (strings.HasPrefix(p, "/api/v1/") || strings.HasPrefix(p, "/reggie/v1/")) &&
-		!strings.Contains(p, "//") && !strings.Contains(p, "/.") && r.Method != http.MethodConnect {
-		h.v1.ServeHTTP(w, r)
-		return
+	return &v1api.Front{
+		Handler: v1,
+		V1:      tel.Handler(front, describeV1),
+		Other:   withOps(tel.Handler(mux, describeOther), ready, tel.Metrics),
 	}
-	h.rest.ServeHTTP(w, r)
 }
 
 const signedInPage = `<!doctype html>

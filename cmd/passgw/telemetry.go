@@ -37,7 +37,7 @@ func instrumentClient(tel *telemetry.Telemetry, c *v2client.Client) {
 	if c.HTTPClient != nil {
 		base = c.HTTPClient.Transport
 	}
-	c.HTTPClient = &http.Client{Transport: tel.Transport(base)}
+	c.HTTPClient = &http.Client{Transport: tel.Transport(base, v2client.RouteOf)}
 	if tel.Metrics == nil {
 		return
 	}
@@ -75,22 +75,37 @@ func instrumentRouter(tel *telemetry.Telemetry, front http.Handler, cfg *Config)
 	}
 }
 
-// gatewayRoutes names the calls of the device-facing surface for spans and
-// metrics: the v1 route template, the DCR endpoints, the landing page, and
-// telemetry.RouteUnmatched for anything else.
-func gatewayRoutes(v1 *v1api.Handler) func(*http.Request) string {
-	return func(r *http.Request) string {
-		if name, ok := v1.RouteTemplate(r); ok {
-			return name
-		}
-		switch p := r.URL.Path; {
-		case r.Method == http.MethodPost && (p == "/o/client/register" || p == "/o/client/token"),
-			r.Method == http.MethodGet && p == signedInPath:
-			return r.Method + " " + p
-		}
-		return telemetry.RouteUnmatched
+// describeV1 describes a v1 call to telemetry: the Call v1api.Front
+// parsed.
+func describeV1(r *http.Request) telemetry.Call {
+	if c, ok := v1api.CallFrom(r.Context()); ok {
+		return c
 	}
+	return otherRoute("")
 }
+
+// describeOther describes the device-facing calls outside the v1 API: the
+// DCR endpoints and the landing page by their route, anything else
+// unmatched.
+func describeOther(r *http.Request) telemetry.Call {
+	switch p := r.URL.Path; {
+	case r.Method == http.MethodPost && p == "/o/client/register":
+		return otherRoute("POST /o/client/register")
+	case r.Method == http.MethodPost && p == "/o/client/token":
+		return otherRoute("POST /o/client/token")
+	case r.Method == http.MethodGet && p == signedInPath:
+		return otherRoute("GET " + signedInPath)
+	}
+	return otherRoute("")
+}
+
+// otherRoute is a call outside the v1 API, known by its route alone.
+type otherRoute string
+
+func (o otherRoute) Route() string                                 { return string(o) }
+func (otherRoute) Requestor() string                               { return "" }
+func (otherRoute) DeviceID() string                                { return "" }
+func (otherRoute) Answer(h http.Header) (format, requestID string) { return v1api.AnswerOf(h) }
 
 // readiness is /readyz: the store answers, and the gateway holds (or can
 // obtain) a v2 access token for every service provider it serves. The

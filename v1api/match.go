@@ -1,73 +1,9 @@
 package v1api
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 )
-
-// Operation is the v1 operation a request is routed to.
-type Operation struct {
-	// Template is the method and path template, such as
-	// "GET /api/v1/authorize" or "GET /reggie/v1/{requestor}/regcode/{code}".
-	// A format extension (.xml, .json) is not part of it.
-	Template string
-	// Vars are the path variables the request fills: requestor, code, mvpd.
-	Vars map[string]string
-	// RequestorParams name the parameters that carry the requestor when
-	// the path does not, in order of preference.
-	RequestorParams []string
-	// ReadOnly reports an operation that changes no state, upstream or in
-	// the gateway, so that answering it twice is harmless.
-	ReadOnly bool
-}
-
-// Identify returns the v1 operation the Handler routes r to, or false when
-// no v1 route matches r's method and path. It reads only r's method and
-// path, so a router in front of the Handler can tell what a call is before
-// handing it on.
-func Identify(r *http.Request) (Operation, bool) {
-	return identify(routeTable(), r)
-}
-
-// RouteTemplate returns the Template of the v1 operation r would be
-// routed to, or false when no v1 route matches. Telemetry names spans and
-// metrics by it: raw paths carry registration codes and requestors, which
-// would make every call a name of its own.
-func (h *Handler) RouteTemplate(r *http.Request) (string, bool) {
-	path, _ := trimExtension(r.URL.Path)
-	m := matchRoute(h.routes, r.Method, path)
-	if m.route == nil {
-		return "", false
-	}
-	return m.route.names[m.path][m.method], true
-}
-
-// identify matches r against an uncompiled table: Identify serves routers
-// that call it once per request, and compiling the table would cost more
-// than it saves.
-func identify(table []*route, r *http.Request) (Operation, bool) {
-	path, _ := trimExtension(r.URL.Path)
-	for _, rt := range table {
-		for _, tpl := range rt.paths {
-			var v pathVars
-			if !matchTemplateVars(tpl, path, &v) || !slices.Contains(rt.methods, r.Method) {
-				continue
-			}
-			vars := make(map[string]string, v.n)
-			for i := range v.n {
-				vars[v.names[i]] = v.values[i]
-			}
-			return Operation{
-				Template:        r.Method + " " + tpl,
-				Vars:            vars,
-				RequestorParams: slices.Clone(rt.requestorParams),
-				ReadOnly:        rt.readOnly,
-			}, true
-		}
-	}
-	return Operation{}, false
-}
 
 // maxVars bounds the variables of a path template.
 const maxVars = 4
@@ -127,34 +63,6 @@ func matchRoute(table []*route, method, path string) routeMatch {
 	}
 	m.vars = pathVars{}
 	return m
-}
-
-// matchTemplateVars reports whether path fits the template tpl, filling
-// vars with its variables when it does.
-func matchTemplateVars(tpl, path string, vars *pathVars) bool {
-	var v pathVars
-	for {
-		t, tplRest, tplMore := strings.Cut(tpl, "/")
-		s, pathRest, pathMore := strings.Cut(path, "/")
-		if name, ok := strings.CutPrefix(t, "{"); ok && strings.HasSuffix(name, "}") {
-			if s == "" || v.n == maxVars {
-				return false
-			}
-			v.names[v.n], v.values[v.n] = strings.TrimSuffix(name, "}"), s
-			v.n++
-		} else if t != s {
-			return false
-		}
-		if tplMore != pathMore {
-			return false
-		}
-		if !tplMore {
-			break
-		}
-		tpl, path = tplRest, pathRest
-	}
-	*vars = v
-	return true
 }
 
 // maxSegments bounds the '/'-separated segments of a path template.
