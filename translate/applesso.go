@@ -79,7 +79,7 @@ func (g *Gateway) partnerOptions(ctx context.Context, rq *Requestor, d *v1model.
 	if mvpd == "" {
 		return nil, nil, v1model.ErrRequired("mvpd", "")
 	}
-	c, err := g.configuration(ctx, rq)
+	c, err := g.configuration(ctx, rq, d)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,12 +12,12 @@ import (
 // configuration.
 func (g *Gateway) Config(ctx context.Context, req *v1model.ConfigRequest) (*v1model.Config, error) {
 	return forRequestor(ctx, g, "config", req.Device.Requestor, func(rq *Requestor) (*v1model.Config, error) {
-		return g.mvpdList(ctx, rq)
+		return g.mvpdList(ctx, rq, &req.Device)
 	})
 }
 
-func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor) (*v1model.Config, error) {
-	c, err := g.configuration(ctx, rq)
+func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor, caller *v1model.Device) (*v1model.Config, error) {
+	c, err := g.configuration(ctx, rq, caller)
 	if err != nil {
 		return nil, err
 	}
@@ -40,8 +40,9 @@ func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor) (*v1model.Config,
 // ConfigCacheTTL as v2 asks of server-to-server callers; concurrent misses
 // share one upstream call. The configuration
 // varies by service provider and platform, not by device, so the call carries
-// no device headers.
-func (g *Gateway) configuration(ctx context.Context, rq *Requestor) (*v2client.Configuration, error) {
+// no device headers; like every v2 call it goes with the address of the
+// caller it serves (the one whose call missed the cache).
+func (g *Gateway) configuration(ctx context.Context, rq *Requestor, caller *v1model.Device) (*v2client.Configuration, error) {
 	cache := store.JSON[v2client.Configuration]{Store: g.store}
 	key := store.Key("config", rq.ServiceProvider)
 	if c, err := cache.Get(ctx, key); err == nil {
@@ -54,7 +55,11 @@ func (g *Gateway) configuration(ctx context.Context, rq *Requestor) (*v2client.C
 		if c, err := cache.Get(fctx, key); err == nil {
 			return &c, nil
 		}
-		c, err := g.client.Configuration(fctx, rq.ServiceProvider)
+		var opts []v2client.Option
+		if caller.IP.IsValid() {
+			opts = []v2client.Option{v2client.WithForwardedFor(caller.IP.Unmap().String())}
+		}
+		c, err := g.client.Configuration(fctx, rq.ServiceProvider, opts...)
 		if err != nil {
 			return nil, err
 		}
