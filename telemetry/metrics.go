@@ -5,7 +5,10 @@
 //
 // The instrumented packages (v1api, translate, v2client) know nothing of
 // exporters: telemetry wraps what they already expose — an http.Handler, the
-// v2 client's http.RoundTripper, the store and the token provider.
+// v2 client's http.RoundTripper, the store and the token provider. It knows
+// nothing of the v1 and v2 wire either: a v1 call is named and described by
+// the Call its parser gives (v1api.Call), a v2 call by the route template
+// the v2 client gave it.
 package telemetry
 
 import (

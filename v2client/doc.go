@@ -17,6 +17,10 @@
 // for decisions and DCR registration. Every call sends
 // Accept: application/json;charset=utf-8.
 //
+// Each HTTP attempt carries the route template of its endpoint (the Route
+// constants, read with RouteOf), so that a transport observing the calls
+// names them without matching paths.
+//
 // # Headers
 //
 // Per-call headers are set with Options (WithDeviceID, WithDeviceInfo,
