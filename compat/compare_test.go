@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -194,17 +195,74 @@ func TestUnifiedDiff(t *testing.T) {
 }
 
 // TestDefaultIgnore proves the selectors for unfixable targets hide what
-// varies from one recording to the next, and nothing a device acts on.
+// a live v1 varies from one run to the next (the registration record's id,
+// times and connection-bound device information, expiries, the media
+// token, the update time of user metadata, an error's trace) and nothing
+// else: not a device-facing value, not the enhanced error code, not an MVPD
+// id of the configuration.
 func TestDefaultIgnore(t *testing.T) {
-	want := Response{Status: 201, Header: http.Header{"Content-Type": {ctJSON}, "Adobe-Request-Id": {"a"}},
-		Body: []byte(`{"id":"1","code":"ABC","requestor":"REF30","mvpd":"AcmeCable","generated":1,"expires":2,"info":{"deviceId":"ZA==","deviceInfo":"x"}}`)}
-	got := Response{Status: 201, Header: http.Header{"Content-Type": {ctJSON}, "Adobe-Request-Id": {"b"}},
-		Body: []byte(`{"id":"2","code":"XYZ","requestor":"REF30","mvpd":"AcmeCable","generated":3,"expires":4,"info":{"deviceId":"ZA==","deviceInfo":"y"}}`)}
-	if d := Compare(want, got, DefaultIgnore()); d != "" {
-		t.Errorf("volatile values reported:\n%s", d)
+	const regJSON = `{"id":"%s","code":"{{code1}}","requestor":"REF30","mvpd":"%s","generated":%d,"expires":%d,"info":{"deviceId":"ZA==","deviceInfo":"%s","userAgent":"Roku"}}`
+	const regXML = prolog + `<ns2:regcode xmlns:ns2="model.mvc.reggie.pass.adobe.com"><id>%s</id><code>{{code1}}</code><requestor>REF30</requestor><mvpd>%s</mvpd><generated>%d</generated><expires>%d</expires><info><deviceId>ZA==</deviceId><deviceInfo>%s</deviceInfo></info></ns2:regcode>`
+	const mediaJSON = `{"resource":"news","requestor":"REF30","expires":"%d","serializedToken":"%s","userId":"u1","mvpdId":"AcmeCable"}`
+	const metaXML = prolog + `<userMetadata><updated>%d</updated><encrypted/><data><zip>%s</zip></data></userMetadata>`
+	const errJSON = `{"action":"retry","status":500,"code":"%s","message":"m","helpUrl":"https://x","trace":"%s"}`
+	const configXML = prolog + `<config><requestor><id>REF30</id><name>R</name><mvpds><mvpd><id>%s</id><displayName>Acme</displayName></mvpd></mvpds></requestor></config>`
+	const configJSON = `{"requestor":{"id":"REF30","name":"R","mvpds":[{"id":"%s","displayName":"Acme"}]}}`
+	tests := []struct {
+		name      string
+		want, got Response
+		// diff is a line the diff must hold; "" means none.
+		diff string
+	}{
+		{"regcode JSON, another run", jsonResp(201, fmt.Sprintf(regJSON, "a-1", "AcmeCable", 1, 2, "eA==")),
+			jsonResp(201, fmt.Sprintf(regJSON, "b-2", "AcmeCable", 3, 4, "eQ==")), ""},
+		{"regcode XML, another run", xmlResp(201, fmt.Sprintf(regXML, "a-1", "AcmeCable", 1, 2, "eA==")),
+			xmlResp(201, fmt.Sprintf(regXML, "b-2", "AcmeCable", 3, 4, "eQ==")), ""},
+		{"regcode mvpd", jsonResp(201, fmt.Sprintf(regJSON, "a-1", "AcmeCable", 1, 2, "eA==")),
+			jsonResp(201, fmt.Sprintf(regJSON, "a-1", "BetaFiber", 1, 2, "eA==")), `+$.mvpd string "BetaFiber"`},
+		{"regcode code", jsonResp(201, fmt.Sprintf(regJSON, "a-1", "AcmeCable", 1, 2, "eA==")),
+			jsonResp(201, strings.Replace(fmt.Sprintf(regJSON, "a-1", "AcmeCable", 1, 2, "eA=="), "{{code1}}", "ABC1234", 1)), `+$.code string "ABC1234"`},
+		{"media token, another run", jsonResp(200, fmt.Sprintf(mediaJSON, 1, "dG9r")), jsonResp(200, fmt.Sprintf(mediaJSON, 2, "b3Ro")), ""},
+		{"user metadata, another run", xmlResp(200, fmt.Sprintf(metaXML, 1, "12345")), xmlResp(200, fmt.Sprintf(metaXML, 2, "12345")), ""},
+		{"user metadata value", xmlResp(200, fmt.Sprintf(metaXML, 1, "12345")), xmlResp(200, fmt.Sprintf(metaXML, 1, "99999")),
+			`+/userMetadata/data/zip = "99999"`},
+		{"enhanced error trace", jsonResp(500, fmt.Sprintf(errJSON, "internal_error", "t1")), jsonResp(500, fmt.Sprintf(errJSON, "internal_error", "t2")), ""},
+		{"enhanced error code", jsonResp(500, fmt.Sprintf(errJSON, "internal_error", "t1")), jsonResp(500, fmt.Sprintf(errJSON, "network_connection_failure", "t1")),
+			`+$.code string "network_connection_failure"`},
+		{"configuration MVPD id, XML", xmlResp(200, fmt.Sprintf(configXML, "AcmeCable")), xmlResp(200, fmt.Sprintf(configXML, "Acme")),
+			`+/config/requestor/mvpds/mvpd/id = "Acme"`},
+		{"configuration MVPD id, JSON", jsonResp(200, fmt.Sprintf(configJSON, "AcmeCable")), jsonResp(200, fmt.Sprintf(configJSON, "Acme")),
+			`+$.requestor.mvpds[0].id string "Acme"`},
+		{"Location", Response{Status: 302, Header: http.Header{"Location": {"{{sandbox}}/api/v2/authenticate/REF30/{{code1}}"}}},
+			Response{Status: 302, Header: http.Header{"Location": {"{{sandbox}}/api/v2/authenticate/REF30/ABC1234"}}},
+			"+header Location: {{sandbox}}/api/v2/authenticate/REF30/ABC1234"},
 	}
-	got.Body = []byte(strings.Replace(string(got.Body), "AcmeCable", "BetaFiber", 1))
-	if d := Compare(want, got, DefaultIgnore()); !strings.Contains(d, `+$.mvpd string "BetaFiber"`) {
-		t.Errorf("a changed mvpd is hidden:\n%s", d)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Compare(tt.want, tt.got, DefaultIgnore())
+			switch {
+			case tt.diff == "" && d != "":
+				t.Errorf("a value that varies is reported:\n%s", d)
+			case tt.diff != "" && !strings.Contains(d, tt.diff+"\n"):
+				t.Errorf("diff lacks %q:\n%s", tt.diff, d)
+			}
+		})
+	}
+}
+
+// TestIgnorePaths proves a path selector hides the one value at its path
+// and no other of the same name.
+func TestIgnorePaths(t *testing.T) {
+	want := jsonResp(200, `{"id":"1","a":{"id":"x"},"list":[{"id":"p"}]}`)
+	got := jsonResp(200, `{"id":"2","a":{"id":"y"},"list":[{"id":"q"}]}`)
+	d := Compare(want, got, Ignore{"$.id", "json:$.list[0].id"})
+	if strings.Contains(d, "$.id string") || strings.Contains(d, "$.list[0].id string") || !strings.Contains(d, `+$.a.id string "y"`) {
+		t.Errorf("diff:\n%s", d)
+	}
+	wx := xmlResp(200, `<r><id>1</id><a><id>x</id></a></r>`)
+	gx := xmlResp(200, `<r><id>2</id><a><id>y</id></a></r>`)
+	d = Compare(wx, gx, Ignore{"/r/id"})
+	if strings.Contains(d, `/r/id = "2"`) || !strings.Contains(d, `+/r/a/id = "y"`) {
+		t.Errorf("XML diff:\n%s", d)
 	}
 }

@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,7 +23,9 @@ import (
 // not answered yet answers, and once all have, the last repeats: a scenario
 // asking the same thing before and after a change of state gets both
 // answers in order. In answers, {{gateway}} is
-// the replay's own base URL. An unmatched request gets a 404 and a log
+// the replay's own base URL and each {{codeN}} a stand-in registration
+// code of its own (ReplayCode), the same in every answer, so that a device
+// reads back a code it can send. An unmatched request gets a 404 and a log
 // line.
 type Replay struct {
 	// Logger receives a line per unmatched request. Nil means
@@ -106,15 +109,31 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	self := "http://" + r.Host
+	fill := func(s string) string {
+		s = strings.ReplaceAll(s, "{{gateway}}", self)
+		return recordedCode.ReplaceAllStringFunc(s, func(m string) string {
+			n, _ := strconv.Atoi(m[len("{{code") : len(m)-len("}}")])
+			return ReplayCode(n)
+		})
+	}
 	for k, vs := range c.Response.Header {
 		for _, v := range vs {
-			w.Header().Add(k, strings.ReplaceAll(v, "{{gateway}}", self))
+			w.Header().Add(k, fill(v))
 		}
 	}
-	out := []byte(strings.ReplaceAll(string(c.Response.Body), "{{gateway}}", self))
+	out := []byte(fill(string(c.Response.Body)))
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(c.Response.Status)
 	_, _ = w.Write(out)
+}
+
+// recordedCode is a registration code as a Runner writes it back.
+var recordedCode = regexp.MustCompile(`\{\{code[0-9]+\}\}`)
+
+// ReplayCode is the stand-in a Replay answers for {{codeN}}: seven
+// characters of [A-Z0-9], like a code v2 issues.
+func ReplayCode(n int) string {
+	return fmt.Sprintf("RPLY%03d", n%1000)
 }
 
 func (rp *Replay) matches(c *Case, r *http.Request, query url.Values, body []byte, form url.Values) bool {

@@ -87,8 +87,8 @@ func TestReplayServer(t *testing.T) {
 }
 
 // TestRunner plays a scenario against a live fake target: the registration
-// code feeds later requests, the target's URL is written back as
-// {{gateway}}, default headers are added, a recorded answer that differs
+// code feeds later requests and is written back as {{code1}}, the
+// target's URL is written back as {{gateway}}, default headers are added, a recorded answer that differs
 // gets a diff, and a clock section without a clock skips the rest.
 func TestRunner(t *testing.T) {
 	var gotXFF []string
@@ -110,7 +110,7 @@ func TestRunner(t *testing.T) {
 	defer target.Close()
 	dir := t.TempDir()
 	files := map[string]string{
-		"01-create.txtar": "-- request --\nPOST /reggie/v1/REF30/regcode HTTP/1.1\nContent-Type: application/x-www-form-urlencoded\n\ndeviceId=d\n-- response --\nHTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"code\":\"ZX81\"}\n",
+		"01-create.txtar": "-- request --\nPOST /reggie/v1/REF30/regcode HTTP/1.1\nContent-Type: application/x-www-form-urlencoded\n\ndeviceId=d\n-- response --\nHTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"code\":\"{{code1}}\"}\n",
 		"02-get.txtar":    "-- request --\nGET /reggie/v1/REF30/regcode/{{code}} HTTP/1.1\nX-Forwarded-For: 198.51.100.2\n\n-- response --\nHTTP/1.1 302 Found\nLocation: {{gateway}}/next\n\n",
 		"03-diff.txtar":   "-- request --\nGET /x HTTP/1.1\n\n-- response --\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n{\"n\":2}\n",
 		"04-clock.txtar":  "-- clock --\n+25h\n-- request --\nGET /y HTTP/1.1\n\n-- response --\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n{\"n\":1}\n",
@@ -165,5 +165,38 @@ func TestRunner(t *testing.T) {
 	}
 	if res[4].Diff != "(no recorded response)\n" {
 		t.Errorf("05 without a response: diff %q", res[4].Diff)
+	}
+}
+
+// TestReplayCodes proves a recorded {{codeN}} is answered as a stand-in
+// code of the shape v2 issues, the same for the same N in every answer, so
+// a device reads back a code it can send on.
+func TestReplayCodes(t *testing.T) {
+	rp := NewReplay([]*Case{
+		mustCase(t, "reg", "-- request --\nPOST /reggie/v1/REF30/regcode HTTP/1.1\n\n-- response --\nHTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"code\":\"{{code2}}\"}\n"),
+		mustCase(t, "auth", "-- request --\nGET /api/v1/authenticate?reg_code={{code}} HTTP/1.1\n\n-- response --\nHTTP/1.1 302 Found\nLocation: {{gateway}}/login/{{code2}}\n\n"),
+	}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(rp)
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(srv.URL+"/reggie/v1/REF30/regcode", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `{"code":"` + ReplayCode(2) + `"}`; string(b) != want {
+		t.Errorf("regcode answer %s, want %s", b, want)
+	}
+	resp, err = client.Get(srv.URL + "/api/v1/authenticate?reg_code=" + ReplayCode(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.Header.Get("Location"), srv.URL+"/login/"+ReplayCode(2); got != want {
+		t.Errorf("Location %q, want %q", got, want)
+	}
+	if c := ReplayCode(2); len(c) != 7 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+		t.Errorf("stand-in code %q is not 7 characters of [A-Z0-9]", c)
 	}
 }

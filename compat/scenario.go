@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -83,10 +84,22 @@ func LoadScenarios(root string) ([]Scenario, error) {
 
 // Runner plays scenarios against a live target. In requests, {{gateway}}
 // is the target's base URL, {{code}} the latest registration code of the
-// scenario and {{code1}}, {{code2}}, ... each one in order, and every
-// name of Vars its value; in answers, the values of gateway and Vars are
-// written back as their {{names}}, so recordings do not depend on where
-// the servers ran.
+// scenario and {{code1}}, {{code2}}, ... each one in order, {{sandbox}} the
+// base URL of the v2 service the target signs users in on, and every name
+// of Vars its value. In answers, all of these values are written back as
+// their {{names}} wherever they appear, headers included (registration
+// codes always as {{codeN}}), so a recording holds nothing that depends on
+// where or when the servers ran, and is portable from one target to
+// another.
+//
+// Unless Vars sets it, {{sandbox}} is learned from the first redirect to a
+// v2 authenticate URL (ORIGIN/api/v2/authenticate/...): the sandbox's, for
+// a gateway on the sandbox.
+//
+// A 429 Too Many Requests is never taken as an answer unless the case
+// expects one: the Runner waits as Adobe tells clients to (spec v1.md
+// §1.11: at least one second; longer when Retry-After says so) and sends
+// the request again, at most Attempts times in all.
 type Runner struct {
 	// Target is the base URL requests are sent to. Required.
 	Target string
@@ -108,7 +121,33 @@ type Runner struct {
 	// previous answer's Location). Nil means the step and the rest of its
 	// scenario are skipped.
 	Browser func(ctx context.Context, location, user, password string) error
+	// Headers are answer headers recorded besides RecordedHeaders (and
+	// those a case's recorded answer holds).
+	Headers []string
+	// Attempts bounds the tries of one request while it is answered 429;
+	// zero means DefaultAttempts.
+	Attempts int
+	// Sleep waits d before a request is sent again, or until ctx ends. Nil
+	// means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// Throttle handling of a Runner.
+const (
+	// DefaultAttempts is how often a Runner sends a request answered 429
+	// before it gives up on the step: with Adobe's limit of one call a
+	// second, one wait of a second is enough for the caller itself, and
+	// the rest leaves room for calls of others from the same address.
+	DefaultAttempts = 10
+	// MinThrottleWait is the least wait after a 429 (spec v1.md §1.11).
+	MinThrottleWait = time.Second
+	// MaxThrottleWait caps the wait a Retry-After asks for.
+	MaxThrottleWait = 30 * time.Second
+)
+
+// ErrThrottled is the error of a step still answered 429 after the
+// Runner's attempts.
+var ErrThrottled = errors.New("still answered 429 Too Many Requests")
 
 // Result is the outcome of one step.
 type Result struct {
@@ -122,6 +161,8 @@ type Result struct {
 	Skipped string
 	// Err is why the step could not run to an answer.
 	Err error
+	// Throttled counts the 429 answers waited out before the answer.
+	Throttled int
 }
 
 var (
@@ -146,7 +187,7 @@ func (rn *Runner) Run(ctx context.Context, sc Scenario) []Result {
 	}
 	var out []Result
 	var lastLocation string
-	codes := 0
+	var codes []string
 	stop := ""
 	for _, st := range sc.Steps {
 		res := Result{Step: st}
@@ -161,7 +202,7 @@ func (rn *Runner) Run(ctx context.Context, sc Scenario) []Result {
 			}
 		}
 		if res.Skipped == "" && res.Err == nil {
-			res.Got, res.Err = rn.send(ctx, client, st.Case.Request, st.Case.Response.Header, vars)
+			res.Got, res.Throttled, res.Err = rn.send(ctx, client, st.Case, vars)
 		}
 		switch {
 		case res.Skipped != "":
@@ -172,12 +213,17 @@ func (rn *Runner) Run(ctx context.Context, sc Scenario) []Result {
 			lastLocation = res.Got.Header.Get("Location")
 			if res.Got.Status == http.StatusCreated && strings.Contains(st.Case.Request.Target, "/regcode") {
 				if code := RegistrationCode(res.Got); code != "" {
-					codes++
+					codes = append(codes, code)
 					vars["code"] = code
-					vars["code"+strconv.Itoa(codes)] = code
+					vars["code"+strconv.Itoa(len(codes))] = code
 				}
 			}
-			anonymise(&res.Got, vars)
+			if _, ok := vars["sandbox"]; !ok {
+				if base := v2AuthenticateBase(lastLocation); base != "" {
+					vars["sandbox"] = base
+				}
+			}
+			anonymise(&res.Got, vars, codes)
 			if st.Case.Response.Status == 0 {
 				res.Diff = "(no recorded response)\n"
 			} else {
@@ -187,6 +233,16 @@ func (rn *Runner) Run(ctx context.Context, sc Scenario) []Result {
 		out = append(out, res)
 	}
 	return out
+}
+
+// v2AuthenticateBase is the origin of a v2 authenticate URL (Adobe's
+// /api/v2/authenticate/{serviceProvider}/{code}), or "".
+func v2AuthenticateBase(location string) string {
+	u, err := url.Parse(location)
+	if err != nil || u.Scheme == "" || u.Host == "" || !strings.HasPrefix(u.Path, "/api/v2/authenticate/") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // act runs a section that comes before the request; other sections are
@@ -219,16 +275,17 @@ func (rn *Runner) act(ctx context.Context, x txtar.File, lastLocation string) (s
 	return "", nil
 }
 
-// send makes the request r and reads the answer's RecordedHeaders and the
-// headers the recording holds (want), so that a recorded header outside
-// the default set is compared too.
-func (rn *Runner) send(ctx context.Context, client *http.Client, r Request, want http.Header, vars map[string]string) (Response, error) {
+// send makes the case's request, variables expanded, and returns the
+// answer; a 429 the case does not expect is waited out and the request sent
+// again (see Runner), and throttled counts those 429s.
+func (rn *Runner) send(ctx context.Context, client *http.Client, c *Case, vars map[string]string) (got Response, throttled int, err error) {
 	expand := func(s string) string {
 		for k, v := range vars {
 			s = strings.ReplaceAll(s, "{{"+k+"}}", v)
 		}
 		return s
 	}
+	r := c.Request
 	r.Target = expand(r.Target)
 	r.Body = []byte(expand(string(r.Body)))
 	h := http.Header{}
@@ -244,32 +301,86 @@ func (rn *Runner) send(ctx context.Context, client *http.Client, r Request, want
 	}
 	r.Header = h
 	if m := placeholder.FindString(r.Target + string(r.Body)); m != "" {
-		return Response{}, fmt.Errorf("unknown placeholder %s (give its value as a variable)", m)
+		return Response{}, 0, fmt.Errorf("unknown placeholder %s (give its value as a variable)", m)
 	}
-	req, err := r.NewHTTPRequest(ctx, rn.Target)
-	if err != nil {
-		return Response{}, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		// Not the url.Error itself: its URL may carry an access_token.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return Response{}, fmt.Errorf("compat: %s %s: %w", r.Method, req.URL.Path, err)
-	}
-	headers := RecordedHeaders()
-	for k := range want {
+	// The recorded headers, and those the recording holds besides, so
+	// that a recorded header outside the default set is compared too.
+	headers := append(RecordedHeaders(), rn.Headers...)
+	for k := range c.Response.Header {
 		headers = append(headers, k)
 	}
-	return ReadResponse(resp, headers)
+	attempts := rn.Attempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	for {
+		req, err := r.NewHTTPRequest(ctx, rn.Target)
+		if err != nil {
+			return Response{}, throttled, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			// Not the url.Error itself: its URL may carry an access_token.
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return Response{}, throttled, fmt.Errorf("compat: %s %s: %w", r.Method, req.URL.Path, err)
+		}
+		wait, again := throttleWait(resp)
+		got, err := ReadResponse(resp, headers)
+		if err != nil || !again || c.Response.Status == http.StatusTooManyRequests {
+			return got, throttled, err
+		}
+		throttled++
+		if throttled >= attempts {
+			return Response{}, throttled, fmt.Errorf("compat: %s %s: %w (%d attempts)", r.Method, req.URL.Path, ErrThrottled, attempts)
+		}
+		if err := rn.sleep(ctx, wait); err != nil {
+			return Response{}, throttled, fmt.Errorf("compat: %s %s: waiting out a 429: %w", r.Method, req.URL.Path, err)
+		}
+	}
+}
+
+// throttleWait reports whether resp is a 429 and how long to wait before
+// asking again: Retry-After (seconds or a date) when it says longer than
+// MinThrottleWait, at most MaxThrottleWait.
+func throttleWait(resp *http.Response) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return 0, false
+	}
+	wait := MinThrottleWait
+	if ra := strings.TrimSpace(resp.Header.Get("Retry-After")); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil {
+			wait = max(wait, time.Duration(secs)*time.Second)
+		} else if at, err := http.ParseTime(ra); err == nil {
+			wait = max(wait, time.Until(at))
+		}
+	}
+	return min(wait, MaxThrottleWait), true
+}
+
+func (rn *Runner) sleep(ctx context.Context, d time.Duration) error {
+	if rn.Sleep != nil {
+		return rn.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // anonymise writes the values of vars (raw or query-escaped) in r back as
 // their {{names}}, longest value first so a URL is not half replaced by a
-// shorter one it starts with. Codes are left alone: they are the answers.
-func anonymise(r *Response, vars map[string]string) {
+// shorter one it starts with; then each registration code of codes, where
+// it stands as a word of its own (not inside a token or a number), as
+// {{codeN}}: the numbered name, which means the same code wherever it
+// appears in the scenario.
+func anonymise(r *Response, vars map[string]string, codes []string) {
 	type kv struct{ k, v string }
 	var list []kv
 	for k, v := range vars {
@@ -277,11 +388,16 @@ func anonymise(r *Response, vars map[string]string) {
 			list = append(list, kv{k, v})
 		}
 	}
-	slices.SortFunc(list, func(a, b kv) int { return cmp.Compare(len(b.v), len(a.v)) })
+	slices.SortFunc(list, func(a, b kv) int {
+		return cmp.Or(cmp.Compare(len(b.v), len(a.v)), cmp.Compare(a.k, b.k))
+	})
 	replace := func(s string) string {
 		for _, e := range list {
 			s = strings.ReplaceAll(s, e.v, "{{"+e.k+"}}")
 			s = strings.ReplaceAll(s, url.QueryEscape(e.v), "{{"+e.k+"}}")
+		}
+		for i, code := range codes {
+			s = replaceWord(s, code, "{{code"+strconv.Itoa(i+1)+"}}")
 		}
 		return s
 	}
@@ -292,5 +408,82 @@ func anonymise(r *Response, vars map[string]string) {
 	}
 	if len(r.Body) > 0 {
 		r.Body = []byte(replace(string(r.Body)))
+	}
+}
+
+// replaceWord replaces each occurrence of word in s that no letter or digit
+// touches on either side.
+func replaceWord(s, word, with string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, word)
+		if i < 0 {
+			break
+		}
+		end := i + len(word)
+		if (i > 0 && isAlnum(s[i-1])) || (end < len(s) && isAlnum(s[end])) {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(with)
+		s = s[end:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+// ThrottleRetry is an http.RoundTripper that waits out a 429 Too Many
+// Requests the way a Runner does (at least MinThrottleWait, or Retry-After)
+// and sends the request again, at most Attempts times in all; the last 429
+// is returned as the answer. A request whose body cannot be read again
+// (no GetBody) is not sent again. For the calls around the scenario's own,
+// such as a browser's way through a sign-in.
+type ThrottleRetry struct {
+	// Base sends the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Attempts bounds the tries; zero means DefaultAttempts.
+	Attempts int
+	// Sleep waits d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *ThrottleRetry) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	attempts := t.Attempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	rn := Runner{Sleep: t.Sleep}
+	for n := 1; ; n++ {
+		resp, err := base.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		wait, again := throttleWait(resp)
+		if !again || n >= attempts || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if err := rn.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		next := req.Clone(req.Context())
+		if req.GetBody != nil {
+			if next.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+		req = next
 	}
 }

@@ -65,10 +65,9 @@ func goldenOutcome(c *compat.Case) string {
 // success and each documented error the sandbox can produce.
 func TestGoldenCoverage(t *testing.T) {
 	have := map[string]bool{}
-	dirs := scenarioDirs(t)
-	for _, d := range dirs {
+	for _, d := range scenarioDirs(t) {
 		for _, st := range readSteps(t, d) {
-			have[goldenOutcome(st.c)] = true
+			have[goldenOutcome(st.Case)] = true
 		}
 	}
 	var want []string

@@ -18,9 +18,15 @@ import (
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
-// errGoldenDiffers is what golden check returns when an answer differs
-// (exit status 1).
+// Outcomes of golden record and check besides success, with their exit
+// statuses: 1 when an answer differs from the recorded one, 3 when a case
+// could not be run to an answer (target down, still throttled, a broken
+// case). Usage errors exit 2.
 var errGoldenDiffers = errors.New("golden check: answers differ from the recorded ones")
+
+// exitGoldenErrors is the exit status of golden record and check when a
+// case could not be run to an answer.
+const exitGoldenErrors = 3
 
 // goldenHooks reach into a target that runs in the same process. The zero
 // value is a live target elsewhere.
@@ -36,14 +42,26 @@ func runGolden(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 const goldenUsage = `usage:
   passgw golden record --target URL [flags] DIR   fill the response sections of the cases under DIR from the target
-  passgw golden check  --target URL [flags] DIR   replay the cases against the target and compare (exit status 1 on a difference)
+  passgw golden check  --target URL [flags] DIR   replay the cases against the target and compare
   passgw golden replay --addr HOST:PORT DIR       serve the recorded cases as a stand-in v1 upstream
 
 Every directory under DIR holding .txtar files is a scenario whose cases run in name order.
+In requests, {{code}} is the scenario's latest registration code, {{code1}}, {{code2}}, ... each
+one in order, {{gateway}} the target's base URL and {{sandbox}} the v2 service's (learned from the
+authenticate redirect, or --var sandbox=URL). In recorded answers these values are written back
+as placeholders, headers included, so a recording made on one target checks on another.
+
+A 429 Too Many Requests is waited out (at least 1 s, or Retry-After) and the request sent again,
+up to 10 times; it is never recorded unless the case's recorded answer is a 429.
+
 A clock section cannot move a live target's clock: that case and the rest of its scenario are
 skipped with a notice. A browser section ("signin USER PASSWORD") needs --browser, which follows
 the previous answer's Location through the sandbox's mock MVPD login form: only a gateway on the
 sandbox can sign in that way; without --browser the case and the rest of its scenario are skipped.
+
+The last line of record and check is a summary; the exit status is 0 when every case that ran
+agreed (or was recorded), 1 when an answer differs, 2 on a usage error and 3 when a case could
+not be run to an answer (target down, still throttled, a broken case).
 `
 
 func golden(ctx context.Context, args []string, stdout, stderr io.Writer, hooks goldenHooks) error {
@@ -85,84 +103,104 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	}
 	if *target == "" || fs.NArg() != 1 {
 		fmt.Fprint(stderr, goldenUsage)
-		return errors.New("golden " + mode + ": --target URL and one DIR are required")
+		return usageError("golden %s: --target URL and one DIR are required", mode)
 	}
 	dir := fs.Arg(0)
 	rn := &compat.Runner{Target: *target, Vars: map[string]string{}, Header: http.Header{}, Clock: hooks.Clock}
 	for _, v := range vars {
 		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" {
-			return fmt.Errorf("golden %s: --var %q: want NAME=VALUE", mode, v)
+			return usageError("golden %s: --var %q: want NAME=VALUE", mode, v)
 		}
 		rn.Vars[name] = value
 	}
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
-			return fmt.Errorf("golden %s: --header %q: want \"NAME: VALUE\"", mode, h)
+			return usageError("golden %s: --header %q: want \"NAME: VALUE\"", mode, h)
 		}
 		rn.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	sels, err := parseIgnore(*ignore)
 	if err != nil {
-		return fmt.Errorf("golden %s: %w", mode, err)
+		return usageError("golden %s: %v", mode, err)
 	}
 	rn.Ignore = sels
 	if *browser {
+		// The browser's calls count against the same address's allowance
+		// as the device's, so they wait out a 429 too.
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &compat.ThrottleRetry{}}
 		rn.Browser = func(ctx context.Context, location, user, password string) error {
-			_, err := v2test.SignIn(ctx, &http.Client{Timeout: 30 * time.Second}, location, user, password)
+			_, err := v2test.SignIn(ctx, client, location, user, password)
 			return err
 		}
 	}
 	scenarios, err := compat.LoadScenarios(dir)
 	if err != nil {
-		return err
+		return &exitError{code: exitGoldenErrors, err: err}
 	}
-	var passed, failed, skipped, recorded int
+	var t goldenTally
 	for _, sc := range scenarios {
 		for _, res := range rn.Run(ctx, sc) {
 			name, _ := filepath.Rel(dir, res.Step.Path)
-			name = filepath.ToSlash(name)
-			switch {
-			case res.Skipped != "":
-				skipped++
-				fmt.Fprintf(stdout, "skip  %s: %s\n", name, res.Skipped)
-			case res.Err != nil:
-				failed++
-				fmt.Fprintf(stdout, "FAIL  %s: %v\n", name, res.Err)
-			case mode == "record":
-				if res.Diff == "" {
-					passed++
-					continue
-				}
-				c := *res.Step.Case
-				c.Response = res.Got
-				if err := os.WriteFile(res.Step.Path, c.Format(), 0o644); err != nil {
-					return fmt.Errorf("golden record: %w", err)
-				}
-				recorded++
-				fmt.Fprintf(stdout, "wrote %s\n", name)
-			case res.Diff != "":
-				failed++
-				fmt.Fprintf(stdout, "FAIL  %s: the answer differs from the recorded one:\n%s", name, res.Diff)
-			default:
-				passed++
-				fmt.Fprintf(stdout, "ok    %s\n", name)
+			if err := t.add(mode, filepath.ToSlash(name), res, stdout); err != nil {
+				return err
 			}
 		}
 	}
-	if mode == "record" {
-		fmt.Fprintf(stdout, "golden record: %d written, %d unchanged, %d failed, %d skipped\n", recorded, passed, failed, skipped)
-		if failed > 0 {
-			return fmt.Errorf("golden record: %d cases could not be recorded", failed)
-		}
-		return nil
-	}
-	fmt.Fprintf(stdout, "golden check: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	if failed > 0 {
+	fmt.Fprintln(stdout, t.summary(mode))
+	switch {
+	case t.errors > 0:
+		return &exitError{code: exitGoldenErrors, err: fmt.Errorf("golden %s: %d cases could not be run to an answer", mode, t.errors)}
+	case t.failed > 0:
 		return errGoldenDiffers
 	}
 	return nil
+}
+
+// goldenTally counts the outcomes of golden record or check.
+type goldenTally struct {
+	passed, written, failed, errors, skipped, throttled int
+}
+
+// add reports one result (and, recording, writes its answer).
+func (t *goldenTally) add(mode, name string, res compat.Result, stdout io.Writer) error {
+	t.throttled += res.Throttled
+	switch {
+	case res.Skipped != "":
+		t.skipped++
+		fmt.Fprintf(stdout, "skip  %s: %s\n", name, res.Skipped)
+	case res.Err != nil:
+		t.errors++
+		fmt.Fprintf(stdout, "ERROR %s: %v\n", name, res.Err)
+	case res.Diff == "":
+		t.passed++
+		if mode == "check" {
+			fmt.Fprintf(stdout, "ok    %s\n", name)
+		}
+	case mode == "record":
+		c := *res.Step.Case
+		c.Response = res.Got
+		if err := os.WriteFile(res.Step.Path, c.Format(), 0o644); err != nil {
+			return &exitError{code: exitGoldenErrors, err: fmt.Errorf("golden record: %w", err)}
+		}
+		t.written++
+		fmt.Fprintf(stdout, "wrote %s\n", name)
+	default:
+		t.failed++
+		fmt.Fprintf(stdout, "FAIL  %s: the answer differs from the recorded one:\n%s", name, res.Diff)
+	}
+	return nil
+}
+
+// summary is the last line of the output, one a CI can read.
+func (t *goldenTally) summary(mode string) string {
+	if mode == "record" {
+		return fmt.Sprintf("golden record: %d written, %d unchanged, %d errors, %d skipped, %d retried after 429",
+			t.written, t.passed, t.errors, t.skipped, t.throttled)
+	}
+	return fmt.Sprintf("golden check: %d passed, %d failed, %d errors, %d skipped, %d retried after 429",
+		t.passed, t.failed, t.errors, t.skipped, t.throttled)
 }
 
 // parseIgnore reads the --ignore list.

@@ -45,7 +45,7 @@ func TestGoldenCommandCheck(t *testing.T) {
 			var out, errOut bytes.Buffer
 			err := golden(context.Background(), checkArgs(w, dir), &out, &errOut, worldClock(w))
 			n, _ := filepath.Glob(filepath.Join(dir, "*.txtar"))
-			summary := fmt.Sprintf("golden check: %d passed, 0 failed, 0 skipped\n", len(n))
+			summary := fmt.Sprintf("golden check: %d passed, 0 failed, 0 errors, 0 skipped, 0 retried after 429\n", len(n))
 			if err != nil || !strings.HasSuffix(out.String(), summary) {
 				t.Errorf("golden check: %v\n%s%s", err, out.String(), errOut.String())
 			}
@@ -75,7 +75,7 @@ func TestGoldenCommandDetectsChanges(t *testing.T) {
 		`-/authentication/userId = "acme-alicia-0001"` + "\n" +
 		` /authentication/requestor = "REF30"` + "\n" +
 		"ok    32-tokens-authn-json.txtar\n"
-	if !strings.Contains(out.String(), want) || !strings.HasSuffix(out.String(), "golden check: 50 passed, 1 failed, 0 skipped\n") {
+	if !strings.Contains(out.String(), want) || !strings.HasSuffix(out.String(), "golden check: 50 passed, 1 failed, 0 errors, 0 skipped, 0 retried after 429\n") {
 		t.Errorf("golden check output:\n%s\nwant it to hold:\n%s", out.String(), want)
 	}
 	// The command's own exit path: main prints the error and exits 1.
@@ -101,7 +101,7 @@ func TestGoldenCommandLiveTarget(t *testing.T) {
 		"ok    02-authenticate.txtar\n",
 		"skip  03-authorize-json.txtar: needs a browser sign-in (enable it for a target on the sandbox)\n",
 		"skip  04-tokens-authz-expired-xml.txtar: an earlier step was skipped: needs a browser sign-in",
-		"golden check: 2 passed, 0 failed, 11 skipped\n",
+		"golden check: 2 passed, 0 failed, 0 errors, 11 skipped, 0 retried after 429\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -137,7 +137,7 @@ func TestGoldenCommandRecord(t *testing.T) {
 		if err := golden(context.Background(), args, &out, &bytes.Buffer{}, worldClock(w)); err != nil {
 			t.Fatalf("golden record: %v\n%s", err, out.String())
 		}
-		if want := fmt.Sprintf("golden record: %d written, 0 unchanged, 0 failed, 0 skipped\n", len(files)); !strings.HasSuffix(out.String(), want) {
+		if want := fmt.Sprintf("golden record: %d written, 0 unchanged, 0 errors, 0 skipped, 0 retried after 429\n", len(files)); !strings.HasSuffix(out.String(), want) {
 			t.Errorf("output:\n%s\nwant %q", out.String(), want)
 		}
 		for _, f := range files {

@@ -148,12 +148,12 @@ func TestGoldenMatchesSamples(t *testing.T) {
 	checked := map[string]bool{}
 	for _, dir := range dirs {
 		for _, st := range readSteps(t, dir) {
-			c := st.c
+			c := st.Case
 			ct := c.Response.Header.Get("Content-Type")
 			if len(c.Response.Body) == 0 || !strings.Contains(ct, "json") && !strings.Contains(ct, "xml") {
 				continue
 			}
-			name := filepath.Join(filepath.Base(dir), filepath.Base(st.path))
+			name := filepath.Join(filepath.Base(dir), filepath.Base(st.Path))
 			t.Run(name, func(t *testing.T) {
 				rule, why := sampleRuleFor(c)
 				if why != "" {
