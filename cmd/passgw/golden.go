@@ -92,8 +92,8 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	fs := flag.NewFlagSet("golden "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	target := fs.String("target", "", "base `URL` of the service the requests go to (required)")
-	ignore := fs.String("ignore", "default", "comma-separated `selectors` of volatile values not compared (header:NAME, json:KEY, xml:NAME, NAME); "+
-		"\"default\" stands for the ids, codes, times and tokens a live service varies, \"none\" for nothing")
+	ignore := fs.String("ignore", "default", "comma-separated `selectors` of volatile values not compared (header:NAME, json:KEY, json:$.PATH, xml:NAME, xml:/PATH, NAME); "+
+		"\"default\" stands for what a live v1 varies from run to run (registration ids and times, expiries, media tokens, traces), \"none\" for nothing")
 	browser := fs.Bool("browser", false, "sign in for browser sections through the sandbox's mock MVPD pages")
 	var vars, headers listFlag
 	fs.Var(&vars, "var", "`NAME=VALUE` for {{NAME}} in requests and answers (repeatable), e.g. sandbox=http://127.0.0.1:8081")
