@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,7 +107,6 @@ func TestRunner(t *testing.T) {
 		}
 	}))
 	defer target.Close()
-	dir := t.TempDir()
 	files := map[string]string{
 		"01-create.txtar": "-- request --\nPOST /reggie/v1/REF30/regcode HTTP/1.1\nContent-Type: application/x-www-form-urlencoded\n\ndeviceId=d\n-- response --\nHTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"code\":\"{{code1}}\"}\n",
 		"02-get.txtar":    "-- request --\nGET /reggie/v1/REF30/regcode/{{code}} HTTP/1.1\nX-Forwarded-For: 198.51.100.2\n\n-- response --\nHTTP/1.1 302 Found\nLocation: {{gateway}}/next\n\n",
@@ -116,17 +114,9 @@ func TestRunner(t *testing.T) {
 		"04-clock.txtar":  "-- clock --\n+25h\n-- request --\nGET /y HTTP/1.1\n\n-- response --\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n{\"n\":1}\n",
 		"05-after.txtar":  "-- request --\nGET /z HTTP/1.1\n\n",
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	scenarios, err := LoadScenarios(dir)
-	if err != nil || len(scenarios) != 1 {
-		t.Fatalf("LoadScenarios: %d, %v", len(scenarios), err)
-	}
+	sc := writeScenario(t, files)
 	rn := &Runner{Target: target.URL, Header: http.Header{"X-Forwarded-For": {"203.0.113.7"}}}
-	res := rn.Run(context.Background(), scenarios[0])
+	res := rn.Run(context.Background(), sc)
 	var summary []string
 	for _, r := range res {
 		s := filepath.Base(r.Step.Path) + ":"
@@ -159,7 +149,7 @@ func TestRunner(t *testing.T) {
 	// With a clock, the step runs after the clock moved.
 	var moved time.Duration
 	rn.Clock = func(_ context.Context, d time.Duration) error { moved = d; return nil }
-	res = rn.Run(context.Background(), scenarios[0])
+	res = rn.Run(context.Background(), sc)
 	if res[3].Skipped != "" || res[3].Diff != "" || moved != 25*time.Hour {
 		t.Errorf("04 with a clock: skipped %q, diff %q, clock moved %v", res[3].Skipped, res[3].Diff, moved)
 	}
