@@ -109,19 +109,12 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	self := "http://" + r.Host
-	fill := func(s string) string {
-		s = strings.ReplaceAll(s, "{{gateway}}", self)
-		return recordedCode.ReplaceAllStringFunc(s, func(m string) string {
-			n, _ := strconv.Atoi(m[len("{{code") : len(m)-len("}}")])
-			return ReplayCode(n)
-		})
-	}
 	for k, vs := range c.Response.Header {
 		for _, v := range vs {
-			w.Header().Add(k, fill(v))
+			w.Header().Add(k, ReplayText(v, self))
 		}
 	}
-	out := []byte(fill(string(c.Response.Body)))
+	out := []byte(ReplayText(string(c.Response.Body), self))
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(c.Response.Status)
 	_, _ = w.Write(out)
@@ -129,6 +122,17 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // recordedCode is a registration code as a Runner writes it back.
 var recordedCode = regexp.MustCompile(`\{\{code[0-9]+\}\}`)
+
+// ReplayText is what a Replay at base URL self answers for the recorded
+// text s (a header value or a body): {{gateway}} is self, each {{codeN}}
+// ReplayCode(N).
+func ReplayText(s, self string) string {
+	s = strings.ReplaceAll(s, "{{gateway}}", self)
+	return recordedCode.ReplaceAllStringFunc(s, func(m string) string {
+		n, _ := strconv.Atoi(m[len("{{code") : len(m)-len("}}")])
+		return ReplayCode(n)
+	})
+}
 
 // ReplayCode is the stand-in a Replay answers for {{codeN}}: seven
 // characters of [A-Z0-9], like a code v2 issues.
