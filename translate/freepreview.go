@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/passgw/passgw/v1model"
@@ -53,5 +54,30 @@ func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *v1model.F
 		return v1model.ErrInternal(err)
 	}
 	g.dropProfiles(ctx, dv)
+	g.startTempPass(ctx, dv, mvpd)
 	return nil
+}
+
+// startTempPass starts the trial's clock at once. v1 authenticated the
+// device from the free preview on, with the trial's own user id and end;
+// v2 has no TempPass profile until the first authorization starts the
+// clock (spec/v2.md §7). Authorizing the requestor's own resource id (the
+// channel-level resource of Adobe's integrations) now makes the trial's
+// profile, and so checkauthn and tokens/authn answer the same user id and
+// expiry from the first call as after the device's own first
+// authorization. The decision is not kept: its media token is never handed
+// out. When the authorization fails, the free preview still stands and the
+// clock starts at the device's first authorization, as before.
+func (g *Gateway) startTempPass(ctx context.Context, dv *device, mvpd string) {
+	opts := dv.opts
+	if dv.tempPassIdentity != "" {
+		opts = append(slices.Clip(opts), v2client.WithTempPassIdentity(dv.tempPassIdentity))
+	}
+	ds, err := g.client.Authorize(ctx, dv.rq.ServiceProvider, mvpd, []string{dv.rq.ID}, opts...)
+	if err == nil && (len(ds.Decisions) == 0 || !ds.Decisions[0].Authorized) {
+		err = errors.New("the trial's first authorization was denied")
+	}
+	if err != nil {
+		g.log.WarnContext(ctx, "free preview: starting the TempPass trial", "mvpd", mvpd, "error", err)
+	}
 }
