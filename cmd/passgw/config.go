@@ -67,6 +67,11 @@ type Config struct {
 	// redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS), which
 	// several instances share and which survives their restarts.
 	Store string `yaml:"store"`
+	// StoreCheck is what the gateway does at start when the Redis store's
+	// settings can lose its state (no persistence, an evicting
+	// maxmemory-policy): warn (default: an error line per problem), refuse
+	// (the start fails) or off.
+	StoreCheck string `yaml:"store_check"`
 	// DCRKeys sign the client credentials and access tokens the gateway
 	// issues to devices on /o/client/*, as "id:base64secret" (at least 16
 	// bytes). The first signs; the others are still accepted, so a key can be
@@ -260,6 +265,13 @@ func (c *Config) provision(getenv func(string) string) error {
 		if _, err := redisstore.ParseURL(c.Store); err != nil {
 			bad("store", "want memory or redis://HOST:PORT/DB: %v", err)
 		}
+	}
+	switch c.StoreCheck {
+	case "":
+		c.StoreCheck = "warn"
+	case "warn", "refuse", "off":
+	default:
+		bad("store_check", "want warn, refuse or off, got %q", c.StoreCheck)
 	}
 	if v := getenv("PASSGW_DCR_KEYS"); v != "" {
 		c.DCRKeys = strings.Split(v, ",")

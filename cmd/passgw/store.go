@@ -41,15 +41,46 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (store.Sto
 	pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
 	defer cancel()
 	if err := rs.Ping(pctx); err != nil {
-		log.Error("redis store unreachable at start; calls that need shared state fail until it answers", "error", err)
+		log.Error("redis store unreachable at start; calls that need shared state fail until it answers; its settings were not checked", "error", err)
 	} else {
 		log.Info("state kept in redis, shared with every instance using it")
+		if err := checkRedis(pctx, cfg, rs, log); err != nil {
+			rs.Close()
+			return nil, nil, err
+		}
 	}
 	return rs, func() {
 		if err := rs.Close(); err != nil {
 			log.Warn("closing the redis store", "error", err)
 		}
 	}, nil
+}
+
+// checkRedis reads the persistence and eviction settings of the Redis
+// servers behind rs and says loudly which would lose the gateway's state
+// (CONFIG.md, "Running Redis"); with store_check refuse, any such setting
+// stops the start.
+func checkRedis(ctx context.Context, cfg *Config, rs *redisstore.Store, log *slog.Logger) error {
+	if cfg.StoreCheck == "off" {
+		return nil
+	}
+	servers, err := rs.Settings(ctx)
+	if err != nil {
+		log.Warn("redis settings could not be read; persistence and eviction not checked", "error", err)
+		return nil
+	}
+	var problems []string
+	for _, st := range servers {
+		for _, p := range st.Problems() {
+			log.Error("REDIS CAN LOSE THE GATEWAY'S STATE: "+p, "server", st.Addr,
+				"appendonly", st.AOF, "save", st.Save, "maxmemory_policy", st.Policy)
+			problems = append(problems, st.Addr+": "+p)
+		}
+	}
+	if len(problems) > 0 && cfg.StoreCheck == "refuse" {
+		return fmt.Errorf("store_check refuse: the redis store can lose the gateway's state:\n%s", strings.Join(problems, "\n"))
+	}
+	return nil
 }
 
 // sealer is the translate.Sealer of store_keys, nil when none is

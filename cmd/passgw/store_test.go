@@ -139,6 +139,9 @@ func TestCredentialConfig(t *testing.T) {
 			cfg:     Config{Requestors: req(func(r *RequestorConfig) {})},
 			env:     map[string]string{"PASSGW_STORE_KEYS": "s1:c2hvcnQ"},
 			errText: "store_keys"},
+		{name: "store_check unknown",
+			cfg:     Config{StoreCheck: "maybe", Requestors: req(func(r *RequestorConfig) {})},
+			errText: "store_check"},
 		{name: "store keys listed twice",
 			cfg:     Config{StoreKeys: []string{key, key}, Requestors: req(func(r *RequestorConfig) {})},
 			errText: "store_keys"},
@@ -161,6 +164,64 @@ func TestCredentialConfig(t *testing.T) {
 			}
 			if s, err := cfg.sealer(); err != nil || (s == nil) != (len(cfg.StoreKeys) == 0) {
 				t.Errorf("sealer = %v, %v for store_keys %d", s, err, len(cfg.StoreKeys))
+			}
+		})
+	}
+}
+
+// TestRedisStartCheck: at start the gateway reads a real redis-server's
+// persistence and eviction settings, says loudly which would lose its
+// state, and refuses to start on them when store_check is refuse.
+func TestRedisStartCheck(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string // redis-server configuration
+		warns []string // what the log must say; none when the settings are safe
+	}{
+		{name: "no persistence", warns: []string{"no persistence"}},
+		{name: "aof", args: []string{"--appendonly", "yes"}},
+		{name: "rdb snapshots", args: []string{"--save", "60 1000"}},
+		{name: "allkeys-lru", args: []string{"--appendonly", "yes", "--maxmemory-policy", "allkeys-lru"}, warns: []string{"maxmemory-policy allkeys-lru evicts any key"}},
+		{name: "allkeys-random without persistence", args: []string{"--maxmemory-policy", "allkeys-random"},
+			warns: []string{"maxmemory-policy allkeys-random evicts any key", "no persistence"}},
+		{name: "volatile-ttl", args: []string{"--save", "60 1000", "--maxmemory-policy", "volatile-ttl"}, warns: []string{"maxmemory-policy volatile-ttl evicts keys with a time to live"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			redis := redistest.Start(t, tt.args...)
+			for _, mode := range []string{"warn", "refuse", "off"} {
+				logs := &syncBuffer{}
+				logger := slog.New(slog.NewTextHandler(logs, nil))
+				_, closeStore, err := openStore(t.Context(), &Config{Store: redis.URL(), StoreCheck: mode}, logger)
+				if err == nil {
+					closeStore()
+				}
+				loud := countLines(logs.String(), "REDIS CAN LOSE THE GATEWAY'S STATE")
+				switch {
+				case mode == "off":
+					if loud != 0 || err != nil {
+						t.Errorf("store_check off: %d warnings, error %v; want neither", loud, err)
+					}
+				case len(tt.warns) == 0:
+					if loud != 0 || err != nil {
+						t.Errorf("store_check %s on safe settings: warnings %d, error %v:\n%s", mode, loud, err, logs)
+					}
+				default:
+					if loud != len(tt.warns) {
+						t.Errorf("store_check %s: %d loud lines, want %d:\n%s", mode, loud, len(tt.warns), logs)
+					}
+					for _, w := range tt.warns {
+						if !strings.Contains(logs.String(), w) {
+							t.Errorf("store_check %s: the log does not say %q:\n%s", mode, w, logs)
+						}
+						if mode == "refuse" && (err == nil || !strings.Contains(err.Error(), w)) {
+							t.Errorf("store_check refuse: error %v, want one saying %q", err, w)
+						}
+					}
+					if mode == "warn" && err != nil {
+						t.Errorf("store_check warn: %v, want a start", err)
+					}
+				}
 			}
 		})
 	}

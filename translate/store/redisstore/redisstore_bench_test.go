@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -154,5 +156,48 @@ func BenchmarkRedisMix(b *testing.B) {
 	}
 	if redisAfter, ok := pidCPU(redisPID); ok && redisOK {
 		b.ReportMetric(float64((redisAfter-redisBefore).Microseconds())/float64(b.N), "redis-cpu-µs/op")
+	}
+}
+
+// BenchmarkRedisRecordMemory measures what redis-server itself spends per
+// registration record (used_memory before and after storing 200,000 of
+// them), with a value of the registration record's size in the in-memory
+// store (222 bytes, BenchmarkRegistrationRecordMemory in package
+// translate), a key as the gateway builds it and a time to live: the
+// figure behind "memory per device" in CONFIG.md.
+func BenchmarkRedisRecordMemory(b *testing.B) {
+	const records = 200_000
+	srv := redistest.Start(b)
+	st, err := redisstore.Open(srv.URL(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	used := func() float64 {
+		info, err := srv.DoString("INFO", "memory")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n float64
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				n, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		return n
+	}
+	value := make([]byte, 1+222) // the record tag, then the value
+	for range b.N {
+		if _, err := srv.Do("FLUSHALL"); err != nil {
+			b.Fatal(err)
+		}
+		before := used()
+		for i := range records {
+			if _, err := st.SetNX(ctx, store.Key("reg", fmt.Sprintf("REF30/%08d", i)), value, 30*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric((used()-before)/records, "redis-bytes/record")
 	}
 }
