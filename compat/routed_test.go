@@ -4,7 +4,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -61,5 +63,38 @@ func TestRouterTellsRouted(t *testing.T) {
 		if !strings.HasPrefix(w.Body.String(), tt.body) {
 			t.Errorf("%s: answered %q, want %q", tt.target, w.Body, tt.body)
 		}
+	}
+}
+
+// TestShadowTellsTranslated: the Translated hook learns the status of each
+// translated answer compared, with the call it answered.
+func TestShadowTellsTranslated(t *testing.T) {
+	v1 := newFakeV1(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{}") })
+	tr := &fakeTranslate{serve: func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("deviceId") == "signed-out" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+		io.WriteString(w, "{}")
+	}}
+	type told struct {
+		op, device string
+		status     int
+	}
+	var mu sync.Mutex
+	var got []told
+	sh := &Shadow{Translated: func(_ *http.Request, c Call, status int) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, told{c.Op, c.DeviceID, status})
+	}}
+	rt := &Router{Translate: tr, Shadow: sh, Policy: onePolicy("REF30", Policy{Mode: ModeShadow, Upstream: v1.url(t)})}
+	for _, dev := range []string{"signed-in", "signed-out"} {
+		rt.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/tokens/authn?requestor=REF30&deviceId="+dev, nil))
+	}
+	sh.Wait()
+	slices.SortFunc(got, func(a, b told) int { return strings.Compare(a.device, b.device) })
+	want := []told{{"GET /api/v1/tokens/authn", "signed-in", 200}, {"GET /api/v1/tokens/authn", "signed-out", 404}}
+	if !slices.Equal(got, want) {
+		t.Errorf("told %v, want %v", got, want)
 	}
 }

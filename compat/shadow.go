@@ -43,6 +43,11 @@ type Shadow struct {
 	// Compared is told of every comparison, for metrics; endpoint is the
 	// call's route template. Nil means nothing is told.
 	Compared func(endpoint string, match bool)
+	// Translated is told the translated answer's status of every call
+	// compared, with the call (the migration progress counts devices
+	// signed in through v2 by it). r is the device's request. Nil means
+	// nothing is told.
+	Translated func(r *http.Request, call Call, status int)
 	// Now stamps differences. Nil means time.Now.
 	Now func() time.Time
 	// Logger receives failures of the translated call and of Record. Nil
@@ -169,6 +174,9 @@ func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 Response,
 		return
 	}
 	got := rec.response()
+	if s.Translated != nil {
+		s.Translated(req, call, got.Status)
+	}
 	ignore := s.Ignore
 	if ignore == nil {
 		ignore = DefaultIgnore()

@@ -42,6 +42,10 @@ type Telemetry struct {
 	// Logger receives one line per answered call (route template, status,
 	// format, duration, request id; never parameters). Nil discards.
 	Logger *slog.Logger
+
+	// Progress, when set, counts the devices of each answered call in the
+	// migration progress figures.
+	Progress *Progress
 }
 
 func (t *Telemetry) tracerProvider() trace.TracerProvider {
@@ -121,6 +125,18 @@ func (t *Telemetry) Handler(next http.Handler, describe func(*http.Request) Call
 		t.Metrics.V1Request(name, format, status, took)
 		if st.mode != "" {
 			t.Metrics.MigrationCall(st.requestor, st.mode, st.backend, status)
+		}
+		if t.Progress != nil {
+			backend := st.backend
+			if backend == "" {
+				backend = BackendTranslate
+			}
+			t.Progress.Observe(name, st.call.Requestor(), st.call.DeviceID(), func() string {
+				if di, ok := st.call.(DeviceInformer); ok {
+					return PlatformOf(di.DeviceInfo())
+				}
+				return PlatformUnknown
+			}, status, backend)
 		}
 
 		level := slog.LevelInfo

@@ -93,6 +93,8 @@ type Config struct {
 	Throttle ThrottleConfig `yaml:"throttle"`
 	// Requestors are the v1 requestors served. Default (sandbox only): REF30.
 	Requestors []RequestorConfig `yaml:"requestors"`
+	// Progress tunes the migration progress figures.
+	Progress ProgressConfig `yaml:"progress"`
 	// Mode is the migration mode of requestors that set none and of calls
 	// naming no requestor: translate (default), passthrough, shadow or
 	// canary (see MIGRATION.md, "Phased rollout").
@@ -288,6 +290,7 @@ func (c *Config) provision(getenv func(string) string) error {
 		bad("store_keys", "%v", err)
 	}
 	c.Throttle.provision("throttle", bad)
+	c.Progress.provision(bad)
 	if len(c.Requestors) == 0 {
 		if !c.sandbox() {
 			bad("requestors", "at least one requestor is required with a real upstream")

@@ -3,6 +3,7 @@
 //	passgw serve    [--addr HOST:PORT] [--upstream URL] [--sandbox-addr HOST:PORT] ...
 //	passgw sandbox  [--addr HOST:PORT] [--fixture FILE] [--admin]
 //	passgw healthcheck [--url URL] [--timeout DURATION]
+//	passgw status   [--url URL] [--json] [--platforms]
 //	passgw golden record|check --target URL [--ignore SELECTORS] DIR
 //	passgw golden replay --addr HOST:PORT DIR
 //	passgw version
@@ -36,6 +37,7 @@ func commands() []command {
 		{"sandbox", "run the sandbox: a fake of Adobe Pass v2 + DCR with mock MVPD pages", runSandbox},
 		{"golden", "record, check or replay golden v1 cases (record|check --target URL DIR, replay --addr HOST:PORT DIR)", runGolden},
 		{"bench", "measure the gateway against direct v2 calls and a plain reverse proxy (see BENCHMARKS.md)", runBench},
+		{"status", "print a running gateway's migration progress (default http://127.0.0.1:8080/status): devices seen and signed in per requestor", runStatus},
 		{"healthcheck", "probe a running gateway (default http://127.0.0.1:8080/readyz); exit status 1 unless it answers 200", runHealthcheck},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintln(stdout, "passgw", version)

@@ -126,6 +126,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if tel.Progress != nil {
+		// Stops with the listener, adding the last devices seen to the
+		// store before it closes.
+		g.Go(func() error { tel.Progress.Run(ctx, cfg.ShutdownTimeout); return nil })
+	}
 	logger.Info("passgw listening", "addr", "http://"+ln.Addr().String(), "upstream", cfg.upstreamURL(sandboxURL), "requestors", len(cfg.Requestors))
 	fmt.Fprintf(stdout, "passgw listening on http://%s\n", ln.Addr())
 	// One shutdown_timeout bounds the whole stop: the server's drain, then
@@ -222,6 +227,7 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if st == nil {
 		st = store.NewMemory(now)
 	}
+	trackProgress(h.Telemetry, st, cfg, logger.With("component", "progress"))
 	st = instrumentStore(h.Telemetry, st)
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
 		HTTPClient: &http.Client{Transport: upstreamTransport()},
@@ -341,7 +347,7 @@ func deviceSurface(front, issuer http.Handler, v1 *v1api.Handler, tel *telemetry
 	return &v1api.Front{
 		Handler: v1,
 		V1:      tel.Handler(front, describeV1),
-		Other:   withOps(tel.Handler(mux, describeOther), ready, tel.Metrics),
+		Other:   withOps(tel.Handler(mux, describeOther), ready, tel),
 	}
 }
 

@@ -63,6 +63,20 @@ func instrumentRouter(tel *telemetry.Telemetry, front http.Handler, cfg *Config)
 	for _, r := range cfg.Requestors {
 		known[r.ID] = true
 	}
+	if p := tel.Progress; p != nil && rt.Shadow != nil && rt.Shadow.Translated == nil {
+		rt.Shadow.Translated = func(r *http.Request, call compat.Call, status int) {
+			// The comparison runs after the call was answered: read the
+			// request's own copy, not the parsed call.
+			platform := func() string {
+				raw := r.Header.Get("X-Device-Info")
+				if raw == "" {
+					raw = r.URL.Query().Get("device_info")
+				}
+				return telemetry.PlatformOf(v1api.DeviceInfoObject(raw))
+			}
+			p.ObserveShadow(call.Op, call.Requestor, call.DeviceID, platform, status)
+		}
+	}
 	rt.Routed = func(r *http.Request, requestor string, mode compat.Mode, translated bool) {
 		if !known[requestor] {
 			requestor = "other"
@@ -135,16 +149,20 @@ func readiness(st store.Store, tokens v2client.TokenProvider, cfg *Config, logge
 
 // withOps serves the operator endpoints in front of the device-facing
 // handler: /healthz (the process answers), /readyz and, when metrics are
-// on, /metrics. They are neither traced nor counted.
-func withOps(device http.Handler, ready http.Handler, metrics *telemetry.Metrics) http.Handler {
+// on, /metrics and /status (the migration progress figures, JSON, which
+// `passgw status` reads). They are neither traced nor counted.
+func withOps(device http.Handler, ready http.Handler, tel *telemetry.Telemetry) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", device)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /readyz", ready)
-	if metrics != nil {
-		mux.Handle("GET /metrics", metrics.Handler())
+	if tel != nil && tel.Metrics != nil {
+		mux.Handle("GET /metrics", tel.Metrics.Handler())
+	}
+	if tel != nil && tel.Progress != nil {
+		mux.Handle("GET "+statusPath, statusHandler(tel.Progress))
 	}
 	return mux
 }
@@ -173,4 +191,21 @@ func flushTraces(shutdown func(context.Context) error, grace time.Duration, logg
 	if err := shutdown(ctx); err != nil {
 		logger.Warn("tracing: flushing spans at exit", "error", err)
 	}
+}
+
+// trackProgress counts the migration progress figures (distinct devices
+// seen and signed in, per requestor and platform) in st, when metrics are
+// on: shared by every instance when st is a store.DistinctCounter (Redis),
+// this process's own otherwise.
+func trackProgress(tel *telemetry.Telemetry, st store.Store, cfg *Config, logger *slog.Logger) {
+	if tel == nil || tel.Metrics == nil || tel.Progress != nil || cfg.Progress.Off {
+		return
+	}
+	ids := make([]string, 0, len(cfg.Requestors))
+	for _, r := range cfg.Requestors {
+		ids = append(ids, r.ID)
+	}
+	tel.Progress = &telemetry.Progress{Store: st, Requestors: ids, Logger: logger,
+		FlushInterval: cfg.Progress.FlushInterval, RefreshInterval: cfg.Progress.RefreshInterval}
+	tel.Metrics.Registry().MustRegister(tel.Progress)
 }
