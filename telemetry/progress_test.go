@@ -3,6 +3,8 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -133,5 +135,36 @@ func TestProgressBounded(t *testing.T) {
 	k := testenv.MetricSeries("passgw_migration_devices", map[string]string{"requestor": "REF30", "state": StateSeen, "window": "1d"})
 	if got[k] != 5 {
 		t.Errorf("%s = %v, want 5", k, got[k])
+	}
+}
+
+// informedCall is a parsed v1 call that knows its device information.
+type informedCall struct {
+	fakeCall
+	info []byte
+}
+
+func (c informedCall) DeviceInfo() []byte { return c.info }
+
+// TestHandlerFeedsProgress: each call served by Handler counts its device,
+// with the platform of the device information the call carries, and a 200
+// to an authentication check signs it in through v2 (no migration router:
+// translate answered).
+func TestHandlerFeedsProgress(t *testing.T) {
+	p := &Progress{Store: store.NewMemory(nil), Requestors: []string{"REF30"}}
+	tel := &Telemetry{Metrics: NewMetrics("test"), Progress: p}
+	h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), func(r *http.Request) Call {
+		return informedCall{fakeCall{route: "GET /api/v1/checkauthn", requestor: "REF30", deviceID: r.URL.Query().Get("deviceId")}, deviceInfo("Roku OS")}
+	})
+	for _, id := range []string{"tv-1", "tv-2", "tv-1"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/checkauthn?deviceId="+id, nil))
+	}
+	counts, err := p.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{StateSeen: 2, StateSignedInV2: 2, StateSignedInV1: 0, StateV1Only: 0}
+	if diff := cmp.Diff(want, counts.Requestors["REF30"].Platforms["roku_os"]["1d"]); diff != "" {
+		t.Errorf("REF30 roku_os 1d (-want +got):\n%s", diff)
 	}
 }
