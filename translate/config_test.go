@@ -24,19 +24,23 @@ func TestProvision(t *testing.T) {
 	}{
 		{"valid", func(*GatewayConfig) {}, ""},
 		{"no client", func(c *GatewayConfig) { c.Client = nil }, "Client"},
-		{"no requestors", func(c *GatewayConfig) { c.Requestors = nil }, "Requestors"},
-		{"no id", func(c *GatewayConfig) { c.Requestors[0].ID = "" }, "Requestors[0].ID"},
-		{"duplicate id", func(c *GatewayConfig) { c.Requestors = append(c.Requestors, c.Requestors[0]) }, "Requestors[1].ID"},
-		{"no domain", func(c *GatewayConfig) { c.Requestors[0].DomainName = "" }, "Requestors[0].DomainName"},
-		{"relative redirect", func(c *GatewayConfig) { c.Requestors[0].RedirectURL = "/done" }, "Requestors[0].RedirectURL"},
-		{"domain not allowed", func(c *GatewayConfig) { c.Requestors[0].AllowedDomains = []string{"other.com"} }, "Requestors[0].AllowedDomains"},
+		{"no requestors", func(c *GatewayConfig) { c.Requestors = nil }, "requestors"},
+		{"no id", func(c *GatewayConfig) { c.Requestors[0].ID = "" }, "requestors[0].id"},
+		{"duplicate id", func(c *GatewayConfig) { c.Requestors = append(c.Requestors, c.Requestors[0]) }, "requestors[1].id"},
+		{"no domain", func(c *GatewayConfig) { c.Requestors[0].DomainName = "" }, "requestors[0].domain_name"},
+		{"relative redirect", func(c *GatewayConfig) { c.Requestors[0].RedirectURL = "/done" }, "requestors[0].redirect_url"},
+		{"redirect not http(s)", func(c *GatewayConfig) { c.Requestors[0].RedirectURL = "ftp://example.com/done" }, "requestors[0].redirect_url"},
+		{"allowed redirect not http(s)", func(c *GatewayConfig) {
+			c.Requestors[0].AllowedRedirectURLs = []string{"https://example.com/", "myapp://example.com/"}
+		}, "requestors[0].allowed_redirect_urls[1]"},
+		{"domain not allowed", func(c *GatewayConfig) { c.Requestors[0].AllowedDomains = []string{"other.com"} }, "requestors[0].allowed_domains"},
 		{"redirect not allowed", func(c *GatewayConfig) {
 			c.Requestors[0].AllowedRedirectURLs = []string{"https://other.com/"}
-		}, "Requestors[0].AllowedRedirectURLs"},
+		}, "requestors[0].allowed_redirect_urls"},
 		{"bad allowed redirect", func(c *GatewayConfig) {
 			c.Requestors[0].AllowedRedirectURLs = []string{"https://example.com/", "nope"}
-		}, "Requestors[0].AllowedRedirectURLs[1]"},
-		{"negative chunk", func(c *GatewayConfig) { c.Requestors[0].PreauthorizeChunk = -1 }, "Requestors[0].PreauthorizeChunk"},
+		}, "requestors[0].allowed_redirect_urls[1]"},
+		{"negative chunk", func(c *GatewayConfig) { c.Requestors[0].PreauthorizeChunk = -1 }, "requestors[0].preauthorize_chunk"},
 		{"negative config ttl", func(c *GatewayConfig) { c.ConfigCacheTTL = -time.Second }, "ConfigCacheTTL"},
 	}
 	for _, tt := range tests {
@@ -120,5 +124,26 @@ func TestAuthenticateRefusesOpenRedirects(t *testing.T) {
 	}
 	if n := len(e.upstream("/sessions/" + reg.Code)); n != 0 {
 		t.Errorf("a refused authenticate reached v2 %d times", n)
+	}
+}
+
+// TestAbsoluteURL is the one rule for the URLs of the configuration.
+func TestAbsoluteURL(t *testing.T) {
+	for s, want := range map[string]bool{
+		"https://example.com/done":  true,
+		"http://localhost:8080":     true,
+		"HTTPS://example.com":       true, // schemes are case-insensitive
+		"/done":                     false,
+		"example.com/done":          false,
+		"ftp://example.com/":        false,
+		"myapp://callback":          false,
+		"https:///no-host":          false,
+		"":                          false,
+		"http://[::1]:8080/signed":  true,
+		"https://exa mple.com/done": false,
+	} {
+		if got := AbsoluteURL(s); got != want {
+			t.Errorf("AbsoluteURL(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -68,42 +68,98 @@ type GatewayConfig struct {
 	DeviceDefaults DeviceDefaults
 }
 
-// Requestor is the configuration of one v1 requestor.
+// Requestor is the configuration of one v1 requestor, as a requestor entry
+// of passgw's YAML configuration names its fields (see CONFIG.md).
 type Requestor struct {
 	// ID is the v1 requestor id. Required, unique.
-	ID string
+	ID string `yaml:"id"`
 	// ServiceProvider is the v2 service provider. Empty means ID.
-	ServiceProvider string
+	ServiceProvider string `yaml:"service_provider"`
 	// DomainName is sent as domainName on v2 sessions. Required.
-	DomainName string
+	DomainName string `yaml:"domain_name"`
 	// RedirectURL is where browsers land after an MVPD login or logout; sent
-	// as redirectUrl on v2 sessions and logout. Required, absolute.
-	RedirectURL string
+	// as redirectUrl on v2 sessions and logout. Required, an absolute URL
+	// (see AbsoluteURL).
+	RedirectURL string `yaml:"redirect_url"`
 	// AllowedDomains are the domain_name values the second-screen
 	// authenticate call may carry. Empty means DomainName only; otherwise it
 	// must include DomainName.
-	AllowedDomains []string
+	AllowedDomains []string `yaml:"allowed_domains"`
 	// AllowedRedirectURLs are the redirect_url values the second-screen
 	// authenticate call may carry: a value is allowed when its scheme and
 	// host equal an entry's and its path lies under the entry's path. Empty
-	// means RedirectURL only; otherwise RedirectURL must be allowed.
-	AllowedRedirectURLs []string
+	// means RedirectURL only; otherwise RedirectURL must be allowed. Each is
+	// an absolute URL.
+	AllowedRedirectURLs []string `yaml:"allowed_redirect_urls"`
 	// RegistrationURL is the login-app URL echoed in registration records
 	// when the device sent none.
-	RegistrationURL string
+	RegistrationURL string `yaml:"registration_url"`
 	// EnhancedErrors enables v1 Enhanced Error Codes for this requestor.
 	// Off, errors carry only status, message and details.
-	EnhancedErrors bool
+	EnhancedErrors bool `yaml:"enhanced_errors"`
 	// PreauthorizeChunk is the most resources sent in one v2 preauthorize
 	// call. Zero means DefaultPreauthorizeChunk.
-	PreauthorizeChunk int
+	PreauthorizeChunk int `yaml:"preauthorize_chunk"`
 	// ProfileCacheTTL is how long v2 profiles are reused for a device (never
 	// past a profile's notAfter). Zero means DefaultProfileCacheTTL;
 	// negative disables the cache.
-	ProfileCacheTTL time.Duration
+	ProfileCacheTTL time.Duration `yaml:"profile_cache_ttl"`
 	// TempPassMVPD is the TempPass MVPD used by free preview when the device
 	// names none.
-	TempPassMVPD string
+	TempPassMVPD string `yaml:"temppass_mvpd"`
+}
+
+// Provision fills the defaults of r and checks it, calling bad for each
+// contradiction with the YAML name of the field, prefixed by field (such as
+// "requestors[0]"). It is the one validation of a requestor: passgw's
+// configuration runs it, and so does GatewayConfig.Provision.
+func (r *Requestor) Provision(field string, bad func(field, format string, args ...any)) {
+	if r.ID == "" {
+		bad(field+".id", "required")
+	}
+	if r.ServiceProvider == "" {
+		r.ServiceProvider = r.ID
+	}
+	if r.DomainName == "" {
+		bad(field+".domain_name", "required (sent as domainName on v2 sessions)")
+	}
+	if len(r.AllowedDomains) == 0 {
+		r.AllowedDomains = []string{r.DomainName}
+	} else if r.DomainName != "" && !slices.Contains(r.AllowedDomains, r.DomainName) {
+		bad(field+".allowed_domains", "does not include domain_name %q", r.DomainName)
+	}
+	if !AbsoluteURL(r.RedirectURL) {
+		bad(field+".redirect_url", "required, an absolute http(s) URL (got %q)", r.RedirectURL)
+	}
+	if len(r.AllowedRedirectURLs) == 0 {
+		r.AllowedRedirectURLs = []string{r.RedirectURL}
+	} else {
+		for j, u := range r.AllowedRedirectURLs {
+			if !AbsoluteURL(u) {
+				bad(fmt.Sprintf("%s.allowed_redirect_urls[%d]", field, j), "not an absolute http(s) URL: %q", u)
+			}
+		}
+		if AbsoluteURL(r.RedirectURL) && !redirectAllowed(r.AllowedRedirectURLs, r.RedirectURL) {
+			bad(field+".allowed_redirect_urls", "does not allow redirect_url %q", r.RedirectURL)
+		}
+	}
+	switch {
+	case r.PreauthorizeChunk == 0:
+		r.PreauthorizeChunk = DefaultPreauthorizeChunk
+	case r.PreauthorizeChunk < 0:
+		bad(field+".preauthorize_chunk", "must not be negative")
+	}
+	if r.ProfileCacheTTL == 0 {
+		r.ProfileCacheTTL = DefaultProfileCacheTTL
+	}
+}
+
+// AbsoluteURL reports whether s is an absolute http or https URL with a
+// host: the rule for every URL of the configuration (browser redirects,
+// upstreams, the public URL).
+func AbsoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // DeviceDefaults are the values of the v2-required device information keys
@@ -165,61 +221,19 @@ func (c *GatewayConfig) Provision() error {
 		d.OSName = "Linux"
 	}
 	if len(c.Requestors) == 0 {
-		bad("Requestors", "at least one requestor is required")
+		bad("requestors", "at least one requestor is required")
 	}
 	seen := map[string]bool{}
 	for i := range c.Requestors {
 		r := &c.Requestors[i]
-		field := fmt.Sprintf("Requestors[%d]", i)
-		switch {
-		case r.ID == "":
-			bad(field+".ID", "required")
-		case seen[r.ID]:
-			bad(field+".ID", "duplicate requestor %q", r.ID)
+		field := fmt.Sprintf("requestors[%d]", i)
+		if r.ID != "" && seen[r.ID] {
+			bad(field+".id", "duplicate requestor %q", r.ID)
 		}
 		seen[r.ID] = true
-		if r.ServiceProvider == "" {
-			r.ServiceProvider = r.ID
-		}
-		if r.DomainName == "" {
-			bad(field+".DomainName", "required")
-		}
-		if len(r.AllowedDomains) == 0 {
-			r.AllowedDomains = []string{r.DomainName}
-		} else if r.DomainName != "" && !slices.Contains(r.AllowedDomains, r.DomainName) {
-			bad(field+".AllowedDomains", "does not include DomainName %q", r.DomainName)
-		}
-		if !absoluteURL(r.RedirectURL) {
-			bad(field+".RedirectURL", "required, an absolute URL (got %q)", r.RedirectURL)
-		}
-		if len(r.AllowedRedirectURLs) == 0 {
-			r.AllowedRedirectURLs = []string{r.RedirectURL}
-		} else {
-			for j, u := range r.AllowedRedirectURLs {
-				if !absoluteURL(u) {
-					bad(fmt.Sprintf("%s.AllowedRedirectURLs[%d]", field, j), "not an absolute URL: %q", u)
-				}
-			}
-			if absoluteURL(r.RedirectURL) && !redirectAllowed(r.AllowedRedirectURLs, r.RedirectURL) {
-				bad(field+".AllowedRedirectURLs", "does not allow RedirectURL %q", r.RedirectURL)
-			}
-		}
-		switch {
-		case r.PreauthorizeChunk == 0:
-			r.PreauthorizeChunk = DefaultPreauthorizeChunk
-		case r.PreauthorizeChunk < 0:
-			bad(field+".PreauthorizeChunk", "must not be negative")
-		}
-		if r.ProfileCacheTTL == 0 {
-			r.ProfileCacheTTL = DefaultProfileCacheTTL
-		}
+		r.Provision(field, bad)
 	}
 	return errors.Join(errs...)
-}
-
-func absoluteURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Scheme != "" && u.Host != ""
 }
 
 // Gateway answers v1 operations through v2. It implements v1api.Backend.

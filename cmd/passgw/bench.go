@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/bench"
+	"github.com/passgw/passgw/translate"
 )
 
 // roleCommand is the hidden first argument of `passgw bench` that runs one
@@ -184,13 +185,17 @@ func benchGateway(ctx context.Context, addr, upstream, storeURL string, stderr i
 		Upstream: upstream,
 		Store:    storeURL,
 		Throttle: ThrottleConfig{Off: true},
-		Requestors: []RequestorConfig{{
-			ID:                "REF30",
-			SoftwareStatement: sandboxStatement,
-			DomainName:        "localhost",
-			RedirectURL:       "http://" + addr + signedInPath,
-			AllowedDomains:    []string{"localhost", "example.com"},
-		}},
+		Requestors: []RequestorConfig{
+			{
+				Requestor: translate.Requestor{
+					ID:             "REF30",
+					DomainName:     "localhost",
+					RedirectURL:    "http://" + addr + signedInPath,
+					AllowedDomains: []string{"localhost", "example.com"},
+				},
+				SoftwareStatement: sandboxStatement,
+			},
+		},
 	}
 	if err := cfg.provision(os.Getenv); err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1api/callerauth"
@@ -101,10 +102,17 @@ func deviceChain(tb testing.TB) http.Handler {
 	cfg := &Config{
 		Addr:     "127.0.0.1:0",
 		Throttle: ThrottleConfig{Off: true},
-		Requestors: []RequestorConfig{{
-			ID: "REF30", SoftwareStatement: sandboxStatement, DomainName: "localhost",
-			RedirectURL: "http://localhost" + signedInPath, AllowedDomains: []string{"localhost"},
-		}},
+		Requestors: []RequestorConfig{
+			{
+				Requestor: translate.Requestor{
+					ID:             "REF30",
+					DomainName:     "localhost",
+					RedirectURL:    "http://localhost" + signedInPath,
+					AllowedDomains: []string{"localhost"},
+				},
+				SoftwareStatement: sandboxStatement,
+			},
+		},
 	}
 	if err := cfg.provision(func(string) string { return "" }); err != nil {
 		tb.Fatal(err)

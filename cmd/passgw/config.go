@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -128,21 +127,12 @@ type LogBufferConfig struct {
 	Interval time.Duration `yaml:"interval"`
 }
 
-// RequestorConfig is one v1 requestor; see translate.Requestor for the
-// meaning of each field.
+// RequestorConfig is one v1 requestor: the translation settings of
+// translate.Requestor (inline: id, domain_name, redirect_url, ...) and what
+// the rest of the gateway needs of it.
 type RequestorConfig struct {
-	ID                  string        `yaml:"id"`
-	ServiceProvider     string        `yaml:"service_provider"`
-	SoftwareStatement   string        `yaml:"software_statement"`
-	DomainName          string        `yaml:"domain_name"`
-	RedirectURL         string        `yaml:"redirect_url"`
-	AllowedDomains      []string      `yaml:"allowed_domains"`
-	AllowedRedirectURLs []string      `yaml:"allowed_redirect_urls"`
-	RegistrationURL     string        `yaml:"registration_url"`
-	EnhancedErrors      bool          `yaml:"enhanced_errors"`
-	PreauthorizeChunk   int           `yaml:"preauthorize_chunk"`
-	ProfileCacheTTL     time.Duration `yaml:"profile_cache_ttl"`
-	TempPassMVPD        string        `yaml:"temppass_mvpd"`
+	translate.Requestor `yaml:",inline"`
+	SoftwareStatement   string `yaml:"software_statement"`
 	// CallerAuth is none (default), optional (credentials checked when
 	// present) or required (401 without a valid one).
 	CallerAuth string `yaml:"caller_auth"`
@@ -296,11 +286,13 @@ func (c *Config) provision(getenv func(string) string) error {
 			bad("requestors", "at least one requestor is required with a real upstream")
 		} else {
 			c.Requestors = []RequestorConfig{{
-				ID:                "REF30",
+				Requestor: translate.Requestor{
+					ID:             "REF30",
+					DomainName:     "localhost",
+					RedirectURL:    strings.TrimSuffix(c.PublicURL, "/") + signedInPath,
+					AllowedDomains: []string{"localhost", "example.com"},
+				},
 				SoftwareStatement: sandboxStatement,
-				DomainName:        "localhost",
-				RedirectURL:       strings.TrimSuffix(c.PublicURL, "/") + signedInPath,
-				AllowedDomains:    []string{"localhost", "example.com"},
 			}}
 		}
 	}
@@ -331,14 +323,7 @@ func (c *Config) provision(getenv func(string) string) error {
 		if _, err := callerauth.ParseMode(r.CallerAuth); err != nil {
 			bad(fmt.Sprintf("requestors[%d].caller_auth", i), "%v", err)
 		}
-		// Checked here too (translate checks them again) so that the
-		// message names the configuration field rather than the Go one.
-		if r.DomainName == "" {
-			bad(fmt.Sprintf("requestors[%d].domain_name", i), "required (sent as domainName on v2 sessions)")
-		}
-		if !absURL(r.RedirectURL) {
-			bad(fmt.Sprintf("requestors[%d].redirect_url", i), "required, an absolute http(s) URL (got %q)", r.RedirectURL)
-		}
+		r.Requestor.Provision(fmt.Sprintf("requestors[%d]", i), bad)
 		if r.Throttle != nil {
 			r.Throttle.provision(fmt.Sprintf("requestors[%d].throttle", i), bad)
 		}
@@ -374,19 +359,7 @@ func (c *Config) trustedProxies() []netip.Prefix {
 func (c *Config) translateRequestors() []translate.Requestor {
 	out := make([]translate.Requestor, 0, len(c.Requestors))
 	for _, r := range c.Requestors {
-		out = append(out, translate.Requestor{
-			ID:                  r.ID,
-			ServiceProvider:     r.ServiceProvider,
-			DomainName:          r.DomainName,
-			RedirectURL:         r.RedirectURL,
-			AllowedDomains:      r.AllowedDomains,
-			AllowedRedirectURLs: r.AllowedRedirectURLs,
-			RegistrationURL:     r.RegistrationURL,
-			EnhancedErrors:      r.EnhancedErrors,
-			PreauthorizeChunk:   r.PreauthorizeChunk,
-			ProfileCacheTTL:     r.ProfileCacheTTL,
-			TempPassMVPD:        r.TempPassMVPD,
-		})
+		out = append(out, r.Requestor)
 	}
 	return out
 }
@@ -464,7 +437,4 @@ func (c *Config) keyRing(ctx context.Context, st store.Store, random io.Reader) 
 	return callerauth.NewKeyRing(keys[0], keys[1:]...)
 }
 
-func absURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
+func absURL(s string) bool { return translate.AbsoluteURL(s) }

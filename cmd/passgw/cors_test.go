@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/passgw/passgw/translate"
 )
 
 // TestConfigCORS reads the cors settings of each requestor: the default
@@ -77,13 +79,26 @@ requestors:
 // TestConfigCORSRejects: a malformed origin, or off with origins, stops
 // provisioning with the field named.
 func TestConfigCORSRejects(t *testing.T) {
-	cfg := &Config{Requestors: []RequestorConfig{{
-		ID: "A", SoftwareStatement: "s", DomainName: "a.example", RedirectURL: "https://a.example/done",
-		CORS: CORSConfig{AllowedOrigins: []string{"https://a.example", "https://a.example/path"}},
-	}, {
-		ID: "B", SoftwareStatement: "s", DomainName: "b.example", RedirectURL: "https://b.example/done",
-		CORS: CORSConfig{Off: true, AllowedOrigins: []string{"*"}},
-	}}}
+	cfg := &Config{Requestors: []RequestorConfig{
+		{
+			Requestor: translate.Requestor{
+				ID:          "A",
+				DomainName:  "a.example",
+				RedirectURL: "https://a.example/done",
+			},
+			SoftwareStatement: "s",
+			CORS:              CORSConfig{AllowedOrigins: []string{"https://a.example", "https://a.example/path"}},
+		},
+		{
+			Requestor: translate.Requestor{
+				ID:          "B",
+				DomainName:  "b.example",
+				RedirectURL: "https://b.example/done",
+			},
+			SoftwareStatement: "s",
+			CORS:              CORSConfig{Off: true, AllowedOrigins: []string{"*"}},
+		},
+	}}
 	err := cfg.provision(func(string) string { return "" })
 	for _, want := range []string{"requestors[0].cors.allowed_origins[1]:", "requestors[1].cors: off and allowed_origins"} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -233,11 +234,18 @@ func runFaultRow(t *testing.T, row faultRow) rowFigures {
 		c.UpstreamBreaker = BreakerConfig{Cooldown: faultBreakerCooldown}
 		// The sandbox requestor with enhanced errors, so that every 500
 		// says what the device should do.
-		c.Requestors = []RequestorConfig{{
-			ID: "REF30", SoftwareStatement: sandboxStatement, DomainName: "localhost",
-			RedirectURL: c.PublicURL + signedInPath, AllowedDomains: []string{"localhost", "example.com"},
-			EnhancedErrors: true,
-		}}
+		c.Requestors = []RequestorConfig{
+			{
+				Requestor: translate.Requestor{
+					ID:             "REF30",
+					DomainName:     "localhost",
+					RedirectURL:    c.PublicURL + signedInPath,
+					AllowedDomains: []string{"localhost", "example.com"},
+					EnhancedErrors: true,
+				},
+				SoftwareStatement: sandboxStatement,
+			},
+		}
 	}}
 	var redis *redistest.Server
 	if row.redis {

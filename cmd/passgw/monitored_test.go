@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -42,9 +43,14 @@ func monitoredRequestors(base string) []RequestorConfig {
 	var out []RequestorConfig
 	for _, id := range []string{"REF30", monitoredShadow, monitoredCanary} {
 		out = append(out, RequestorConfig{
-			ID: id, ServiceProvider: "REF30", SoftwareStatement: sandboxStatement,
-			DomainName: "localhost", RedirectURL: base + signedInPath,
-			AllowedDomains: []string{"localhost", "example.com"},
+			Requestor: translate.Requestor{
+				ID:              id,
+				ServiceProvider: "REF30",
+				DomainName:      "localhost",
+				RedirectURL:     base + signedInPath,
+				AllowedDomains:  []string{"localhost", "example.com"},
+			},
+			SoftwareStatement: sandboxStatement,
 		})
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -121,10 +122,17 @@ func TestRedisOutageNoLeak(t *testing.T) {
 		Store:    redis.URL(),
 		Throttle: ThrottleConfig{Off: true},
 		DCRKeys:  []string{procDCRKey},
-		Requestors: []RequestorConfig{{
-			ID: "REF30", SoftwareStatement: sandboxStatement, DomainName: "example.com",
-			RedirectURL: procRedirect, EnhancedErrors: true,
-		}},
+		Requestors: []RequestorConfig{
+			{
+				Requestor: translate.Requestor{
+					ID:             "REF30",
+					DomainName:     "example.com",
+					RedirectURL:    procRedirect,
+					EnhancedErrors: true,
+				},
+				SoftwareStatement: sandboxStatement,
+			},
+		},
 	}
 	if err := cfg.provision(func(string) string { return "" }); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -55,10 +56,16 @@ type rig struct {
 func rigConfig(base string) *Config {
 	requestor := func(id, statement string) RequestorConfig {
 		return RequestorConfig{
-			ID: id, ServiceProvider: "REF30", SoftwareStatement: sandboxStatement,
-			DomainName: "localhost", RedirectURL: base + signedInPath,
-			AllowedDomains: []string{"localhost", "example.com"},
-			CallerAuth:     "required", DeviceStatements: []string{statement},
+			Requestor: translate.Requestor{
+				ID:              id,
+				ServiceProvider: "REF30",
+				DomainName:      "localhost",
+				RedirectURL:     base + signedInPath,
+				AllowedDomains:  []string{"localhost", "example.com"},
+			},
+			SoftwareStatement: sandboxStatement,
+			CallerAuth:        "required",
+			DeviceStatements:  []string{statement},
 		}
 	}
 	ref30 := requestor("REF30", rigStatement)

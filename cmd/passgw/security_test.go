@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/v2client/v2test"
 )
 
@@ -583,11 +584,19 @@ func manyHeaders(n int) http.Header {
 // client secret or token.
 func TestErrorBodiesCarryNoSecrets(t *testing.T) {
 	w := newLoopWorld(t, loopOptions{config: func(c *Config) {
-		c.Requestors = []RequestorConfig{{
-			ID: "REF30", SoftwareStatement: sandboxStatement, DomainName: "localhost",
-			RedirectURL: c.PublicURL + signedInPath, AllowedDomains: []string{"localhost"},
-			CallerAuth: "optional", DeviceStatements: []string{"device-statement-3c1f"},
-		}}
+		c.Requestors = []RequestorConfig{
+			{
+				Requestor: translate.Requestor{
+					ID:             "REF30",
+					DomainName:     "localhost",
+					RedirectURL:    c.PublicURL + signedInPath,
+					AllowedDomains: []string{"localhost"},
+				},
+				SoftwareStatement: sandboxStatement,
+				CallerAuth:        "optional",
+				DeviceStatements:  []string{"device-statement-3c1f"},
+			},
+		}
 	}})
 	ctx := t.Context()
 	var answers []*reply

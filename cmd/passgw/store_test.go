@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
 )
@@ -103,7 +104,7 @@ func TestOpenStore(t *testing.T) {
 func TestCredentialConfig(t *testing.T) {
 	const key = "s1:c3RvcmUta2V5LW9mLXRoZS10ZXN0LTAxMjM0NTY3ODk"
 	req := func(mod func(*RequestorConfig)) []RequestorConfig {
-		r := RequestorConfig{ID: "REF30", SoftwareStatement: "st", DomainName: "example.com", RedirectURL: "https://example.com/done"}
+		r := RequestorConfig{Requestor: translate.Requestor{ID: "REF30", DomainName: "example.com", RedirectURL: "https://example.com/done"}, SoftwareStatement: "st"}
 		mod(&r)
 		return []RequestorConfig{r}
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -380,8 +381,16 @@ func TestReadiness(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newObsWorld(t, func(c *Config) {
-				c.Requestors = []RequestorConfig{{ID: "REF30", SoftwareStatement: tt.statement, DomainName: "localhost",
-					RedirectURL: "http://localhost/done"}}
+				c.Requestors = []RequestorConfig{
+					{
+						Requestor: translate.Requestor{
+							ID:          "REF30",
+							DomainName:  "localhost",
+							RedirectURL: "http://localhost/done",
+						},
+						SoftwareStatement: tt.statement,
+					},
+				}
 			})
 			resp, body := w.call("GET", "/readyz", nil, "")
 			if resp.StatusCode != tt.status || !strings.Contains(body, tt.body) {
@@ -418,6 +427,12 @@ func TestBrokenConfigNamesField(t *testing.T) {
 			[]string{"requestors[0].software_statement", "PASSGW_SOFTWARE_STATEMENT_NBC"}},
 		{"requestor incomplete", "requestors:\n  - id: REF30\n    software_statement: s\n    redirect_url: /done\n",
 			[]string{"requestors[0].domain_name", "requestors[0].redirect_url"}},
+		// The translation settings are checked once, by translate, named as
+		// in the file.
+		{"requestor contradictions", "requestors:\n  - id: REF30\n    software_statement: s\n    domain_name: example.com\n" +
+			"    redirect_url: https://example.com/done\n    preauthorize_chunk: -1\n    allowed_redirect_urls: [myapp://example.com/done]\n",
+			[]string{"requestors[0].preauthorize_chunk", "requestors[0].allowed_redirect_urls[0]"}},
+		{"bad inline type", "requestors:\n  - id: REF30\n    preauthorize_chunk: many\n", []string{"requestors[0].preauthorize_chunk (line 3)"}},
 		{"bad upstream", "upstream: ftp:/nowhere\n", []string{"upstream"}},
 		{"bad duration", "log_level: info\nshutdown_timeout: soon\n", []string{"shutdown_timeout (line 2)"}},
 		{"bad nested type", "requestors:\n  - id: REF30\n    throttle:\n      burst: lots\n", []string{"requestors[0].throttle.burst (line 4)"}},
