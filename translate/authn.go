@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -36,7 +37,17 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *v1model.
 	case errors.Is(err, store.ErrDeleted):
 		return nil, v1model.ErrBadRequest("")
 	case errors.Is(err, store.ErrNotFound):
-		// A code from a v2 device app: v2 decides.
+		// A code past its ttl is refused (Adobe's technical note on
+		// registration codes); a code the gateway never issued comes from
+		// a v2 device app: v2 decides.
+		outlived, err := g.codeOutlived(ctx, req.Code)
+		if err != nil {
+			return nil, err
+		}
+		if outlived {
+			return nil, v1model.ErrBadRequest("")
+		}
+		rec = nil
 	case err != nil:
 		return nil, v1model.ErrInternal(err)
 	case rec.Registration.Requestor != rq.ID:
@@ -45,10 +56,21 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *v1model.
 		// The device was signed in when it asked for the code.
 		return &v1model.AuthenticateRedirect{URL: req.RedirectURL}, nil
 	}
-	s, err := g.client.ResumeSession(ctx, rq.ServiceProvider, req.Code, v2client.SessionParams{
+	code := req.Code
+	if rec != nil {
+		code = g.sessionCode(ctx, req.Code)
+	}
+	s, err := g.client.ResumeSession(ctx, rq.ServiceProvider, code, v2client.SessionParams{
 		MVPD: req.MVPD, DomainName: req.DomainName, RedirectURL: req.RedirectURL,
 	}, browserOptions(&req.Device)...)
 	switch {
+	case invalidSession(err) && rec != nil:
+		// The v2 session ended before the code's ttl: a new one for the
+		// same device.
+		if s, err = g.renewSession(ctx, rq, rec, req); err != nil {
+			return nil, err
+		}
+		code = cmp.Or(s.Code, code)
 	case invalidSession(err):
 		return nil, v1model.ErrBadRequest("")
 	case err != nil:
@@ -56,7 +78,7 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *v1model.
 	}
 	switch s.ActionName {
 	case v2client.ActionNameAuthenticate:
-		u := g.client.AuthenticateURL(rq.ServiceProvider, req.Code)
+		u := g.client.AuthenticateURL(rq.ServiceProvider, code)
 		if s.URL != "" {
 			if u, err = g.client.ResolveURL(s.URL); err != nil {
 				return nil, v1model.ErrInternal(err)

@@ -355,11 +355,11 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string, c
 		a, expired, err := g.recordAuthn(ctx, rq, rec, caller)
 		return a, rec, expired, err
 	}
-	opts := codeCallerOptions(caller)
+	opts, sessionCode := codeCallerOptions(caller), code
 	if rec != nil {
-		opts = g.recordDevice(rq, rec, caller).opts
+		opts, sessionCode = g.recordDevice(rq, rec, caller).opts, g.sessionCode(ctx, code)
 	}
-	ps, err := g.client.ProfileByCode(ctx, rq.ServiceProvider, code, opts...)
+	ps, err := g.client.ProfileByCode(ctx, rq.ServiceProvider, sessionCode, opts...)
 	switch {
 	case err == nil:
 		a, ok := chooseProfile(ps.Profiles, g.now())

@@ -72,14 +72,10 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *v1model
 	if err != nil {
 		return nil, err
 	}
+	// The code lives its whole ttl, though the v2 session ends sooner: the
+	// second screen's authenticate renews it (see regcodelife.go).
 	now := g.now()
 	expires := now.Add(ttl)
-	if !s.NotAfter.IsZero() && s.NotAfter.Time().Before(expires) {
-		expires = s.NotAfter.Time()
-	}
-	if !expires.After(now) {
-		return nil, v1model.ErrInternal(errors.New("v2 session already expired"))
-	}
 	d := &req.Device
 	rec := regRecord{
 		Registration: v1model.Registration{
@@ -142,17 +138,8 @@ func (g *Gateway) GetRegcode(ctx context.Context, req *v1model.GetRegcodeRequest
 	if err != nil {
 		return nil, g.fail(ctx, rq, "regcode get", err)
 	}
-	if !rec.Local {
-		// Confirm v2 still knows the session; only a definite "unknown
-		// code" makes the record unusable, an unreachable upstream does not.
-		_, err := g.client.RetrieveSession(ctx, rq.ServiceProvider, req.Code, g.recordDevice(rq, rec, &req.Device).opts...)
-		switch {
-		case invalidSession(err):
-			return nil, g.fail(ctx, rq, "regcode get", v1model.ErrNotFound(""))
-		case err != nil:
-			g.log.WarnContext(ctx, "confirming registration code upstream", "error", err)
-		}
-	}
+	// The record, not the v2 session (which ends sooner and is renewed when
+	// the code is used), says whether the code lives.
 	reg := rec.Registration
 	return &reg, nil
 }

@@ -2,7 +2,10 @@ package translate
 
 import (
 	"fmt"
+	"github.com/passgw/passgw/v2client/v2test"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,6 +165,10 @@ func TestDeletedRegcode(t *testing.T) {
 	v1err(t, err, 404, "")
 }
 
+// TestRegcodeLifetime: a code lives as long as the device asked, though
+// its v2 session ends after 30 minutes: used later, a new v2 session is
+// created behind it, and the login made with it reaches the device. Past
+// its ttl, the second screen's authenticate refuses it with v1's 400.
 func TestRegcodeLifetime(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("ttl")
@@ -178,16 +185,52 @@ func TestRegcodeLifetime(t *testing.T) {
 	if !short.Expires.Equal(now.Add(5 * time.Minute)) {
 		t.Errorf("ttl 5 min: expires %v", short.Expires)
 	}
-	// v2 sessions live 30 minutes: the record cannot outlive its session.
-	if !long.Expires.Equal(now.Add(30 * time.Minute)) {
-		t.Errorf("ttl 10 h: expires %v, want the v2 session's notAfter", long.Expires)
+	if !long.Expires.Equal(now.Add(10 * time.Hour)) {
+		t.Errorf("ttl 10 h: expires %v, want the whole ttl", long.Expires)
 	}
-	e.advance(5 * time.Minute)
+	e.advance(31 * time.Minute) // past the v2 sessions' 30 minutes
 	_, err = e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: short.Code})
 	v1err(t, err, 404, "")
-	if _, err := e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: long.Code}); err != nil {
-		t.Errorf("long code: %v", err)
+	authenticate := func(code string) (*v1model.AuthenticateRedirect, error) {
+		return e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{Device: anon, MVPD: "AcmeCable", Code: code, DomainName: testDomain, RedirectURL: testRedirect})
 	}
+	_, err = authenticate(short.Code)
+	v1err(t, err, 400, "")
+
+	if got, err := e.gw.GetRegcode(e.ctx, &v1model.GetRegcodeRequest{Device: anon, Code: long.Code}); err != nil || got.Code != long.Code {
+		t.Fatalf("long code after 31 minutes: %+v, %v", got, err)
+	}
+	_, err = e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: anon, Code: long.Code})
+	v1err(t, err, 403, v1model.CodeAuthenticationSessionMissing)
+	redirect, err := authenticate(long.Code)
+	if err != nil {
+		t.Fatalf("authenticate with the long code after 31 minutes: %v", err)
+	}
+	if strings.Contains(redirect.URL, long.Code) {
+		t.Errorf("redirect %s: want the new v2 session's code, not the expired one", redirect.URL)
+	}
+	if _, err := v2test.SignIn(e.ctx, &http.Client{}, redirect.URL, "alice", "alice-pass"); err != nil {
+		t.Fatalf("sign-in through the renewed session: %v", err)
+	}
+	// The second screen asks again with the same code (a new session is not
+	// made twice) and the login reaches the code and the device.
+	if _, err := authenticate(long.Code); err != nil {
+		t.Fatalf("authenticate again: %v", err)
+	}
+	if n := len(e.upstream("/sessions")); n == 0 {
+		t.Fatal("no v2 session call")
+	}
+	a, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: anon, Code: long.Code})
+	if err != nil || a.UserID != "acme-alice-0001" {
+		t.Fatalf("checkauthn/{code} after the login: %+v, %v", a, err)
+	}
+	if tok, err := e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: d}); err != nil || tok.UserID != "acme-alice-0001" {
+		t.Fatalf("the device's tokens/authn after the login: %+v, %v", tok, err)
+	}
+
+	e.advance(10*time.Hour - 31*time.Minute)
+	_, err = authenticate(long.Code)
+	v1err(t, err, 400, "")
 }
 
 // TestRegcodeWhenSignedIn covers a device that asks for a code while it has
