@@ -8,12 +8,13 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-
-	"github.com/passgw/passgw/internal/uuid"
 )
 
 // The gateway's hot and numerous store values (registration records, cached
@@ -80,11 +81,22 @@ func appendBool(b []byte, v bool) []byte {
 // appendUUID writes a canonical lower-case UUID as its 16 bytes, anything
 // else as a string; a leading byte tells which.
 func appendUUID(b []byte, s string) []byte {
-	if raw, ok := uuid.Parse(s); ok {
+	if raw, ok := canonicalUUID(s); ok {
 		b = append(b, 1)
 		return append(b, raw[:]...)
 	}
 	return appendString(append(b, 0), s)
+}
+
+// canonicalUUID parses s when it is a UUID in the canonical lower-case
+// form String writes, the only form stored as 16 bytes: any other (upper
+// case, braces, no dashes, a URN) would not come back the same.
+func canonicalUUID(s string) (uuid.UUID, bool) {
+	if len(s) != 36 || strings.ContainsAny(s, "ABCDEF") {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(s)
+	return u, err == nil
 }
 
 // decoder reads what the append functions wrote. The first error sticks;
@@ -227,7 +239,7 @@ func (d *decoder) uuid() string {
 		d.fail()
 		return ""
 	}
-	s := uuid.Format([16]byte(d.b[:16]))
+	s := uuid.UUID(d.b[:16]).String()
 	d.b = d.b[16:]
 	return s
 }

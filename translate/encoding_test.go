@@ -483,3 +483,41 @@ func headersOf(t *testing.T, opts []v2client.Option) map[string]string {
 	}
 	return out
 }
+
+// TestCanonicalUUID: only the canonical lower-case form is stored as 16
+// bytes, so that a stored id reads back as the same string.
+func TestCanonicalUUID(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", true},
+		{"00000000-0000-0000-0000-000000000000", true},
+		{"0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", false},
+		{"0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d", false},
+		{"{0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}", false},
+		{"urn:uuid:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", false},
+		{"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g", false},
+		{"0a1b2c3d-4e5f-4a6b-8c7d+9e0f1a2b3c4d", false},
+		{"", false},
+	} {
+		raw, ok := canonicalUUID(tt.in)
+		if ok != tt.ok {
+			t.Errorf("canonicalUUID(%q) ok = %t, want %t", tt.in, ok, tt.ok)
+			continue
+		}
+		if ok && raw.String() != tt.in {
+			t.Errorf("canonicalUUID(%q) formats back as %q", tt.in, raw.String())
+		}
+	}
+}
+
+func FuzzCanonicalUUID(f *testing.F) {
+	f.Add("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+	f.Add("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4")
+	f.Fuzz(func(t *testing.T, s string) {
+		if raw, ok := canonicalUUID(s); ok && raw.String() != s {
+			t.Fatalf("canonicalUUID(%q) formats back as %q", s, raw.String())
+		}
+	})
+}

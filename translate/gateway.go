@@ -13,13 +13,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-
-	"github.com/passgw/passgw/internal/uuid"
 )
 
 // Defaults applied by GatewayConfig.Provision.
@@ -194,7 +193,7 @@ func (c *GatewayConfig) Provision() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.NewID == nil {
-		c.NewID = uuid.New
+		c.NewID = uuid.NewString
 	}
 	if c.NewCode == nil {
 		c.NewCode = newCode

@@ -15,7 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/passgw/passgw/internal/uuid"
+	"github.com/google/uuid"
+
 	"github.com/passgw/passgw/v1model"
 )
 
@@ -108,7 +109,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.RequestID == nil {
-		cfg.RequestID = uuid.New
+		cfg.RequestID = uuid.NewString
 	}
 	if cfg.MaxParamBytes <= 0 {
 		cfg.MaxParamBytes = DefaultMaxParamBytes

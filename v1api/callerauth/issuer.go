@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passgw/passgw/internal/uuid"
+	"github.com/google/uuid"
 )
 
 // Defaults of IssuerConfig.
@@ -357,9 +357,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func newUUID(random io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(random, b[:]); err != nil {
+	u, err := uuid.NewRandomFromReader(random)
+	if err != nil {
 		return "", err
 	}
-	return uuid.V4(b), nil
+	return u.String(), nil
 }

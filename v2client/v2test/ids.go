@@ -1,12 +1,13 @@
 package v2test
 
 import (
+	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
 	"math/rand/v2"
 	"sync"
 
-	"github.com/passgw/passgw/internal/uuid"
+	"github.com/google/uuid"
 )
 
 // IDGenerator makes the identifiers the sandbox hands out: authentication
@@ -55,7 +56,8 @@ func (g *seededIDs) Code() string {
 }
 
 func (g *seededIDs) UUID() string {
-	return uuid.V4([16]byte(g.Token(16)))
+	u, _ := uuid.NewRandomFromReader(bytes.NewReader(g.Token(16))) // 16 bytes: never fails
+	return u.String()
 }
 
 func (g *seededIDs) Token(n int) []byte {
