@@ -13,6 +13,9 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"regexp"
+	"slices"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -75,4 +78,36 @@ func (f RuleFile) Alerts() []Rule {
 // Marshal writes f as a rule file.
 func (f RuleFile) Marshal() ([]byte, error) {
 	return yaml.Marshal(f)
+}
+
+// rangeSelector matches the range of a range vector selector ("[5m]").
+var rangeSelector = regexp.MustCompile(`\[[0-9]+(?:ms|[smhdwy])\]`)
+
+// Shortened returns a copy of f for evaluating the rules in seconds, as the
+// end-to-end test does on a real Prometheus: every range selector of every
+// expression becomes window, and every alert's for becomes hold.
+// Expressions, thresholds, labels and annotations are unchanged, so the copy
+// fires on the same conditions as f, only sooner.
+func (f RuleFile) Shortened(window, hold time.Duration) RuleFile {
+	out := RuleFile{Groups: make([]RuleGroup, len(f.Groups))}
+	for i, g := range f.Groups {
+		g.Rules = slices.Clone(g.Rules)
+		for j := range g.Rules {
+			r := &g.Rules[j]
+			r.Expr = rangeSelector.ReplaceAllString(r.Expr, "["+promDuration(window)+"]")
+			if r.Alert != "" && r.For != "" {
+				r.For = promDuration(hold)
+			}
+		}
+		out.Groups[i] = g
+	}
+	return out
+}
+
+// promDuration writes d as a Prometheus duration (whole milliseconds).
+func promDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
 }

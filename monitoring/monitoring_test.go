@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -126,4 +128,45 @@ func githubAnchor(heading string) string {
 	h := strings.ToLower(strings.TrimSpace(heading))
 	h = regexp.MustCompile("[^a-z0-9 _-]").ReplaceAllString(h, "")
 	return strings.ReplaceAll(h, " ", "-")
+}
+
+// TestShortened: the copy for fast evaluation changes every range and
+// every for, and nothing else; promtool accepts it.
+func TestShortened(t *testing.T) {
+	f, err := ParseRules(Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := f.Shortened(4*time.Second, 1500*time.Millisecond)
+	orig, got := f.Alerts(), short.Alerts()
+	if len(got) != len(orig) {
+		t.Fatalf("%d alerts, want %d", len(got), len(orig))
+	}
+	ranges := regexp.MustCompile(`\[[^\]]*\]`)
+	for i, a := range got {
+		if a.For != "" && a.For != "1500ms" {
+			t.Errorf("%s: for %q, want 1500ms", a.Alert, a.For)
+		}
+		for _, r := range ranges.FindAllString(a.Expr, -1) {
+			if r != "[4s]" {
+				t.Errorf("%s: range %s left", a.Alert, r)
+			}
+		}
+		if ranges.ReplaceAllString(a.Expr, "") != ranges.ReplaceAllString(orig[i].Expr, "") ||
+			!maps.Equal(a.Labels, orig[i].Labels) || !maps.Equal(a.Annotations, orig[i].Annotations) {
+			t.Errorf("%s: changed beyond its durations:\n%s\nfrom\n%s", a.Alert, a.Expr, orig[i].Expr)
+		}
+	}
+	b, err := short.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "short.rules.yml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := testenv.LookPath(t, "promtool")
+	if out, err := exec.Command(bin, "check", "rules", path).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules on the shortened copy: %v\n%s", err, out)
+	}
 }

@@ -446,14 +446,32 @@ func (p *Progress) Describe(ch chan<- *prometheus.Desc) {
 	p.dropped.Describe(ch)
 }
 
-// Collect implements prometheus.Collector: the figures of Counts, within
-// a scrape-sized bound. Nothing is exported before the first successful
-// read.
+// collectWait bounds how long a scrape waits for figures being read; a
+// scrape that does not get them in time exports the last ones read, so
+// that a slow or stopped store never stalls /metrics.
+const collectWait = 500 * time.Millisecond
+
+// Collect implements prometheus.Collector: the figures of Counts, read in
+// the background when stale. Nothing is exported before the first
+// successful read.
 func (p *Progress) Collect(ch chan<- prometheus.Metric) {
 	p.init()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	counts, _ := p.Counts(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = p.Counts(ctx)
+	}()
+	t := time.NewTimer(collectWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	p.snapMu.Lock()
+	counts := p.snap
+	p.snapMu.Unlock()
 	for rq, rp := range counts.Requestors {
 		for w, states := range rp.Windows {
 			for st, n := range states {
