@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"syscall"
@@ -235,9 +236,25 @@ func (b *Breaker) logChange(host string, from, to BreakerState) {
 		slog.String("host", host), slog.String("from", from.String()))
 }
 
-// attempt sends one attempt of cl through the Client's Breaker, when it has
-// one, and reports the attempt's outcome to it.
+// attempt sends one attempt of cl inside the Client's Budget, when it has
+// one: at the device's turn, never while it is held after a 429.
 func (c *Client) attempt(ctx context.Context, cl *call, token string, retry int) (answer, error) {
+	if c.Budget == nil {
+		return c.attemptCircuit(ctx, cl, token, retry)
+	}
+	if err := c.Budget.spend(ctx, cl); err != nil {
+		return answer{}, err
+	}
+	ans, err := c.attemptCircuit(ctx, cl, token, retry)
+	if err == nil && ans.status == http.StatusTooManyRequests {
+		c.Budget.throttled(budgetAddr(cl), c.Budget.now())
+	}
+	return ans, err
+}
+
+// attemptCircuit sends one attempt of cl through the Client's Breaker, when
+// it has one, and reports the attempt's outcome to it.
+func (c *Client) attemptCircuit(ctx context.Context, cl *call, token string, retry int) (answer, error) {
 	if c.Breaker == nil {
 		return c.send(ctx, cl, token, retry)
 	}

@@ -90,6 +90,12 @@ type Client struct {
 	// nothing.
 	Outcome func(ctx context.Context, o Outcome)
 
+	// Budget, when set, keeps every attempt (retries and DCR calls
+	// included) inside Adobe's throttling allowance of the device address
+	// it is sent for, and holds an address after a 429 (see Budget). Nil
+	// means no planning: every attempt is sent.
+	Budget *Budget
+
 	// lastBearer is the Authorization value of the last token sent.
 	lastBearer atomic.Pointer[bearerHeader]
 }

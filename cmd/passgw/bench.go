@@ -185,6 +185,8 @@ func benchGateway(ctx context.Context, addr, upstream, storeURL string, stderr i
 		Upstream: upstream,
 		Store:    storeURL,
 		Throttle: ThrottleConfig{Off: true},
+		// Load comes from one address; the sandbox's throttle is off too.
+		UpstreamBudget: BudgetConfig{Off: true},
 		Requestors: []RequestorConfig{
 			{
 				Requestor: translate.Requestor{

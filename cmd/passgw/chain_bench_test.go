@@ -100,8 +100,9 @@ func (instantBackend) TokenExchange(context.Context, *v1model.TokenExchangeReque
 func deviceChain(tb testing.TB) http.Handler {
 	tb.Helper()
 	cfg := &Config{
-		Addr:     "127.0.0.1:0",
-		Throttle: ThrottleConfig{Off: true},
+		Addr:           "127.0.0.1:0",
+		Throttle:       ThrottleConfig{Off: true},
+		UpstreamBudget: BudgetConfig{Off: true},
 		Requestors: []RequestorConfig{
 			{
 				Requestor: translate.Requestor{

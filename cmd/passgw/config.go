@@ -50,6 +50,9 @@ type Config struct {
 	UpstreamTimeout time.Duration `yaml:"upstream_timeout"`
 	// UpstreamBreaker stops calling the v2 host after repeated failures.
 	UpstreamBreaker BreakerConfig `yaml:"upstream_breaker"`
+	// UpstreamBudget plans v2 calls inside each device's throttling
+	// allowance at Adobe and honours its 429s.
+	UpstreamBudget BudgetConfig `yaml:"upstream_budget"`
 	// ShutdownTimeout bounds how long in-flight requests may finish after
 	// SIGTERM. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -227,6 +230,7 @@ func (c *Config) provision(getenv func(string) string) error {
 	if c.UpstreamBreaker.Threshold < 0 || c.UpstreamBreaker.Cooldown < 0 {
 		bad("upstream_breaker", "threshold and cooldown must not be negative")
 	}
+	c.UpstreamBudget.provision("upstream_budget", bad)
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}

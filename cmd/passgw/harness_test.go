@@ -82,9 +82,10 @@ func startWorld(t *testing.T, before, after func(*Config), hk hooks) *testWorld 
 
 	gw := httptest.NewUnstartedServer(nil)
 	base := "http://" + gw.Listener.Addr().String()
-	// The v1 throttle is off like the sandbox's: on a fixed clock its
-	// one-call-per-second bucket would never refill.
-	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}}
+	// The v1 throttle and the upstream budget are off like the sandbox's
+	// throttle: on a fixed clock their one-call-per-second buckets would
+	// never refill.
+	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}, UpstreamBudget: BudgetConfig{Off: true}}
 	if before != nil {
 		before(cfg)
 	}

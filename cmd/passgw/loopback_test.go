@@ -125,7 +125,7 @@ func newLoopWorld(t *testing.T, opts loopOptions) *loopWorld {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	cfg := &Config{Addr: ln.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}}
+	cfg := &Config{Addr: ln.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}, UpstreamBudget: BudgetConfig{Off: true}}
 	if opts.config != nil {
 		opts.config(cfg)
 	}

@@ -119,9 +119,10 @@ func TestRedisOutageNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &Config{
-		Store:    redis.URL(),
-		Throttle: ThrottleConfig{Off: true},
-		DCRKeys:  []string{procDCRKey},
+		Store:          redis.URL(),
+		Throttle:       ThrottleConfig{Off: true},
+		UpstreamBudget: BudgetConfig{Off: true},
+		DCRKeys:        []string{procDCRKey},
 		Requestors: []RequestorConfig{
 			{
 				Requestor: translate.Requestor{

@@ -187,6 +187,7 @@ shutdown_timeout: 5s
 log_level: debug
 log_buffer: {off: true}
 throttle: {off: true}
+upstream_budget: {off: true}
 dcr_keys: [%q]
 requestors:
   - id: REF30

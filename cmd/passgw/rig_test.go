@@ -71,9 +71,10 @@ func rigConfig(base string) *Config {
 	ref30 := requestor("REF30", rigStatement)
 	ref30.SigningKeys = map[string]string{rigPublicKey: rigPrivateKey}
 	return &Config{
-		PublicURL:  base,
-		Throttle:   ThrottleConfig{Off: true},
-		Requestors: []RequestorConfig{ref30, requestor(rigOtherRequestor, rigOtherStatement)},
+		PublicURL:      base,
+		Throttle:       ThrottleConfig{Off: true},
+		UpstreamBudget: BudgetConfig{Off: true},
+		Requestors:     []RequestorConfig{ref30, requestor(rigOtherRequestor, rigOtherStatement)},
 	}
 }
 

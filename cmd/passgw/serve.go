@@ -231,7 +231,8 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	st = instrumentStore(h.Telemetry, st)
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
 		HTTPClient: &http.Client{Transport: upstreamTransport()},
-		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker"))}
+		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker")),
+		Budget:     cfg.budget(h.Now)}
 	tokens, err := cfg.tokenSource(client, st, now, logger.With("component", "tokens"))
 	if err != nil {
 		return nil, err

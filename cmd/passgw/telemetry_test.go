@@ -61,7 +61,7 @@ func newObsWorldStore(t *testing.T, configure func(*Config), st store.Store) *ob
 
 	gw := httptest.NewUnstartedServer(nil)
 	base := "http://" + gw.Listener.Addr().String()
-	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}}
+	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}, UpstreamBudget: BudgetConfig{Off: true}}
 	if configure != nil {
 		configure(cfg)
 	}

@@ -1,0 +1,339 @@
+package v2client
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Defaults used for zero-valued Budget fields. Interval, Burst and Hold are
+// the figures of Adobe's throttling page (help/authentication/
+// integration-guide-programmers/throttling-mechanism.md): one request a
+// second after a one-time burst of ten per device address, the block lifted
+// one second after the first 429.
+const (
+	DefaultBudgetInterval = time.Second
+	DefaultBudgetBurst    = 10
+	DefaultBudgetHold     = time.Second
+	DefaultBudgetSlack    = 50 * time.Millisecond
+	DefaultBudgetMaxWait  = 2 * time.Second
+	DefaultBudgetIdle     = 10 * time.Minute
+	DefaultBudgetDevices  = 1 << 20
+)
+
+// ErrOverBudget is matched (errors.Is), together with ErrThrottled, by the
+// error of a call the Client did not send because Adobe would throttle it:
+// the device address is held after a 429, or its next turn is further away
+// than the Budget's MaxWait. Nothing reached the upstream.
+var ErrOverBudget = errors.New("v2client: device over its upstream budget")
+
+// Budget keeps, per device address (the X-Forwarded-For of a call; the
+// gateway's own address for calls without one, DCR included), the state of
+// Adobe's throttling bucket as far as the Client's own calls spend it, and
+// plans each attempt inside it:
+//
+//   - a call goes at once while the address has a turn: one per Interval,
+//     turns at least Interval+Slack apart, or one of the one-time Burst;
+//   - otherwise it waits for the address's next turn when that comes within
+//     MaxWait, and is refused (ErrOverBudget) when it does not;
+//   - after an upstream 429 the address is held for Hold: its calls are
+//     refused without being sent, its burst counts as spent, and the first
+//     turn after the hold is its next one.
+//
+// Turns Interval+Slack apart always fall in different whole intervals of
+// Adobe's bucket whatever its phase, so a planned call never spends burst
+// that Adobe does not count as spent; Slack absorbs the jitter between the
+// time a call leaves and the time Adobe counts it.
+//
+// Memory is bounded: an address idle for IdleTimeout is forgotten (its
+// allowance has long caught up, only its burst is granted anew), and beyond
+// MaxDevices addresses the least recently used goes.
+//
+// The zero value is ready to use with the defaults. A Budget may be shared
+// by several Clients; do not change its fields once calls are in flight.
+type Budget struct {
+	// Interval is the time one turn of an address's allowance covers. Zero
+	// means DefaultBudgetInterval.
+	Interval time.Duration
+	// Burst is the one-time allowance of extra calls. Zero means
+	// DefaultBudgetBurst; negative means none.
+	Burst int
+	// Hold is how long an address sends nothing after a 429. Zero means
+	// DefaultBudgetHold.
+	Hold time.Duration
+	// Slack is added to Interval between two turns. Zero means
+	// DefaultBudgetSlack; negative means none.
+	Slack time.Duration
+	// MaxWait is the longest a call waits for its turn. Zero means
+	// DefaultBudgetMaxWait; negative means calls never wait.
+	MaxWait time.Duration
+	// IdleTimeout forgets addresses unused that long. Zero means
+	// DefaultBudgetIdle.
+	IdleTimeout time.Duration
+	// MaxDevices bounds the addresses kept. Zero means
+	// DefaultBudgetDevices.
+	MaxDevices int
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Sleep waits for a call's turn; nil waits on a real timer, cut short
+	// when ctx ends. Tests on a manual clock advance it here.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	mu    sync.Mutex
+	addrs map[string]*list.Element
+	lru   list.List // of *allowance, most recently used first
+}
+
+// allowance is what Adobe's bucket of one address holds, as far as known.
+type allowance struct {
+	addr string
+	// turn is the time of the last turn given (it may lie ahead, given to
+	// a call now waiting for it); zero before the first call.
+	turn time.Time
+	// burst is what is left of the one-time burst.
+	burst int
+	// heldUntil ends the hold after a 429.
+	heldUntil time.Time
+	lastSeen  time.Time
+}
+
+// BudgetState is a snapshot of one address's allowance.
+type BudgetState struct {
+	// Burst is what is left of the one-time burst.
+	Burst int
+	// HeldUntil is the end of the hold after a 429; zero or past when the
+	// address is not held.
+	HeldUntil time.Time
+	// NextTurn is the earliest time a call goes without spending burst.
+	NextTurn time.Time
+}
+
+func (b *Budget) interval() time.Duration {
+	if b.Interval <= 0 {
+		return DefaultBudgetInterval
+	}
+	return b.Interval
+}
+
+// step is the least time between two turns.
+func (b *Budget) step() time.Duration {
+	switch {
+	case b.Slack == 0:
+		return b.interval() + DefaultBudgetSlack
+	case b.Slack < 0:
+		return b.interval()
+	}
+	return b.interval() + b.Slack
+}
+
+func (b *Budget) burst() int {
+	switch {
+	case b.Burst == 0:
+		return DefaultBudgetBurst
+	case b.Burst < 0:
+		return 0
+	}
+	return b.Burst
+}
+
+func (b *Budget) hold() time.Duration {
+	if b.Hold <= 0 {
+		return DefaultBudgetHold
+	}
+	return b.Hold
+}
+
+func (b *Budget) maxWait() time.Duration {
+	switch {
+	case b.MaxWait == 0:
+		return DefaultBudgetMaxWait
+	case b.MaxWait < 0:
+		return 0
+	}
+	return b.MaxWait
+}
+
+func (b *Budget) now() time.Time {
+	if b.Now == nil {
+		return time.Now()
+	}
+	return b.Now()
+}
+
+// reserve plans one call from addr at now: it returns how long the call must
+// wait for its turn, or an error wrapping ErrOverBudget and ErrThrottled.
+func (b *Budget) reserve(addr string, now time.Time) (time.Duration, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.get(addr, now)
+	if now.Before(a.heldUntil) {
+		return 0, fmt.Errorf("%w: %w: held for %s after a 429", ErrOverBudget, ErrThrottled,
+			a.heldUntil.Sub(now).Round(time.Millisecond))
+	}
+	step := b.step()
+	next := a.turn.Add(step)
+	switch {
+	case a.turn.IsZero() || !now.Before(next):
+		a.turn = now
+		return 0, nil
+	case a.burst > 0:
+		a.burst--
+		return 0, nil
+	}
+	wait := next.Sub(now)
+	if wait > b.maxWait() {
+		return 0, fmt.Errorf("%w: %w: next turn in %s", ErrOverBudget, ErrThrottled, wait.Round(time.Millisecond))
+	}
+	a.turn = next
+	return wait, nil
+}
+
+// throttled records an upstream 429 for addr at now.
+func (b *Budget) throttled(addr string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a := b.get(addr, now)
+	a.burst = 0
+	a.heldUntil = now.Add(b.hold())
+	// The first call after the hold is a turn.
+	if t := a.heldUntil.Add(-b.step()); t.After(a.turn) {
+		a.turn = t
+	}
+}
+
+// held reports whether addr is held at now (checked again after a wait: a
+// 429 may have come meanwhile).
+func (b *Budget) held(addr string, now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	el := b.addrs[addr]
+	if el == nil {
+		return nil
+	}
+	if until := el.Value.(*allowance).heldUntil; now.Before(until) {
+		return fmt.Errorf("%w: %w: held for %s after a 429", ErrOverBudget, ErrThrottled,
+			until.Sub(now).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// get returns addr's allowance, made on first use. b.mu is held.
+func (b *Budget) get(addr string, now time.Time) *allowance {
+	if b.addrs == nil {
+		b.addrs = make(map[string]*list.Element)
+	}
+	b.evict(now)
+	if el, ok := b.addrs[addr]; ok {
+		b.lru.MoveToFront(el)
+		a := el.Value.(*allowance)
+		a.lastSeen = now
+		return a
+	}
+	a := &allowance{addr: addr, burst: b.burst(), lastSeen: now}
+	b.addrs[addr] = b.lru.PushFront(a)
+	limit := b.MaxDevices
+	if limit <= 0 {
+		limit = DefaultBudgetDevices
+	}
+	for b.lru.Len() > limit {
+		el := b.lru.Back()
+		b.lru.Remove(el)
+		delete(b.addrs, el.Value.(*allowance).addr)
+	}
+	return a
+}
+
+// evict forgets addresses idle since before now-IdleTimeout; the list is in
+// use order, so only its tail needs looking at. b.mu is held.
+func (b *Budget) evict(now time.Time) {
+	idle := b.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultBudgetIdle
+	}
+	for el := b.lru.Back(); el != nil; el = b.lru.Back() {
+		a := el.Value.(*allowance)
+		if now.Sub(a.lastSeen) < idle || now.Before(a.heldUntil) || now.Before(a.turn) {
+			return
+		}
+		b.lru.Remove(el)
+		delete(b.addrs, a.addr)
+	}
+}
+
+// State returns the allowance of addr ("" for the gateway's own address);
+// an address never seen or forgotten has its whole burst.
+func (b *Budget) State(addr string) BudgetState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	el := b.addrs[addr]
+	if el == nil {
+		return BudgetState{Burst: b.burst()}
+	}
+	a := el.Value.(*allowance)
+	s := BudgetState{Burst: a.burst, HeldUntil: a.heldUntil}
+	if !a.turn.IsZero() {
+		s.NextTurn = a.turn.Add(b.step())
+	}
+	return s
+}
+
+// Len is the number of addresses kept.
+func (b *Budget) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lru.Len()
+}
+
+// wait blocks for d, or until ctx ends.
+func (b *Budget) wait(ctx context.Context, d time.Duration) error {
+	if b.Sleep != nil {
+		return b.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// spend waits for the turn of one attempt of cl from its address.
+func (b *Budget) spend(ctx context.Context, cl *call) error {
+	addr := budgetAddr(cl)
+	wait, err := b.reserve(addr, b.now())
+	if err != nil {
+		return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+	}
+	if wait <= 0 {
+		return nil
+	}
+	if err := b.wait(ctx, wait); err != nil {
+		return fmt.Errorf("v2client: %s %s: waiting %s for the device's turn: %w", cl.method, cl.path, wait, err)
+	}
+	if err := b.held(addr, b.now()); err != nil {
+		return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+	}
+	return nil
+}
+
+// budgetAddr is the address Adobe throttles cl under: the X-Forwarded-For
+// it carries, or "" (the gateway's own address) when it carries none, as
+// DCR calls never do.
+func budgetAddr(cl *call) string {
+	if !cl.headers.allows(optForwardedFor) {
+		return ""
+	}
+	addr := ""
+	for _, o := range cl.opts {
+		if o.header == optForwardedFor && o.value != "" {
+			addr = o.value
+		}
+	}
+	return addr
+}
