@@ -280,7 +280,12 @@ func (c *Client) run(ctx context.Context, cl *call) (answer, error) {
 }
 
 func (c *Client) wait(ctx context.Context, retry int) error {
-	t := time.NewTimer(c.backoff(retry))
+	return sleep(ctx, c.backoff(retry))
+}
+
+// sleep waits d on a real timer, cut short when ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
