@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/v2test"
 )
@@ -45,7 +46,7 @@ func (e *env) sentFor(ip string) int {
 // checkThrottled asserts err is the v1 429.
 func checkThrottled(t *testing.T, err error, what string) {
 	t.Helper()
-	var e *Error
+	var e *v1model.Error
 	if !errors.As(err, &e) || e.Status != 429 {
 		t.Fatalf("%s: %v, want the v1 429", what, err)
 	}
@@ -54,7 +55,7 @@ func checkThrottled(t *testing.T, err error, what string) {
 // checkNotThrottled asserts the call reached an answer other than 429.
 func checkNotThrottled(t *testing.T, err error, what string) {
 	t.Helper()
-	var e *Error
+	var e *v1model.Error
 	if errors.As(err, &e) && e.Status == 429 || err != nil && !errors.As(err, &e) {
 		t.Fatalf("%s: %v, want an answer that is not throttled", what, err)
 	}
@@ -65,8 +66,8 @@ func TestUpstream429HoldsTheDeviceOneSecond(t *testing.T) {
 	a, b := testDevice("device-a"), testDevice("device-b")
 	b.IP = netip.MustParseAddr("203.0.113.8")
 	ipA, ipB := a.IP.String(), b.IP.String()
-	checkauthn := func(d Device) error {
-		_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+	checkauthn := func(d v1model.Device) error {
+		_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
 		return err
 	}
 	// Credentials first, so that only device calls follow.
@@ -114,8 +115,8 @@ func TestUpstream429OnDCRHoldsTheGatewaysOwnCalls(t *testing.T) {
 	e := newBudgetEnv(t)
 	a, b := testDevice("device-a"), testDevice("device-b")
 	b.IP = netip.MustParseAddr("203.0.113.8")
-	checkauthn := func(d Device) error {
-		_, err := e.gw.CheckAuthn(e.ctx, &CheckAuthnRequest{Device: d})
+	checkauthn := func(d v1model.Device) error {
+		_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
 		return err
 	}
 	if _, err := e.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultThrottle, Path: "/o/client/token", Count: 1}); err != nil {

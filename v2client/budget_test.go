@@ -34,7 +34,7 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		budget Budget
+		budget *Budget
 		steps  []budgetStep
 	}{{
 		name: "one a second never spends the burst",
@@ -43,7 +43,7 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 		},
 	}, {
 		name:   "the burst goes at once, then calls wait for their turn",
-		budget: Budget{Burst: 2},
+		budget: &Budget{Burst: 2},
 		steps: []budgetStep{
 			{at: 0, addr: dev}, {at: 0, addr: dev}, {at: 0, addr: dev},
 			{at: 0, addr: dev, wait: 1050 * time.Millisecond},
@@ -52,7 +52,7 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 		},
 	}, {
 		name:   "a wait beyond MaxWait is refused and spends nothing",
-		budget: Budget{Burst: -1, MaxWait: 500 * time.Millisecond},
+		budget: &Budget{Burst: -1, MaxWait: 500 * time.Millisecond},
 		steps: []budgetStep{
 			{at: 0, addr: dev},
 			{at: 100 * time.Millisecond, addr: dev, refused: true},
@@ -71,7 +71,7 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 		}...),
 	}, {
 		name:   "DCR and device-less calls share the gateway's address",
-		budget: Budget{Burst: -1, MaxWait: -1},
+		budget: &Budget{Burst: -1, MaxWait: -1},
 		steps: []budgetStep{
 			{at: 0, addr: ""}, {at: 10 * time.Millisecond, addr: "", refused: true}, {at: 10 * time.Millisecond, addr: dev},
 		},
@@ -80,6 +80,9 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 			b := tt.budget
+			if b == nil {
+				b = &Budget{}
+			}
 			for i, s := range tt.steps {
 				now := start.Add(s.at)
 				if s.throttled {
@@ -183,7 +186,7 @@ func TestBudgetIsBounded(t *testing.T) {
 
 func TestBudgetWaitEndsWithContext(t *testing.T) {
 	b := Budget{Burst: -1}
-	cl := getCall("REF30", "/api/v2/REF30/profiles", 0, []Option{WithForwardedFor("203.0.113.7")})
+	cl := getCall("profiles", "REF30", "/api/v2/REF30/profiles", 0, []Option{WithForwardedFor("203.0.113.7")})
 	if err := b.spend(context.Background(), cl); err != nil {
 		t.Fatal(err)
 	}
