@@ -90,6 +90,7 @@ func TestV1EndOfLife(t *testing.T) {
 store: memory
 log_buffer: {off: true}
 throttle: {off: true}
+upstream_budget: {off: true}
 dcr_keys: [%q]
 v1_upstream: %s
 v1_guard: {window: %s, min_calls: 5, failure_share: 0.5}
