@@ -451,6 +451,8 @@ type ThrottleRetry struct {
 	Attempts int
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Waited, when set, is called before each wait, to count them.
+	Waited func(d time.Duration)
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -475,6 +477,9 @@ func (t *ThrottleRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
+		if t.Waited != nil {
+			t.Waited(wait)
+		}
 		if err := rn.sleep(req.Context(), wait); err != nil {
 			return nil, err
 		}

@@ -35,6 +35,7 @@ func commands() []command {
 	return []command{
 		{"serve", "answer REST API v1 through REST API v2 (on the embedded sandbox when no upstream is set)", runServe},
 		{"sandbox", "run the sandbox: a fake of Adobe Pass v2 + DCR with mock MVPD pages", runSandbox},
+		{"device", "play a legacy v1 device against a gateway: regcode, sign-in URL (or sign-in on the sandbox), poll, authorize, media token", runDevice},
 		{"golden", "record, check or replay golden v1 cases (record|check --target URL DIR, replay --addr HOST:PORT DIR)", runGolden},
 		{"bench", "measure the gateway against direct v2 calls and a plain reverse proxy (see BENCHMARKS.md)", runBench},
 		{"status", "print a running gateway's migration progress (default http://127.0.0.1:8080/status): devices seen and signed in per requestor", runStatus},

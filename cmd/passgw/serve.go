@@ -99,7 +99,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		sandboxURL = "http://" + ln.Addr().String()
 		logger.Warn("RUNNING ON THE SANDBOX, NOT ADOBE: the embedded fake of Adobe Pass v2 answers every upstream call; "+
-			"sign in on its MVPD pages as alice/alice-pass, bob/bob-pass or carol/carol-pass",
+			"sign in on its MVPD pages as alice/alice-pass, bob/bob-pass or carol/carol-pass; "+
+			"`passgw device` plays a device and prints its sign-in URL with a real registration code in place of CODE",
 			"sandbox", sandboxURL, "second_screen", secondScreenURL(cfg))
 		g.Go(func() error {
 			return serveUntilDone(sandboxCtx, &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}, ln, cfg.ShutdownTimeout)
