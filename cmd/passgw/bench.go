@@ -55,11 +55,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	chart := fs.String("chart", "", "write a latency-versus-load chart to `FILE.svg`")
 	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write CPU profiles of the gateway, proxy and sandbox processes into `DIR`")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	var err error
 	if o.Loads, err = bench.ParseFloats(*loads); err != nil {
@@ -141,7 +141,7 @@ func runBenchRole(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	storeURL := fs.String("store", "memory", "gateway store: memory or a redis:// URL")
 	latency := fs.Duration("latency", 0, "sandbox: latency added to every v2 API call")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to `FILE`")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *addr)

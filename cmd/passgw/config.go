@@ -185,7 +185,7 @@ func loadConfig(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, nameFields(b, err))
+		return nil, configError(path, b, err)
 	}
 	return &c, nil
 }

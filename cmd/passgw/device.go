@@ -73,7 +73,7 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	poll := fs.Duration("poll", 5*time.Second, "how often to ask whether the user has signed in (at least 1s)")
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the sign-in")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on each call")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	bad := func(format string, args ...any) error {

@@ -40,7 +40,8 @@ func runGolden(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return golden(ctx, args, stdout, stderr, goldenHooks{})
 }
 
-const goldenUsage = `usage:
+const goldenUsage = `usage: passgw golden record|check|replay [flags] DIR
+
   passgw golden record --target URL [flags] DIR   fill the response sections of the cases under DIR from the target
   passgw golden check  --target URL [flags] DIR   replay the cases against the target and compare
   passgw golden replay --addr HOST:PORT DIR       serve the recorded cases as a stand-in v1 upstream
@@ -67,7 +68,7 @@ not be run to an answer (target down, still throttled, a broken case).
 func golden(ctx context.Context, args []string, stdout, stderr io.Writer, hooks goldenHooks) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, goldenUsage)
-		return flag.ErrHelp
+		return usageError("golden: record, check or replay?")
 	}
 	switch args[0] {
 	case "record", "check":
@@ -79,7 +80,7 @@ func golden(ctx context.Context, args []string, stdout, stderr io.Writer, hooks 
 		return flag.ErrHelp
 	}
 	fmt.Fprint(stderr, goldenUsage)
-	return fmt.Errorf("golden: unknown subcommand %q", args[0])
+	return usageError("golden: unknown subcommand %q", args[0])
 }
 
 // listFlag collects a repeated flag.
@@ -98,11 +99,12 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	var vars, headers listFlag
 	fs.Var(&vars, "var", "`NAME=VALUE` for {{NAME}} in requests and answers (repeatable), e.g. sandbox=http://127.0.0.1:8081")
 	fs.Var(&headers, "header", "`NAME: VALUE` added to every request that does not set NAME (repeatable), e.g. \"X-Forwarded-For: 203.0.113.7\"")
-	if err := fs.Parse(args); err != nil {
+	setUsage(fs, goldenUsage)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *target == "" || fs.NArg() != 1 {
-		fmt.Fprint(stderr, goldenUsage)
+		fs.Usage()
 		return usageError("golden %s: --target URL and one DIR are required", mode)
 	}
 	dir := fs.Arg(0)
@@ -110,6 +112,7 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	for _, v := range vars {
 		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" {
+			fs.Usage()
 			return usageError("golden %s: --var %q: want NAME=VALUE", mode, v)
 		}
 		rn.Vars[name] = value
@@ -117,12 +120,14 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
+			fs.Usage()
 			return usageError("golden %s: --header %q: want \"NAME: VALUE\"", mode, h)
 		}
 		rn.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	sels, err := parseIgnore(*ignore)
 	if err != nil {
+		fs.Usage()
 		return usageError("golden %s: %v", mode, err)
 	}
 	rn.Ignore = sels
@@ -225,12 +230,13 @@ func goldenReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("golden replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "`HOST:PORT` to listen on")
-	if err := fs.Parse(args); err != nil {
+	setUsage(fs, goldenUsage)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, goldenUsage)
-		return errors.New("golden replay: one DIR is required")
+		fs.Usage()
+		return usageError("golden replay: one DIR is required")
 	}
 	rp, n, err := newReplay(fs.Arg(0), slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {

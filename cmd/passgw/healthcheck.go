@@ -17,7 +17,11 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	url := fs.String("url", "http://127.0.0.1:8080/readyz", "`URL` to probe")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
-	if err := fs.Parse(args); err != nil {
+	setUsage(fs, "usage: passgw healthcheck [flags]\n\nProbes a running gateway, for container health checks: exit status 0 when --url answers 200 within\n--timeout (its body printed), 1 otherwise.\n")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

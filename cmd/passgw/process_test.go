@@ -55,7 +55,9 @@ func passgwBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "passgw")
-		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
+		// -buildvcs=auto whatever GOFLAGS says: the version command
+		// reports the revision a checkout's build information records.
+		out, err := exec.Command(goTool, "build", "-buildvcs=auto", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binError = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -32,6 +32,19 @@ import (
 // default redirect_url of the built-in requestor.
 const signedInPath = "/passgw/signed-in"
 
+const serveUsage = `usage: passgw serve [flags]
+
+Answers the legacy Adobe Pass REST API v1 ("Clientless") on --addr, in the XML or JSON v1 gave, and
+does the work with REST API v2. With no upstream configured it starts the embedded sandbox, a fake of
+Adobe Pass v2 with mock MVPD sign-in pages, on --sandbox-addr: everything works with no Adobe account
+(try it with passgw device). A YAML file (--config; CONFIG.md documents every field) configures the
+rest; flags override it.
+
+It prints "passgw listening on URL" once it accepts calls. SIGINT (Ctrl-C) or SIGTERM stops it: new
+connections are refused, calls in flight get shutdown_timeout to finish, and each stage is logged.
+` + "`go run`" + ` does not pass signals on to the program: stop it with Ctrl-C, or build the binary.
+`
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -40,7 +53,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	upstream := fs.String("upstream", "", "Adobe Pass v2: sandbox, production, staging, prequal-production, prequal-staging or a base `URL` (default sandbox)")
 	sandboxAddr := fs.String("sandbox-addr", "", "`HOST:PORT` of the embedded sandbox (default 127.0.0.1:8081)")
 	storeURL := fs.String("store", "", "where state is kept: memory (one instance) or redis://HOST:PORT/DB, shared by several instances (default memory)")
-	if err := fs.Parse(args); err != nil {
+	setUsage(fs, serveUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	cfg := &Config{}
@@ -132,12 +149,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// store before it closes.
 		g.Go(func() error { tel.Progress.Run(ctx, cfg.ShutdownTimeout); return nil })
 	}
-	logger.Info("passgw listening", "addr", "http://"+ln.Addr().String(), "upstream", cfg.upstreamURL(sandboxURL), "requestors", len(cfg.Requestors))
-	fmt.Fprintf(stdout, "passgw listening on http://%s\n", ln.Addr())
+	// Said once, on stdout, where scripts and tests wait for it.
+	fmt.Fprintf(stdout, "passgw listening on http://%s (upstream %s)\n", ln.Addr(), cfg.upstreamURL(sandboxURL))
 	// One shutdown_timeout bounds the whole stop: the server's drain, then
 	// the shadow comparisons'.
 	var stopping atomic.Int64
-	context.AfterFunc(ctx, func() { stopping.Store(time.Now().UnixNano()) })
+	context.AfterFunc(ctx, func() {
+		stopping.Store(time.Now().UnixNano())
+		// The cause names the signal ("interrupt signal received") or the
+		// failure that stops the gateway.
+		logger.Info("shutdown: draining the calls in flight; new connections are refused",
+			"cause", context.Cause(ctx).Error(), "shutdown_timeout", cfg.ShutdownTimeout)
+	})
 	g.Go(func() error {
 		defer stopSandbox()
 		err := serveUntilDone(ctx, newGatewayServer(handler, logger), ln, cfg.ShutdownTimeout)
@@ -148,7 +171,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		drainShadow(shadow, grace, logger)
 		return err
 	})
-	return g.Wait()
+	err = g.Wait()
+	if at := stopping.Load(); at != 0 {
+		logger.Info("shutdown: done", "took", time.Since(time.Unix(0, at)).Round(time.Millisecond).String())
+	}
+	return err
 }
 
 // drainShadow waits, at most grace, for the shadow comparisons started
