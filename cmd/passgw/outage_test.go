@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/translate"
@@ -112,7 +113,7 @@ func TestRedisOutage(t *testing.T) {
 // once the gateway, its store and the sandbox are closed, none of the
 // goroutines the outage started is left behind.
 func TestRedisOutageNoLeak(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	redis := redistest.Start(t)
 	sb, err := v2test.NewServer(v2test.Config{DisableThrottling: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -155,11 +156,7 @@ func TestRedisOutageNoLeak(t *testing.T) {
 	st.Close()
 	redis.Stop()
 	http.DefaultClient.CloseIdleConnections()
-	eventually(t, "goroutines back to their number before the test", 10*time.Second, func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-		}
-		return nil
+	eventually(t, "no goroutine left behind by the test", 10*time.Second, func() error {
+		return goleak.Find(before)
 	})
 }
