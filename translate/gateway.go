@@ -25,6 +25,7 @@ import (
 const (
 	DefaultPreauthorizeChunk = 5
 	DefaultProfileCacheTTL   = 15 * time.Second
+	DefaultPermitReuseTTL    = 30 * time.Second
 	DefaultConfigCacheTTL    = 2 * time.Minute
 	DefaultExpiredMemory     = 24 * time.Hour
 )
@@ -103,6 +104,13 @@ type Requestor struct {
 	// past a profile's notAfter). Zero means DefaultProfileCacheTTL;
 	// negative disables the cache.
 	ProfileCacheTTL time.Duration `yaml:"profile_cache_ttl"`
+	// PermitReuseTTL is how long a permit of a v2 preauthorize answer
+	// answers the device's later preauthorize calls for that resource
+	// without asking v2 again (never past the permit's notAfter; dropped on
+	// logout). Denials are always asked again, authorize always asks v2
+	// (Adobe: authorize before every playback) and media tokens are never
+	// reused. Zero means DefaultPermitReuseTTL; negative disables reuse.
+	PermitReuseTTL time.Duration `yaml:"permit_reuse_ttl"`
 	// TempPassMVPD is the TempPass MVPD used by free preview when the device
 	// names none.
 	TempPassMVPD string `yaml:"temppass_mvpd"`
@@ -150,6 +158,9 @@ func (r *Requestor) Provision(field string, bad func(field, format string, args 
 	}
 	if r.ProfileCacheTTL == 0 {
 		r.ProfileCacheTTL = DefaultProfileCacheTTL
+	}
+	if r.PermitReuseTTL == 0 {
+		r.PermitReuseTTL = DefaultPermitReuseTTL
 	}
 }
 

@@ -123,6 +123,18 @@ func goldenCases() []goldenCase {
 		{name: "preauthorize-200-enhanced", status: 200,
 			req:     testRequest{target: "/api/v1/preauthorize?requestor=" + enhancedReq + "&deviceId=d1&resource=TestStream1,TestStream2"},
 			samples: map[format]string{formatXML: "preauthorize-200.xml", formatJSON: "preauthorize-200-enhanced.json"}},
+		// One chunk of the v2 preauthorize answered, the other throttled
+		// (429) or failed (500): the decisions it has, the rest not
+		// authorized with the failure as item error.
+		{name: "preauthorize-200-partial", status: 200,
+			req: testRequest{target: "/api/v1/preauthorize?requestor=" + enhancedReq + "&deviceId=d1&resource=TestStream1,TestStream2,TestStream3"},
+			setup: func(b *recordingBackend) {
+				b.pre = &v1model.Preauthorization{Resources: []v1model.ResourceDecision{
+					{ID: "TestStream1", Authorized: true},
+					{ID: "TestStream2", Error: v1model.ErrTooManyRequests()},
+					{ID: "TestStream3", Error: v1model.ErrInternal(nil)},
+				}}
+			}},
 		{name: "preauthorize-412", status: 412, req: testRequest{target: "/api/v1/preauthorize?" + dev + "&resource=a"},
 			setup: backendErr(v1model.ErrNotAuthenticated(v1model.CodePreauthorizationAuthenticationSessionMissing))},
 		{name: "preauthorize-400-resource", status: 400, req: testRequest{target: "/api/v1/preauthorize?requestor=" + enhancedReq + "&deviceId=d1&resource=,"}},
