@@ -76,8 +76,18 @@ type Guard struct {
 	// Logger receives a line per switch. Nil means slog.Default().
 	Logger *slog.Logger
 
+	once  sync.Once
+	table *guardTable
+}
+
+// guardTable is the memory of a Guard: what it counted and whom it
+// diverted. A Guard built for a new configuration takes over its
+// predecessor's (see Continue).
+type guardTable struct {
 	mu     sync.Mutex
 	states map[string]*guardState
+	// width is the slice of time the counts are kept in.
+	width time.Duration
 }
 
 // guardState is the tally and the switch of one requestor.
@@ -129,25 +139,48 @@ func (g *Guard) window() time.Duration {
 	return g.Window
 }
 
-func (g *Guard) state(key string) *guardState {
-	if g.states == nil {
-		g.states = map[string]*guardState{}
+// tab is g's table, made on first use.
+func (g *Guard) tab() *guardTable {
+	g.once.Do(func() {
+		if g.table == nil {
+			g.table = &guardTable{states: map[string]*guardState{}, width: g.window() / guardBuckets}
+		}
+	})
+	return g.table
+}
+
+// Continue makes g take over the memory of prev, the Guard of the
+// configuration g replaces: the requestors prev diverted stay diverted and
+// its counts go on (they restart when the window changed). Call it before g
+// serves; calls still running on prev count in the same memory.
+func (g *Guard) Continue(prev *Guard) {
+	if prev == nil {
+		return
 	}
-	s, ok := g.states[key]
+	t := prev.tab()
+	t.mu.Lock()
+	if w := g.window() / guardBuckets; t.width != w {
+		t.width = w
+		for _, s := range t.states {
+			s.buckets = [guardBuckets]guardBucket{}
+		}
+	}
+	t.mu.Unlock()
+	g.once.Do(func() { g.table = t })
+}
+
+func (t *guardTable) state(key string) *guardState {
+	s, ok := t.states[key]
 	if !ok {
 		s = &guardState{}
-		g.states[key] = s
+		t.states[key] = s
 	}
 	return s
 }
 
 // slot is the slice of time t falls in.
-func (g *Guard) slot(t time.Time) int64 {
-	width := int64(g.window()) / guardBuckets
-	if width <= 0 {
-		width = 1
-	}
-	return t.UnixNano() / width
+func (t *guardTable) slot(at time.Time) int64 {
+	return at.UnixNano() / max(int64(t.width), 1)
 }
 
 // observe counts one answer (or its absence) of the v1 upstream for the
@@ -157,12 +190,13 @@ func (g *Guard) observe(key, host string, failed bool) {
 		return
 	}
 	now := g.now()
-	cur := g.slot(now)
-	g.mu.Lock()
-	s := g.state(key)
+	t := g.tab()
+	t.mu.Lock()
+	cur := t.slot(now)
+	s := t.state(key)
 	if !s.since.IsZero() {
 		// A call that started before the switch: the switch is made.
-		g.mu.Unlock()
+		t.mu.Unlock()
 		return
 	}
 	b := &s.buckets[cur%guardBuckets]
@@ -188,14 +222,14 @@ func (g *Guard) observe(key, host string, failed bool) {
 		min = DefaultGuardMinCalls
 	}
 	if calls < min || float64(fails) < share*float64(calls) {
-		g.mu.Unlock()
+		t.mu.Unlock()
 		return
 	}
 	s.since, s.probed = now, now
 	s.buckets = [guardBuckets]guardBucket{}
 	s.reason = "v1 upstream " + host + " failed " + strconv.Itoa(fails) + " of " + strconv.Itoa(calls) + " calls within " + g.window().String()
 	reason := s.reason
-	g.mu.Unlock()
+	t.mu.Unlock()
 
 	next := "when it answers again, the requestor goes back to its mode"
 	if g.Sticky {
@@ -215,9 +249,10 @@ func (g *Guard) divert(key string) (diverted, recheck bool) {
 	if g == nil {
 		return false, false
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	s, ok := g.states[key]
+	t := g.tab()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.states[key]
 	if !ok || s.since.IsZero() {
 		return false, false
 	}
@@ -236,28 +271,31 @@ func (g *Guard) divert(key string) (diverted, recheck bool) {
 }
 
 // Release sends a diverted requestor (GuardDefault for the requestors the
-// configuration does not name) back to its configured mode, as an operator
-// confirms v1 is back; it reports whether the requestor was diverted.
-func (g *Guard) Release(requestor string) bool {
+// configuration does not name) back to its configured mode, when an
+// operator confirms v1 is back or the configuration no longer sends the
+// requestor to v1; why is logged. It reports whether the requestor was
+// diverted.
+func (g *Guard) Release(requestor, why string) bool {
 	key := requestor
 	if key == GuardDefault {
 		key = ""
 	}
-	return g.restore(key, "released by an operator")
+	return g.restore(key, why)
 }
 
 func (g *Guard) restore(key, why string) bool {
 	if g == nil {
 		return false
 	}
-	g.mu.Lock()
-	s, ok := g.states[key]
+	t := g.tab()
+	t.mu.Lock()
+	s, ok := t.states[key]
 	if !ok || s.since.IsZero() {
-		g.mu.Unlock()
+		t.mu.Unlock()
 		return false
 	}
 	*s = guardState{}
-	g.mu.Unlock()
+	t.mu.Unlock()
 	g.logger().Warn("v1 end-of-life guard: the requestor goes back to its configured mode ("+why+")", "requestor", guardName(key))
 	if g.Switched != nil {
 		g.Switched(guardName(key), false)
@@ -270,10 +308,11 @@ func (g *Guard) Status() []GuardStatus {
 	if g == nil {
 		return nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	t := g.tab()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	var out []GuardStatus
-	for k, s := range g.states {
+	for k, s := range t.states {
 		if !s.since.IsZero() {
 			out = append(out, GuardStatus{Requestor: guardName(k), Since: s.since, Reason: s.reason, Sticky: g.Sticky})
 		}

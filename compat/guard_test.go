@@ -272,7 +272,7 @@ func TestGuardRecheck(t *testing.T) {
 				if _, body := deviceCall(rt, "dev"); body != "translated" {
 					t.Fatalf("sticky: %q after v1 came back, want translate", body)
 				}
-				if !g.Release("REF30") {
+				if !g.Release("REF30", "released by an operator") {
 					t.Fatal("Release of a diverted requestor reported false")
 				}
 			} else {
@@ -291,7 +291,7 @@ func TestGuardRecheck(t *testing.T) {
 			if got := sw.list(); len(got) != 2 || got[1] != "REF30->v1" {
 				t.Errorf("switches %v, want translate then v1", got)
 			}
-			if g.Release("REF30") {
+			if g.Release("REF30", "released by an operator") {
 				t.Error("Release of a requestor not diverted reported true")
 			}
 		})
@@ -327,5 +327,37 @@ func TestGuardPerRequestor(t *testing.T) {
 	}
 	if st := g.Status(); len(st) != 1 || st[0].Requestor != "DEAD" {
 		t.Errorf("Status %+v", st)
+	}
+}
+
+// TestGuardContinue proves a Guard built for a new configuration takes
+// over its predecessor's memory: a diverted requestor stays diverted, and
+// counts go on while the window is the same and restart when it changed.
+func TestGuardContinue(t *testing.T) {
+	clock := testenv.NewClock(time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC))
+	prev := &Guard{MinCalls: 2, Now: clock.Now}
+	prev.observe("GONE", "v1", true)
+	prev.observe("GONE", "v1", true)
+	prev.observe("HALF", "v1", true)
+
+	same := &Guard{MinCalls: 2, Now: clock.Now}
+	same.Continue(prev)
+	if d, _ := same.divert("GONE"); !d {
+		t.Error("a diverted requestor is no longer diverted after Continue")
+	}
+	same.observe("HALF", "v1", true)
+	if st := same.Status(); len(st) != 2 {
+		t.Errorf("counts did not go on: %+v", st)
+	}
+
+	other := &Guard{MinCalls: 2, Window: 5 * time.Minute, Now: clock.Now}
+	other.Continue(same)
+	other.Release("HALF", "test")
+	other.observe("HALF", "v1", true)
+	if d, _ := other.divert("HALF"); d {
+		t.Error("counts survived a change of window")
+	}
+	if d, _ := other.divert("GONE"); !d {
+		t.Error("a change of window released a diverted requestor")
 	}
 }

@@ -39,6 +39,7 @@ type Metrics struct {
 	alerts         *alertSeries
 	v1Fallback     *prometheus.GaugeVec
 	v1Switches     *prometheus.CounterVec
+	reload         *reloadSeries
 }
 
 // Label values used where a request matches no known route, so that
@@ -117,6 +118,7 @@ func NewMetrics(version string) *Metrics {
 		m.storeErrors.WithLabelValues(op)
 	}
 	m.alerts = newAlertSeries(m.registry)
+	m.reload = newReloadSeries(m.registry)
 	return m
 }
 

@@ -109,6 +109,9 @@ type Config struct {
 	CanaryPercent float64 `yaml:"canary_percent"`
 	// Shadow tunes the comparisons of shadow mode.
 	Shadow ShadowConfig `yaml:"shadow"`
+	// Ops is the operator side: a listener of its own and the token of the
+	// /ops/ endpoints (reload).
+	Ops OpsConfig `yaml:"ops"`
 	// V1Guard answers through translate the requestors whose v1 upstream
 	// stopped answering (Adobe turns v1 off at the end of 2026).
 	V1Guard V1GuardConfig `yaml:"v1_guard"`
@@ -181,6 +184,12 @@ func loadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseConfig(path, b)
+}
+
+// parseConfig decodes the YAML configuration b read from path, refusing
+// unknown fields.
+func parseConfig(path string, b []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -335,6 +344,7 @@ func (c *Config) provision(getenv func(string) string) error {
 	}
 	c.provisionPins(bad)
 	c.provisionModes(bad)
+	c.Ops.provision(getenv, bad)
 	return errors.Join(errs...)
 }
 

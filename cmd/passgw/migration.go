@@ -208,14 +208,9 @@ func (c *Config) policies() func(requestor string) compat.Policy {
 	}
 }
 
-// migrationRouter puts the compat router in front of the v1 surface when
-// the configuration migrates any requestor; otherwise v1 is served as is.
-// shadow, when set, is the comparison state to use (tests read its counts).
-// guard, when set, diverts requestors whose v1 upstream stopped answering.
-func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, guard *compat.Guard, compared func(string, bool), logger *slog.Logger) (http.Handler, error) {
-	if !c.migrating() {
-		return v1, nil
-	}
+// setUpShadow fills the fields of shadow left zero from the shadow
+// settings; a gateway does it once, as they change only with a restart.
+func (c *Config) setUpShadow(shadow *compat.Shadow, compared func(string, bool), logger *slog.Logger) (*compat.Shadow, error) {
 	if shadow == nil {
 		shadow = &compat.Shadow{}
 	}
@@ -239,6 +234,24 @@ func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat
 	}
 	if shadow.Logger == nil {
 		shadow.Logger = logger.With("component", "shadow")
+	}
+	return shadow, nil
+}
+
+// migrationRouter puts the compat router in front of the v1 surface when
+// the configuration migrates any requestor; otherwise v1 is served as is.
+// shadow, when set, is the comparison state to use, set up (setUpShadow);
+// nil sets up a fresh one.
+// guard, when set, diverts requestors whose v1 upstream stopped answering.
+func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, guard *compat.Guard, compared func(string, bool), logger *slog.Logger) (http.Handler, error) {
+	if !c.migrating() {
+		return v1, nil
+	}
+	if shadow == nil {
+		var err error
+		if shadow, err = c.setUpShadow(&compat.Shadow{}, compared, logger); err != nil {
+			return nil, err
+		}
 	}
 	logger.Info("migration modes in effect: some v1 calls are answered by the v1 upstream", "default_mode", c.Mode)
 	return &compat.Router{

@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -60,17 +62,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	cfg := &Config{}
-	if *configFile != "" {
-		var err error
-		if cfg, err = loadConfig(*configFile); err != nil {
-			return err
-		}
-	}
-	for flagVal, field := range map[*string]*string{addr: &cfg.Addr, upstream: &cfg.Upstream, sandboxAddr: &cfg.SandboxAddr, storeURL: &cfg.Store} {
-		if *flagVal != "" {
-			*field = *flagVal
-		}
+	src := &configSource{path: *configFile, addr: *addr, upstream: *upstream, sandboxAddr: *sandboxAddr, store: *storeURL}
+	cfg, raw, err := src.read()
+	if err != nil {
+		return err
 	}
 	// With port 0 the system picks a free port; listening before the
 	// defaults are filled lets those derived from addr (public_url) name it.
@@ -80,13 +75,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if early != nil {
 		defer early.Close()
-		cfg.Addr = early.Addr().String()
+		src.requested, src.bound = cfg.Addr, early.Addr().String()
+		cfg.Addr = src.bound
 	}
 	if err := cfg.provision(os.Getenv); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	logOut, closeLog := logOutput(cfg, stderr)
-	logger := newLogger(cfg, logOut)
+	logger, level := newLevelLogger(cfg, logOut)
 	// Deferred first, so it runs last: every line logged while stopping
 	// is written before serve returns.
 	defer closeLog()
@@ -128,7 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// drainShadow), so that none is cut off half-way through its v2 calls.
 	shadow := &compat.Shadow{}
 	var tokens *v2client.TokenSource
-	handler, err := newGatewayHandler(cfg, cfg.upstreamURL(sandboxURL), logger,
+	gw, err := newGateway(cfg, cfg.upstreamURL(sandboxURL), logger,
 		hooks{Store: st, Telemetry: tel, Shadow: shadow, Tokens: func(ts *v2client.TokenSource) { tokens = ts }})
 	if err != nil {
 		return err
@@ -137,6 +133,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// Credentials this instance holds are written back whenever the
 		// shared store loses them (see RELIABILITY.md).
 		g.Go(func() error { tokens.KeepStored(ctx, v2client.DefaultKeepInterval); return nil })
+	}
+	gw.level, gw.source, gw.opsApart = level, src, cfg.Ops.Addr != ""
+	gw.cur.Load().hash = configHash(raw)
+	tel.Metrics.ConfigInEffect(gw.cur.Load().hash)
+	// SIGHUP reads the configuration file again (as POST /ops/reload does).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-hup:
+				_, _ = gw.reload("SIGHUP") // logged and counted either way
+			}
+		}
+	})
+	if cfg.Ops.Addr != "" {
+		opsLn, err := net.Listen("tcp", cfg.Ops.Addr)
+		if err != nil {
+			return fmt.Errorf("ops.addr: %w", err)
+		}
+		fmt.Fprintf(stdout, "passgw operator endpoints on http://%s\n", opsLn.Addr())
+		g.Go(func() error {
+			return serveUntilDone(ctx, newGatewayServer(gw.opsHandler(), logger), opsLn, cfg.ShutdownTimeout)
+		})
 	}
 	ln := early
 	if ln == nil {
@@ -163,7 +186,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	g.Go(func() error {
 		defer stopSandbox()
-		err := serveUntilDone(ctx, newGatewayServer(handler, logger), ln, cfg.ShutdownTimeout)
+		err := serveUntilDone(ctx, newGatewayServer(gw, logger), ln, cfg.ShutdownTimeout)
 		grace := cfg.ShutdownTimeout
 		if at := stopping.Load(); at != 0 {
 			grace -= time.Since(time.Unix(0, at))
@@ -247,6 +270,12 @@ type hooks struct {
 // newGatewayHandler builds the gateway's HTTP surface: the v1 API answered
 // through the v2 service at upstreamURL.
 func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (http.Handler, error) {
+	return newGateway(cfg, upstreamURL, logger, h)
+}
+
+// newGateway builds the parts of the gateway that live as long as the
+// process, then the generation of cfg.
+func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (*gateway, error) {
 	now := h.Now
 	if now == nil {
 		now = time.Now
@@ -256,23 +285,58 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 		st = store.NewMemory(now)
 	}
 	trackProgress(h.Telemetry, st, cfg, logger.With("component", "progress"))
-	st = instrumentStore(h.Telemetry, st)
+	gw := &gateway{upstreamURL: upstreamURL, logger: logger, hooks: h, shadow: h.Shadow}
+	if h.Telemetry != nil {
+		gw.metrics = h.Telemetry.Metrics
+	}
+	gw.store = instrumentStore(h.Telemetry, st)
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
 		HTTPClient: &http.Client{Transport: upstreamTransport()},
 		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker")),
 		Budget:     cfg.budget(h.Now)}
-	tokens, err := cfg.tokenSource(client, st, now, logger.With("component", "tokens"))
+	tokens, err := cfg.tokenSource(client, gw.store, now, logger.With("component", "tokens"))
 	if err != nil {
 		return nil, err
 	}
 	tokens.Now = h.Now
+	// The service providers and their statements are the configuration's
+	// in effect.
+	tokens.Statement = func(ctx context.Context, sp string) (v2client.RegisterRequest, error) {
+		return gw.cur.Load().statements(ctx, sp)
+	}
 	client.Tokens = tokens
 	if h.Tokens != nil {
 		h.Tokens(tokens)
 	}
 	instrumentClient(h.Telemetry, client)
-	gw, err := translate.New(translate.GatewayConfig{
-		Client:     client,
+	gw.client = client
+	gw.throttle = &v1api.Throttle{
+		Limit:          func(requestor string) (v1api.ThrottleLimit, bool) { return gw.cur.Load().limit(requestor) },
+		TrustedProxies: cfg.trustedProxies(), Now: h.Now,
+	}
+	if gw.shadow == nil {
+		gw.shadow = &compat.Shadow{}
+	}
+	if _, err := cfg.setUpShadow(gw.shadow, gw.metrics.ShadowCompared, logger); err != nil {
+		return nil, err
+	}
+	first, err := gw.build(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	gw.cur.Store(first)
+	return gw, nil
+}
+
+// build makes the generation of cfg, a provisioned configuration; prev is
+// the generation it replaces (nil at start), whose v1 guard memory it
+// takes over.
+func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
+	h, logger, st := gw.hooks, gw.logger, gw.store
+	gen := &generation{cfg: cfg, policy: cfg.policies(), limit: cfg.throttleLimit(),
+		statements: v2client.StaticStatements(cfg.statements())}
+	gw2, err := translate.New(translate.GatewayConfig{
+		Client:     gw.client,
 		Store:      st,
 		Now:        h.Now,
 		NewID:      h.NewID,
@@ -287,22 +351,22 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.DCRKeys) == 0 {
+	if len(cfg.DCRKeys) == 0 && prev == nil {
 		logger.Warn("no dcr_keys configured: device credentials issued on /o/client/* are signed with a key generated and kept in the store; " +
 			"with the in-memory store they end with this process")
 	}
 	modes := map[string]callerauth.Mode{}
 	signing := map[string]map[string]string{}
-	var statements []callerauth.Statement
+	var statementsDCR []callerauth.Statement
 	for _, r := range cfg.Requestors {
 		modes[r.ID], _ = callerauth.ParseMode(r.CallerAuth) // checked by provision
 		signing[r.ID] = r.SigningKeys
 		for _, st := range r.DeviceStatements {
-			statements = append(statements, callerauth.Statement{Requestor: r.ID, Text: st})
+			statementsDCR = append(statementsDCR, callerauth.Statement{Requestor: r.ID, Text: st})
 		}
 	}
 	issuer, err := callerauth.NewIssuer(callerauth.IssuerConfig{
-		Keys: keys, Statements: statements, Now: h.Now, Logger: logger.With("component", "dcr"),
+		Keys: keys, Statements: statementsDCR, Now: h.Now, Logger: logger.With("component", "dcr"),
 	})
 	if err != nil {
 		return nil, err
@@ -323,38 +387,38 @@ func newGatewayHandler(cfg *Config, upstreamURL string, logger *slog.Logger, h h
 		Now:    h.Now,
 		Logger: logger.With("component", "callerauth"),
 	})
-	throttle := &v1api.Throttle{Limit: cfg.throttleLimit(), TrustedProxies: cfg.trustedProxies(), Now: h.Now}
 	v1, err := v1api.New(v1api.Config{
-		Backend:        gw,
+		Backend:        gw2,
 		Logger:         logger.With("component", "v1api"),
 		TrustedProxies: cfg.trustedProxies(),
-		Enhanced:       gw.Enhanced,
+		Enhanced:       gw2.Enhanced,
 		Authenticate:   verifier.Authenticate,
-		Throttle:       throttle,
+		Throttle:       gw.throttle,
 		Now:            h.Now,
 		RequestID:      h.RequestID,
 	})
 	if err != nil {
 		return nil, err
 	}
-	var metrics *telemetry.Metrics
-	if h.Telemetry != nil {
-		metrics = h.Telemetry.Metrics
+	gen.guard = cfg.v1Guard(h.Now, gw.metrics.V1Fallback, logger)
+	if gen.guard != nil && prev != nil {
+		gen.guard.Continue(prev.guard)
 	}
-	guard := cfg.v1Guard(h.Now, metrics.V1Fallback, logger)
-	front, err := cfg.migrationRouter(v1, st, h.Shadow, guard, metrics.ShadowCompared, logger)
+	front, err := cfg.migrationRouter(v1, st, gw.shadow, gen.guard, gw.metrics.ShadowCompared, logger)
 	if err != nil {
 		return nil, err
 	}
 	instrumentRouter(h.Telemetry, front, cfg)
-	ready := readiness(st, client.Tokens, cfg, logger.With("component", "readiness"))
-	if guard != nil {
-		ready.Details = guardDetails(guard)
+	ready := readiness(st, gw.client.Tokens, cfg, logger.With("component", "readiness"))
+	if gen.guard != nil {
+		ready.Details = guardDetails(gen.guard)
 	}
 	// CORS outside everything else on the device paths, so that throttled
 	// and error answers carry the grant too, as Adobe's did.
 	cors := cfg.cors()
-	return deviceSurface(cors.Wrap(front), cors.Wrap(throttle.Wrap(issuer)), v1, h.Telemetry, ready), nil
+	gen.handler = deviceSurface(cors.Wrap(front), cors.Wrap(gw.throttle.Wrap(issuer)), v1, h.Telemetry, ready)
+	gen.ops = withOps(http.NotFoundHandler(), ready, h.Telemetry)
+	return gen, nil
 }
 
 // deviceSurface routes the gateway's listener: v1api.Front parses each v1
@@ -403,8 +467,15 @@ func logOutput(cfg *Config, w io.Writer) (out io.Writer, closeLog func()) {
 // telemetry.LogWriter (from logOutput), warnings and errors flush it, so
 // that they reach an operator at once.
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by provision
+	logger, _ := newLevelLogger(cfg, w)
+	return logger
+}
+
+// newLevelLogger is newLogger with its level held in a LevelVar, which a
+// reload sets.
+func newLevelLogger(cfg *Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := &slog.LevelVar{}
+	level.Set(logLevel(cfg))
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
 	if cfg.LogFormat == "json" {
@@ -416,7 +487,14 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 		h = lw.Handler(h, slog.LevelWarn)
 	}
 	// Every line logged with a v1 call's context names its request id.
-	return slog.New(telemetry.LogHandler(h))
+	return slog.New(telemetry.LogHandler(h)), level
+}
+
+// logLevel is the level log_level names.
+func logLevel(cfg *Config) slog.Level {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by provision
+	return level
 }
 
 // serveUntilDone serves on ln until ctx ends, then shuts down gracefully:

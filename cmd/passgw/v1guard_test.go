@@ -49,8 +49,8 @@ X-Stand-In: v1
 
 var replayReady = regexp.MustCompile(`^golden replay: \d+ cases on (http://\S+)`)
 
-// startStandIn runs `passgw golden replay` on standInCases.
-func startStandIn(t *testing.T) *proc {
+// standInDir writes standInCases to a new directory.
+func standInDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, c := range standInCases {
@@ -58,16 +58,71 @@ func startStandIn(t *testing.T) *proc {
 			t.Fatal(err)
 		}
 	}
-	return startProc(t, "v1 stand-in", replayReady, "golden", "replay", "--addr", "127.0.0.1:0", dir)
+	return dir
 }
 
-// guardCall is one device call of the load and how it was answered.
-type guardCall struct {
+// startStandIn runs `passgw golden replay` on standInCases.
+func startStandIn(t *testing.T) *proc {
+	t.Helper()
+	return startProc(t, "v1 stand-in", replayReady, "golden", "replay", "--addr", "127.0.0.1:0", standInDir(t))
+}
+
+// loadCall is one device call of a steady load and how it was answered.
+type loadCall struct {
 	instance, requestor, device, path string
 	start, end                        time.Time
 	status                            int
 	standIn                           bool // answered by the v1 stand-in
 	err                               error
+}
+
+// deviceLoad is devices calling gateways in a loop, each call recorded.
+type deviceLoad struct {
+	mu    sync.Mutex
+	calls []loadCall
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+// startLoad starts devices goroutines; next says the n-th call of device
+// i: the instance's name and base URL, the requestor and the path (JSON
+// asked for).
+func startLoad(devices int, next func(i, n int) (instance, base, requestor, path string)) *deviceLoad {
+	ctx, stop := context.WithCancel(context.Background())
+	l := &deviceLoad{stop: stop}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := range devices {
+		l.wg.Go(func() {
+			for n := 0; ctx.Err() == nil; n++ {
+				c := loadCall{device: fmt.Sprintf("load-device-%d", i)}
+				var base string
+				c.instance, base, c.requestor, c.path = next(i, n)
+				c.path = strings.ReplaceAll(c.path, "{device}", c.device)
+				c.start = time.Now()
+				req, _ := http.NewRequest(http.MethodGet, base+c.path, nil)
+				req.Header.Set("Accept", "application/json")
+				resp, err := client.Do(req)
+				c.end, c.err = time.Now(), err
+				if err == nil {
+					_, c.err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					c.status, c.standIn = resp.StatusCode, resp.Header.Get("X-Stand-In") != ""
+				}
+				l.mu.Lock()
+				l.calls = append(l.calls, c)
+				l.mu.Unlock()
+				time.Sleep(3 * time.Millisecond)
+			}
+		})
+	}
+	return l
+}
+
+// finish stops the load and returns every call.
+func (l *deviceLoad) finish() []loadCall {
+	l.stop()
+	l.wg.Wait()
+	return l.calls
 }
 
 // guardWindow is the v1_guard window of TestV1EndOfLife.
@@ -117,40 +172,15 @@ requestors:
 		"B": startServe(t, "instance B", path, "127.0.0.1:0"),
 	}
 
-	var (
-		mu    sync.Mutex
-		calls []guardCall
-	)
-	ctx, stopLoad := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
-	for i := range 8 {
-		wg.Go(func() {
-			device := fmt.Sprintf("eol-device-%d", i)
-			for n := 0; ctx.Err() == nil; n++ {
-				name := []string{"A", "B"}[n%2]
-				requestor := []string{"REF30", "REF30P"}[(n/2+i)%2]
-				p := "/api/v1/checkauthn?requestor=" + requestor + "&deviceId=" + device
-				if n%3 == 2 {
-					p = "/api/v1/config/" + requestor
-				}
-				c := guardCall{instance: name, requestor: requestor, device: device, path: p, start: time.Now()}
-				req, _ := http.NewRequest(http.MethodGet, instances[name].URL+p, nil)
-				req.Header.Set("Accept", "application/json")
-				resp, err := client.Do(req)
-				c.end, c.err = time.Now(), err
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					c.status, c.standIn = resp.StatusCode, resp.Header.Get("X-Stand-In") != ""
-				}
-				mu.Lock()
-				calls = append(calls, c)
-				mu.Unlock()
-				time.Sleep(5 * time.Millisecond)
-			}
-		})
-	}
+	load := startLoad(8, func(i, n int) (string, string, string, string) {
+		name := []string{"A", "B"}[n%2]
+		requestor := []string{"REF30", "REF30P"}[(n/2+i)%2]
+		p := "/api/v1/checkauthn?requestor=" + requestor + "&deviceId={device}"
+		if n%3 == 2 {
+			p = "/api/v1/config/" + requestor
+		}
+		return name, instances[name].URL, requestor, p
+	})
 	time.Sleep(time.Second)
 
 	stopped := time.Now()
@@ -174,8 +204,7 @@ requestors:
 	}
 	switched := time.Since(stopped)
 	time.Sleep(time.Second) // load after the switch
-	stopLoad()
-	wg.Wait()
+	calls := load.finish()
 
 	// switchedAt is, per instance and requestor, the end of the first call
 	// answered through translate by a device the canary sends to v1.
