@@ -29,7 +29,15 @@ type goldenCase struct {
 	// samples name the documented sample (testdata/spec/samples/v1) each
 	// format's body must match in shape.
 	samples map[format]string
+	// capturedNulls are JSON members the body writes as null where the
+	// documented sample leaves them out, as captured v1 answers have them
+	// (MIGRATION.md); the shape comparison skips them.
+	capturedNulls []string
 }
+
+// regcodeInfoNulls are the registration info members v1 answered null
+// when unset.
+var regcodeInfoNulls = []string{".info.deviceType", ".info.deviceUser", ".info.appId", ".info.appVersion", ".info.registrationURL"}
 
 func backendErr(e *v1model.Error) func(*recordingBackend) {
 	return func(b *recordingBackend) { b.err = e }
@@ -48,7 +56,7 @@ func goldenCases() []goldenCase {
 						AuthorizationType: v1model.AuthorizationOAuth2,
 						SourceApplication: &v1model.SourceApplication{ID: "14138364-application-id", Name: "application name", Version: "1.0.0"}}}
 			},
-			samples: map[format]string{formatJSON: "regcode-201.json"}},
+			samples: map[format]string{formatJSON: "regcode-201.json"}, capturedNulls: regcodeInfoNulls},
 		{name: "regcode-201-historical", status: 201,
 			req:     testRequest{method: "POST", target: "/reggie/v1/sampleRequestorId/regcode", body: "deviceId=thisIdADummyDeviceId"},
 			samples: map[format]string{formatJSON: "regcode-201-historical.json", formatXML: "regcode-201-historical.xml"}},
@@ -275,6 +283,9 @@ func TestGoldenMatchesSamples(t *testing.T) {
 						t.Fatalf("sample: %v", err)
 					}
 					have, err = JSONShape(got)
+					for _, k := range gc.capturedNulls {
+						have = strings.Replace(have, k+" null\n", "", 1)
+					}
 				} else {
 					want, err = XMLShape(raw)
 					if err != nil {

@@ -197,6 +197,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !matched {
 		c.enhanced = h.cfg.Enhanced(c.params.Get("requestor"))
 		if m.methodMismatch {
+			// RFC 9110 §15.5.6: a 405 names the methods the target allows.
+			w.Header().Set("Allow", allowedMethods(h.routes, r.URL.Path))
 			h.fail(w, c, v1model.ErrMethodNotAllowed())
 		} else {
 			h.fail(w, c, v1model.ErrNotFound(""))

@@ -76,6 +76,15 @@ func (w *jsonWriter) optStr(name, s string) {
 	}
 }
 
+// strOrNull writes the member name: s, or name: null when s is empty.
+func (w *jsonWriter) strOrNull(name, s string) {
+	if s == "" {
+		w.null(name)
+		return
+	}
+	w.str(name, s)
+}
+
 // int writes the member name: n.
 func (w *jsonWriter) int(name string, n int64) {
 	w.name(name)

@@ -65,6 +65,31 @@ func matchRoute(table []*route, method, path string) routeMatch {
 	return m
 }
 
+// allowedMethods returns the methods some route serves path with, in table
+// order: the Allow header of a 405.
+func allowedMethods(table []*route, path string) string {
+	var buf [maxSegments]string
+	segs, ok := splitSegments(path, &buf)
+	if !ok {
+		return ""
+	}
+	var methods []string
+	for _, rt := range table {
+		for pi := range rt.templates {
+			var v pathVars
+			if !rt.templates[pi].match(segs, &v) {
+				continue
+			}
+			for _, m := range rt.methods {
+				if !slices.Contains(methods, m) {
+					methods = append(methods, m)
+				}
+			}
+		}
+	}
+	return strings.Join(methods, ", ")
+}
+
 // maxSegments bounds the '/'-separated segments of a path template.
 const maxSegments = 8
 

@@ -194,11 +194,14 @@ func (b registrationBody) writeJSON(w *jsonWriter) {
 	w.name("info")
 	w.beginObject()
 	w.base64("deviceId", in.DeviceID)
-	w.optStr("deviceType", in.DeviceType)
-	w.optStr("deviceUser", in.DeviceUser)
-	w.optStr("appId", in.AppID)
-	w.optStr("appVersion", in.AppVersion)
-	w.optStr("registrationURL", in.RegistrationURL)
+	// The documented keys are there, null when unset, as captured v1
+	// answers have them (a deployed add-on's sample:
+	// "deviceUser":null,"appId":null,"appVersion":null,"registrationURL":null).
+	w.strOrNull("deviceType", in.DeviceType)
+	w.strOrNull("deviceUser", in.DeviceUser)
+	w.strOrNull("appId", in.AppID)
+	w.strOrNull("appVersion", in.AppVersion)
+	w.strOrNull("registrationURL", in.RegistrationURL)
 	if len(in.DeviceInfo) > 0 {
 		w.base64("deviceInfo", in.DeviceInfo)
 	}
