@@ -75,10 +75,15 @@ func TestJSONDeviceFlow(t *testing.T) {
 	var reg struct {
 		ID, Code, Requestor string
 		Generated, Expires  int64 // numbers on the regcode
-		Info                struct{ DeviceID, DeviceType, DeviceInfo, UserAgent, OriginalUserAgent string }
+		Info                struct {
+			DeviceID, DeviceType, DeviceInfo, UserAgent, OriginalUserAgent string
+			// null when unset, as v1 answered
+			DeviceUser, AppID, AppVersion, RegistrationURL *string
+		}
 	}
 	expectJSON(t, "regcode", resp, body, http.StatusCreated, &reg)
-	if reg.Code == "" || reg.Requestor != "REF30" || reg.Expires-reg.Generated != 1800_000 || reg.Info.DeviceID != "anNvbi1kZXZpY2U=" || reg.Info.DeviceType != "Roku" {
+	if reg.Code == "" || reg.Requestor != "REF30" || reg.Expires-reg.Generated != 1800_000 || reg.Info.DeviceID != "anNvbi1kZXZpY2U=" || reg.Info.DeviceType != "Roku" ||
+		reg.Info.DeviceUser != nil || reg.Info.AppID != nil || reg.Info.AppVersion != nil || reg.Info.RegistrationURL != nil {
 		t.Fatalf("regcode: %+v", reg)
 	}
 
