@@ -62,7 +62,8 @@ sandbox can sign in that way; without --browser the case and the rest of its sce
 
 The last line of record and check is a summary; the exit status is 0 when every case that ran
 agreed (or was recorded), 1 when an answer differs, 2 on a usage error and 3 when a case could
-not be run to an answer (target down, still throttled, a broken case).
+not be run to an answer (target down, still throttled, a broken case) or, with --no-skips, was
+skipped.
 `
 
 func golden(ctx context.Context, args []string, stdout, stderr io.Writer, hooks goldenHooks) error {
@@ -96,6 +97,7 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	ignore := fs.String("ignore", "default", "comma-separated `selectors` of volatile values not compared (header:NAME, json:KEY, json:$.PATH, xml:NAME, xml:/PATH, NAME); "+
 		"\"default\" stands for what a live v1 varies from run to run (registration ids and times, expiries, media tokens, traces), \"none\" for nothing")
 	browser := fs.Bool("browser", false, "sign in for browser sections through the sandbox's mock MVPD pages")
+	noSkips := fs.Bool("no-skips", false, "fail the run (exit status 3) when a case is skipped, so that a CI notices a suite that did not run whole")
 	var vars, headers listFlag
 	fs.Var(&vars, "var", "`NAME=VALUE` for {{NAME}} in requests and answers (repeatable), e.g. sandbox=http://127.0.0.1:8081")
 	fs.Var(&headers, "header", "`NAME: VALUE` added to every request that does not set NAME (repeatable), e.g. \"X-Forwarded-For: 203.0.113.7\"")
@@ -157,6 +159,8 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	switch {
 	case t.errors > 0:
 		return &exitError{code: exitGoldenErrors, err: fmt.Errorf("golden %s: %d cases could not be run to an answer", mode, t.errors)}
+	case *noSkips && t.skipped > 0:
+		return &exitError{code: exitGoldenErrors, err: fmt.Errorf("golden %s: %d cases were skipped (--no-skips)", mode, t.skipped)}
 	case t.failed > 0:
 		return errGoldenDiffers
 	}

@@ -156,7 +156,7 @@ func TestGoldenRecordCheckDefaultServe(t *testing.T) {
 		t.Errorf("the authenticate redirect is not recorded with placeholders:\n%s", location)
 	}
 
-	out, errOut, status = runPassgw(t, time.Minute, "golden", "check", "--target", second.URL, "--browser", dir)
+	out, errOut, status = runPassgw(t, time.Minute, "golden", "check", "--target", second.URL, "--browser", "--no-skips", dir)
 	m = checkSummary.FindStringSubmatch(out)
 	if status != 0 || m == nil || m[1] != strconv.Itoa(steps) || m[2] != "0" || m[3] != "0" || m[4] != "0" {
 		t.Fatalf("golden check on a second gateway: exit status %d, want 0 and %d passed\nstdout:\n%s\nstderr:\n%s", status, steps, out, errOut)

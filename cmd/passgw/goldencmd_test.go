@@ -86,7 +86,8 @@ func TestGoldenCommandDetectsChanges(t *testing.T) {
 
 // TestGoldenCommandLiveTarget proves the rule for a live target: without
 // a clock and without --browser, a step that needs them and the rest of
-// its scenario are skipped with a notice, and what ran still passes.
+// its scenario are skipped with a notice, and what ran still passes;
+// unless --no-skips, which fails the run.
 func TestGoldenCommandLiveTarget(t *testing.T) {
 	dir := filepath.Join(goldenDir(t), "04-expiry")
 	w := newTestWorld(t)
@@ -106,6 +107,12 @@ func TestGoldenCommandLiveTarget(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// With --no-skips the same run fails, exit status 3.
+	out.Reset()
+	err := golden(context.Background(), append([]string{"check", "--no-skips"}, args[1:]...), &out, &bytes.Buffer{}, goldenHooks{})
+	if exitStatus(err) != exitGoldenErrors || !strings.Contains(out.String(), "11 skipped") {
+		t.Errorf("golden check --no-skips: %v (exit status %d)\n%s", err, exitStatus(err), out.String())
 	}
 }
 
