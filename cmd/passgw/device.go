@@ -155,6 +155,8 @@ func (d *deviceRun) run(ctx context.Context, signIn func(code string) error, pol
 		if err := signIn(code); err != nil {
 			return err
 		}
+	} else {
+		fmt.Fprintf(d.out, "the device is signed in already: no registration code needed\n\n")
 	}
 	authn, err := d.pollAuthn(ctx, poll, wait)
 	if err != nil {

@@ -83,7 +83,8 @@ func TestDeviceCommand(t *testing.T) {
 
 // TestDeviceSignInURL proves the printed sign-in URL is the one a second
 // screen opens: the device waits, polling, while a browser signs in at
-// exactly that URL, and then finishes.
+// exactly that URL, and then finishes; run again with its id, the device
+// is signed in already and needs no code.
 func TestDeviceSignInURL(t *testing.T) {
 	t.Parallel()
 	gw := startDefaultServe(t, "serve")
@@ -116,6 +117,18 @@ func TestDeviceSignInURL(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "in a browser and sign in; waiting up to 40s, asking every 1s") {
 		t.Errorf("no word on what to do with the URL:\n%s", out.String())
+	}
+
+	// The same device again: signed in already, it goes straight on.
+	id := deviceOK.FindStringSubmatch(out.String())[1]
+	again, errOut, status := runPassgw(t, time.Minute, "device", "--gateway", gw.URL, "--device-id", id, "--wait", "1s")
+	var calls []string
+	for _, c := range deviceCallLines.FindAllStringSubmatch(again, -1) {
+		calls = append(calls, c[1]+" "+strings.SplitN(c[2], "?", 2)[0]+" "+c[3])
+	}
+	want := "GET /api/v1/checkauthn 200\nGET /api/v1/tokens/authn 200\nGET /api/v1/authorize 200\nGET /api/v1/tokens/media 200"
+	if status != 0 || strings.Join(calls, "\n") != want || !strings.Contains(again, "signed in already") {
+		t.Errorf("the device again: exit status %d, calls\n%s\nwant\n%s\nstdout:\n%s\nstderr:\n%s", status, strings.Join(calls, "\n"), want, again, errOut)
 	}
 }
 
