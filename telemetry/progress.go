@@ -92,7 +92,7 @@ type Progress struct {
 	dropped  prometheus.Counter
 
 	mu       sync.Mutex
-	pending  map[string]map[string]struct{} // set base key -> device hashes
+	pending  map[setKey]map[string]struct{} // set -> device ids
 	npending int
 
 	flushMu sync.Mutex // one flush at a time
@@ -130,7 +130,7 @@ func (p *Progress) init() {
 		for _, r := range p.Requestors {
 			p.known[r] = true
 		}
-		p.pending = map[string]map[string]struct{}{}
+		p.pending = map[setKey]map[string]struct{}{}
 		p.devices = prometheus.NewDesc("passgw_migration_devices",
 			"Distinct devices of a requestor (estimated, fleet-wide through the store: take the max across instances, not the sum) over a sliding window, by state: seen, signed_in_v2, signed_in_v1, v1_only (signed in on v1, not yet through v2).",
 			[]string{"requestor", "state", "window"}, nil)
@@ -186,67 +186,77 @@ func authnCheck(route string) bool {
 
 // Observe records an answered v1 call: route (template), its requestor and
 // deviceId, its status and the backend that answered (BackendTranslate or
-// BackendV1). platform is asked only when the device is new since the
-// last flush. Calls naming no device are not counted.
-func (p *Progress) Observe(route, requestor, deviceID string, platform func() string, status int, backend string) {
+// BackendV1); info, when not nil, tells the platform, read only when the
+// device is new since the last flush. Calls naming no device are not
+// counted.
+func (p *Progress) Observe(route, requestor, deviceID string, info DeviceInformer, status int, backend string) {
 	if p == nil || deviceID == "" || requestor == "" {
 		return
 	}
 	p.init()
-	if !p.known[requestor] {
-		requestor = ProgressOther
-	}
-	device := HashDeviceID(deviceID)
-	states := []string{StateSeen}
+	requestor = p.requestor(requestor)
+	p.add(StateSeen, requestor, deviceID, info)
 	if status == 200 && authnCheck(route) {
+		state := StateSignedInV2
 		if backend == BackendV1 {
-			states = append(states, StateSignedInV1)
-		} else {
-			states = append(states, StateSignedInV2)
+			state = StateSignedInV1
 		}
+		p.add(state, requestor, deviceID, info)
 	}
-	p.add(requestor, device, platform, states...)
 }
 
 // ObserveShadow records the translated answer of a shadow comparison: a
 // 200 to an authentication check says the device is signed in through v2
 // too, though v1 answered it.
-func (p *Progress) ObserveShadow(route, requestor, deviceID string, platform func() string, status int) {
+func (p *Progress) ObserveShadow(route, requestor, deviceID string, info DeviceInformer, status int) {
 	if p == nil || deviceID == "" || requestor == "" || status != 200 || !authnCheck(route) {
 		return
 	}
 	p.init()
-	if !p.known[requestor] {
-		requestor = ProgressOther
-	}
-	p.add(requestor, HashDeviceID(deviceID), platform, StateSignedInV2)
+	p.add(StateSignedInV2, p.requestor(requestor), deviceID, info)
 }
 
-func (p *Progress) add(requestor, device string, platform func() string, states ...string) {
+// requestor is the label of a requestor: itself when configured.
+func (p *Progress) requestor(r string) string {
+	if p.known[r] {
+		return r
+	}
+	return ProgressOther
+}
+
+// setKey names a set: a state of a requestor's devices, of one platform
+// or ("") all.
+type setKey struct{ state, requestor, platform string }
+
+// add puts the device in the sets of state, for all platforms and its own,
+// unless it is there already.
+func (p *Progress) add(state, requestor, deviceID string, info DeviceInformer) {
+	all := setKey{state, requestor, ""}
+	p.mu.Lock()
+	_, known := p.pending[all][deviceID]
+	full := p.npending+2 > p.maxPending()
+	p.mu.Unlock()
+	if known {
+		return
+	}
+	if full {
+		p.dropped.Inc()
+		return
+	}
+	platform := PlatformUnknown
+	if info != nil {
+		platform = PlatformOf(info.DeviceInfo())
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	plat := ""
-	for _, st := range states {
-		all := setBase(st, requestor, "")
-		set := p.pending[all]
-		if _, ok := set[device]; ok {
-			continue
+	for _, k := range [2]setKey{all, {state, requestor, platform}} {
+		set := p.pending[k]
+		if set == nil {
+			set = map[string]struct{}{}
+			p.pending[k] = set
 		}
-		if p.npending >= p.maxPending() {
-			p.dropped.Inc()
-			return
-		}
-		if plat == "" {
-			plat = PlatformUnknown
-			if platform != nil {
-				plat = platform()
-			}
-		}
-		for _, base := range []string{all, setBase(st, requestor, plat)} {
-			if p.pending[base] == nil {
-				p.pending[base] = map[string]struct{}{}
-			}
-			p.pending[base][device] = struct{}{}
+		if _, ok := set[deviceID]; !ok {
+			set[deviceID] = struct{}{}
 			p.npending++
 		}
 	}
@@ -321,17 +331,19 @@ func (p *Progress) Flush(ctx context.Context) {
 	defer p.flushMu.Unlock()
 	p.mu.Lock()
 	pending := p.pending
-	p.pending = map[string]map[string]struct{}{}
+	p.pending = map[setKey]map[string]struct{}{}
 	p.npending = 0
 	p.mu.Unlock()
 	now := p.now()
 	h, d := hourOf(now), dayOf(now)
 	hourEnd := time.Unix((h+25)*3600, 0)
 	dayEnd := time.Unix((d+8)*86400, 0)
-	for base, set := range pending {
+	for k, set := range pending {
+		base := setBase(k.state, k.requestor, k.platform)
+		// Devices enter the sets as a hash: nothing in the store names one.
 		members := make([]string, 0, len(set))
-		for m := range set {
-			members = append(members, m)
+		for id := range set {
+			members = append(members, HashDeviceID(id))
 		}
 		for _, b := range []struct {
 			key     string
@@ -519,3 +531,9 @@ func PlatformOf(deviceInfo []byte) string {
 type DeviceInformer interface {
 	DeviceInfo() []byte
 }
+
+// DeviceInfo is a DeviceInformer of a device information already decoded.
+type DeviceInfo []byte
+
+// DeviceInfo implements DeviceInformer.
+func (d DeviceInfo) DeviceInfo() []byte { return d }

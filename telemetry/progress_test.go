@@ -42,7 +42,7 @@ func TestPlatformOf(t *testing.T) {
 func TestProgressFigures(t *testing.T) {
 	clock := testenv.NewClock(time.Date(2026, 12, 7, 10, 30, 0, 0, time.UTC))
 	p := &Progress{Store: store.NewMemory(clock.Now), Requestors: []string{"REF30"}, Now: clock.Now, RefreshInterval: time.Nanosecond}
-	platform := func(os string) func() string { return func() string { return PlatformOf(deviceInfo(os)) } }
+	platform := func(os string) DeviceInformer { return DeviceInfo(deviceInfo(os)) }
 	for i := range 50 {
 		id := fmt.Sprintf("device-%d", i)
 		os := "Roku OS"

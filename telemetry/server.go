@@ -131,12 +131,8 @@ func (t *Telemetry) Handler(next http.Handler, describe func(*http.Request) Call
 			if backend == "" {
 				backend = BackendTranslate
 			}
-			t.Progress.Observe(name, st.call.Requestor(), st.call.DeviceID(), func() string {
-				if di, ok := st.call.(DeviceInformer); ok {
-					return PlatformOf(di.DeviceInfo())
-				}
-				return PlatformUnknown
-			}, status, backend)
+			info, _ := st.call.(DeviceInformer)
+			t.Progress.Observe(name, st.call.Requestor(), st.call.DeviceID(), info, status, backend)
 		}
 
 		level := slog.LevelInfo

@@ -123,7 +123,9 @@ func deviceChain(tb testing.TB) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st := instrumentStore(tel, store.NewMemory(time.Now))
+	raw := store.NewMemory(time.Now)
+	trackProgress(tel, raw, cfg, logger)
+	st := instrumentStore(tel, raw)
 	modes := map[string]callerauth.Mode{}
 	for _, r := range cfg.Requestors {
 		modes[r.ID], _ = callerauth.ParseMode(r.CallerAuth)

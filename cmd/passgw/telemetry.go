@@ -67,14 +67,11 @@ func instrumentRouter(tel *telemetry.Telemetry, front http.Handler, cfg *Config)
 		rt.Shadow.Translated = func(r *http.Request, call compat.Call, status int) {
 			// The comparison runs after the call was answered: read the
 			// request's own copy, not the parsed call.
-			platform := func() string {
-				raw := r.Header.Get("X-Device-Info")
-				if raw == "" {
-					raw = r.URL.Query().Get("device_info")
-				}
-				return telemetry.PlatformOf(v1api.DeviceInfoObject(raw))
+			raw := r.Header.Get("X-Device-Info")
+			if raw == "" {
+				raw = r.URL.Query().Get("device_info")
 			}
-			p.ObserveShadow(call.Op, call.Requestor, call.DeviceID, platform, status)
+			p.ObserveShadow(call.Op, call.Requestor, call.DeviceID, telemetry.DeviceInfo(v1api.DeviceInfoObject(raw)), status)
 		}
 	}
 	rt.Routed = func(r *http.Request, requestor string, mode compat.Mode, translated bool) {
