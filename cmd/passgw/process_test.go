@@ -78,6 +78,8 @@ type proc struct {
 	name   string
 	cmd    *exec.Cmd
 	stderr *syncBuffer
+	// stdout holds the lines printed on standard output.
+	stdout *syncBuffer
 	done   chan struct{}
 	err    error // the exit status, once done is closed
 	// URL is the address the process printed it listens on.
@@ -89,7 +91,7 @@ type proc struct {
 func startProc(t *testing.T, name string, ready *regexp.Regexp, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(passgwBinary(t), args...)
-	p := &proc{t: t, name: name, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, name: name, cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -102,6 +104,7 @@ func startProc(t *testing.T, name string, ready *regexp.Regexp, args ...string) 
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			fmt.Fprintln(p.stdout, sc.Text())
 			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case urls <- m[1]:

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -396,5 +397,101 @@ func TestConfigSourceFlags(t *testing.T) {
 	}
 	if cfg.Addr != "127.0.0.1:41234" || cfg.SandboxAddr != "127.0.0.1:0" || cfg.Upstream != "sandbox" || cfg.Store != "memory" || len(raw) == 0 {
 		t.Errorf("read %+v", cfg)
+	}
+}
+
+// TestOpsListener runs a gateway process with ops.addr: the operator
+// endpoints answer there (metrics, readiness, a reload with the token),
+// and the device listener serves no /ops/ path.
+func TestOpsListener(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passgw.yaml")
+	file := "ops: {addr: 127.0.0.1:0, token: " + reloadToken + "}\nlog_buffer: {off: true}\nsandbox_addr: 127.0.0.1:0\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, "gateway", regexp.MustCompile(`^passgw operator endpoints on (http://\S+)`), "serve", "--config", path, "--addr", "127.0.0.1:0")
+	post := func(base string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/ops/reload", nil)
+		req.Header.Set("Authorization", "Bearer "+reloadToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(p.URL); code != http.StatusOK {
+		t.Errorf("POST /ops/reload on the operator listener: %d", code)
+	}
+	if v := scrapeURL(t, p.URL)[testenv.MetricSeries("passgw_config_info", map[string]string{"hash": configHash([]byte(file))})]; v != 1 {
+		t.Errorf("passgw_config_info on the operator listener: %v", v)
+	}
+	var device string
+	eventually(t, "the device listener's address", 5*time.Second, func() error {
+		m := regexp.MustCompile(`passgw listening on (http://\S+)`).FindStringSubmatch(p.stdout.String())
+		if m == nil {
+			return fmt.Errorf("not printed: %q", p.stdout)
+		}
+		device = m[1]
+		return nil
+	})
+	if code := post(device); code != http.StatusNotFound {
+		t.Errorf("POST /ops/reload on the device listener: %d, want 404", code)
+	}
+	if n := scrapeURL(t, p.URL)[testenv.MetricSeries("passgw_config_reloads_total", map[string]string{"result": "applied"})]; n != 1 {
+		t.Errorf("%v reloads applied, want the operator listener's one", n)
+	}
+}
+
+// TestGuardReleaseEndpoint proves an operator releases a requestor a
+// sticky guard diverted: POST /ops/v1-guard/release with the token sends
+// it back to v1 (here still dead: 502 again); without the token, or for a
+// requestor not diverted, nothing happens.
+func TestGuardReleaseEndpoint(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	cfg := &Config{Mode: "passthrough", V1Upstream: dead.URL, Throttle: ThrottleConfig{Off: true},
+		V1Guard: V1GuardConfig{MinCalls: 3, Sticky: true}, Ops: OpsConfig{Token: reloadToken}}
+	if err := cfg.provision(func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testenv.DebugLogger(t)
+	gw, err := newGateway(cfg, "http://127.0.0.1:1", logger, hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(method, target, token string) int {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(method, target, nil)
+		r.RemoteAddr = "127.0.0.1:5000"
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		gw.ServeHTTP(w, r)
+		return w.Code
+	}
+	const config = "/api/v1/config/REF30.json"
+	for range 3 {
+		serve("GET", config, "")
+	}
+	// Translate answers (its v2 upstream is down here too: a v1 500).
+	if code := serve("GET", config, ""); code == http.StatusBadGateway || len(gw.cur.Load().guard.Status()) != 1 {
+		t.Fatalf("diverted call: %d, guard %+v", code, gw.cur.Load().guard.Status())
+	}
+	for _, tt := range []struct {
+		target, token string
+		want          int
+	}{
+		{"/ops/v1-guard/release?requestor=REF30", "", http.StatusUnauthorized},
+		{"/ops/v1-guard/release?requestor=OTHER", reloadToken, http.StatusNotFound},
+		{"/ops/v1-guard/release?requestor=REF30", reloadToken, http.StatusOK},
+		{"/ops/v1-guard/release?requestor=REF30", reloadToken, http.StatusNotFound},
+	} {
+		if code := serve("POST", tt.target, tt.token); code != tt.want {
+			t.Errorf("POST %s (token %v): %d, want %d", tt.target, tt.token != "", code, tt.want)
+		}
+	}
+	if code := serve("GET", config, ""); code != http.StatusBadGateway {
+		t.Errorf("after the release: %d, want v1's 502 again", code)
 	}
 }
