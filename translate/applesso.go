@@ -2,7 +2,9 @@ package translate
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -30,7 +32,14 @@ func (g *Gateway) ProfileRequest(ctx context.Context, req *v1model.ProfileReques
 }
 
 func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *v1model.ProfileRequest) (*v1model.ProfileRequestPayload, error) {
-	opts, _, err := g.partnerOptions(ctx, rq, &req.Device, req.MVPD)
+	d := req.Device
+	if d.DeviceID == "" {
+		// Adobe's page lists no deviceId for this call (requestor, mvpd,
+		// deviceType), but v2's partner session needs a device identifier:
+		// the caller's address and User-Agent stand for the device.
+		d.DeviceID = callerDeviceID(&d)
+	}
+	opts, _, err := g.partnerOptions(ctx, rq, &d, req.MVPD)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +53,13 @@ func (g *Gateway) profileRequest(ctx context.Context, rq *Requestor, req *v1mode
 		return nil, v1model.ErrBadRequest(v1model.CodeUnknownIntegration)
 	}
 	return &v1model.ProfileRequestPayload{Body: []byte(s.AuthenticationRequest.Request)}, nil
+}
+
+// callerDeviceID is the device identifier of a call that names none: a
+// digest of its requestor, address and User-Agent, stable for one device.
+func callerDeviceID(d *v1model.Device) string {
+	sum := sha256.Sum256([]byte(d.Requestor + "\x00" + d.IP.String() + "\x00" + d.UserAgent))
+	return "passgw-caller-" + hex.EncodeToString(sum[:16])
 }
 
 // TokenExchange implements the Apple SSO call POST /api/v1/tokens/authn:

@@ -8,6 +8,7 @@
 package v1api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -286,7 +287,37 @@ func (h *Handler) prepare(c *call) error {
 	}
 	d.RokuToken = c.r.Header.Get("X-Roku-Reserved-Roku-Connect-Token")
 	d.GenericData = c.params.Get("generic_data")
+	// The SSO tokens travel upstream as header values: a parameter holding
+	// what a header cannot carry (CR, LF, other controls) is the device's
+	// bad input, not a failure of the gateway's upstream call.
+	if !validHeaderValue(d.SubjectToken) {
+		e := v1model.ErrBadRequest("")
+		e.Cause = errors.New("ast holds characters an HTTP header cannot carry")
+		return e
+	}
 	return nil
+}
+
+// validHeaderValue reports whether s can be sent as an HTTP header value:
+// no control character but HTAB (RFC 9110 §5.5).
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// StatusClientClosed is the status a call the client abandoned is recorded
+// with (nginx's 499): no answer reaches the client, and the call is
+// neither a server error nor the client's bad request.
+const StatusClientClosed = 499
+
+// clientClosed reports whether err ended the call because the client went
+// away (its request's context was cancelled).
+func clientClosed(r *http.Request, err error) bool {
+	return errors.Is(r.Context().Err(), context.Canceled) && errors.Is(err, context.Canceled)
 }
 
 // fail renders err as the v1 error answer.
@@ -294,6 +325,12 @@ func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	var credErr *CredentialError
 	if errors.As(err, &credErr) {
 		writeCredentialError(w, credErr)
+		return
+	}
+	if clientClosed(c.r, err) {
+		h.log.LogAttrs(c.r.Context(), slog.LevelInfo, "v1 call abandoned: client closed",
+			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path))
+		w.WriteHeader(StatusClientClosed)
 		return
 	}
 	var v1err *v1model.Error

@@ -194,3 +194,25 @@ func findRequest(t *testing.T, reqs []v2test.Request, method, path string) v2tes
 	t.Fatalf("no %s %s among %v", method, path, paths(reqs))
 	return v2test.Request{}
 }
+
+// TestAppleSSOProfileRequestWithoutDeviceID: the profile request with only
+// the inputs Adobe's page lists (no deviceId) is answered with a payload
+// Apple (the sandbox) accepts, sent upstream with a device identifier of
+// its own and the caller's address.
+func TestAppleSSOProfileRequestWithoutDeviceID(t *testing.T) {
+	r := ssoRig(t)
+	n := r.upstreamCount()
+	header := http.Header{"X-Forwarded-For": {"198.51.100.44"}}
+	resp, request := r.do(http.MethodGet, "/api/v1/REF30/profile-requests/AcmeCable?deviceType=tvOS", header, "")
+	r.want(resp, request, http.StatusOK)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
+		t.Errorf("profile request Content-Type %q, want application/octet-stream", ct)
+	}
+	if _, err := r.sandbox.PartnerSAMLResponse(request, "alice"); err != nil {
+		t.Fatalf("the sandbox, playing Apple, refused the profile request: %v", err)
+	}
+	q := findRequest(t, r.upstreamSince(n), http.MethodPost, "/api/v2/REF30/sessions/sso/Apple")
+	if q.Header.Get("AP-Device-Identifier") == "" || q.Header.Get("X-Forwarded-For") != "198.51.100.44" {
+		t.Errorf("partner session sent with AP-Device-Identifier %q, X-Forwarded-For %q", q.Header.Get("AP-Device-Identifier"), q.Header.Get("X-Forwarded-For"))
+	}
+}
