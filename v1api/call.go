@@ -31,6 +31,9 @@ type Call struct {
 	// qb backs params; state tells when it may be reused (see claim).
 	qb    *queryBuf
 	state atomic.Int32
+	// body puts back the part of a form body read, for whoever passes the
+	// call on; it lives here to cost no allocation of its own.
+	body replayBody
 }
 
 // The states of a Call parsed by Front.
@@ -154,7 +157,11 @@ func formatOf(contentType string) string {
 // rest of r.Body, for whoever passes the call on.
 func (h *Handler) parse(c *Call, r *http.Request, qb *queryBuf, replay bool) {
 	path, ext := trimExtension(r.URL.Path)
-	c.params, c.perr = readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes, qb, replay)
+	var rb *replayBody
+	if replay {
+		rb = &c.body
+	}
+	c.params, c.perr = readParams(r, h.cfg.MaxParamBytes, h.cfg.MaxBodyBytes, qb, rb)
 	c.format = negotiate(ext, c.params.Get("format"), r.Header.Values("Accept"))
 	c.m = matchRoute(h.routes, r.Method, path)
 	c.header = r.Header

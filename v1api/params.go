@@ -76,8 +76,9 @@ func (h *Handler) putQueryBuf(qb *queryBuf) {
 
 // readParams reads the parameters of r within the limits; the body is read
 // only when it is a form. The query is decoded into qb when it is not nil.
-// With replay, the part of the body read is put back in front of the rest.
-func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf, replay bool) (Params, error) {
+// With replay not nil, the part of the body read is put back in front of
+// the rest, through replay.
+func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf, replay *replayBody) (Params, error) {
 	var p Params
 	if len(r.URL.RawQuery) > maxParam {
 		return Params{Query: url.Values{}, Form: url.Values{}}, badRequest(errParamsTooLarge)
@@ -99,8 +100,9 @@ func readParams(r *http.Request, maxParam int, maxBody int64, qb *queryBuf, repl
 		return p, nil
 	}
 	body, err := readLimited(r.Body, maxBody)
-	if replay {
-		r.Body = &replayBody{head: body, rest: r.Body}
+	if replay != nil {
+		*replay = replayBody{head: body, rest: r.Body}
+		r.Body = replay
 	}
 	if err != nil {
 		return p, badRequest(err)

@@ -20,7 +20,7 @@ func BenchmarkParse(b *testing.B) {
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/authorize?requestor=REF30&deviceId=bench-device-0001&resource=sports&format=json", nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := readParams(r, DefaultMaxParamBytes, DefaultMaxBodyBytes, nil, false)
+			p, err := readParams(r, DefaultMaxParamBytes, DefaultMaxBodyBytes, nil, nil)
 			if err != nil || p.Get("resource") != "sports" {
 				b.Fatalf("readParams: %v %v", p, err)
 			}
@@ -32,7 +32,7 @@ func BenchmarkParse(b *testing.B) {
 		for b.Loop() {
 			r := httptest.NewRequest(http.MethodPost, "/reggie/v1/REF30/regcode", strings.NewReader(form))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			p, err := readParams(r, DefaultMaxParamBytes, DefaultMaxBodyBytes, nil, false)
+			p, err := readParams(r, DefaultMaxParamBytes, DefaultMaxBodyBytes, nil, nil)
 			if err != nil || p.Get("deviceType") != "Roku" {
 				b.Fatalf("readParams: %v %v", p, err)
 			}
