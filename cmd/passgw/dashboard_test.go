@@ -118,7 +118,7 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("%s: title %q, uid %q, %d panels", dashboardFile, d.Title, d.UID, len(d.Panels))
 	}
 
-	w := newMonitoredWorld(t, nil)
+	w, _ := newMonitoredWorld(t, nil)
 	w.driveEverySeries()
 	exported := w.exported()
 

@@ -26,17 +26,17 @@ const (
 // memory) whose requestors cover the migration modes: REF30 in translate,
 // SHADOW in shadow and CANARY in canary (half the devices), the last two
 // in front of a second gateway, on its own sandbox, standing in for the v1
-// service.
-func newMonitoredWorld(t *testing.T, st store.Store) *obsWorld {
+// service (returned second).
+func newMonitoredWorld(t *testing.T, st store.Store) (w, v1 *obsWorld) {
 	t.Helper()
-	v1 := newObsWorld(t, func(c *Config) { c.Requestors = monitoredRequestors(c.PublicURL) })
+	v1 = newObsWorld(t, func(c *Config) { c.Requestors = monitoredRequestors(c.PublicURL) })
 	return newObsWorldStore(t, func(c *Config) {
 		c.Requestors = monitoredRequestors(c.PublicURL)
 		c.V1Upstream = v1.URL
 		half := 50.0
 		c.Requestors[1].Mode = "shadow"
 		c.Requestors[2].Mode, c.Requestors[2].CanaryPercent = "canary", &half
-	}, st)
+	}, st), v1
 }
 
 func monitoredRequestors(base string) []RequestorConfig {

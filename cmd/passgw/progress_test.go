@@ -3,19 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v2client/v2test"
 )
 
 // TestMigrationProgressAcrossInstances signs N devices in through two
@@ -114,4 +119,75 @@ func TestMigrationProgressAcrossInstances(t *testing.T) {
 		t.Errorf("passgw status --platforms shows no line for platform unknown (the devices sent no device information):\n%s", out.String())
 	}
 	t.Logf("passgw status:\n%s", out.String())
+}
+
+// signInVia registers deviceID for requestor on the gateway w and signs
+// alice in through w's v1 authenticate URL, redirected to redirectBase's
+// landing page (the base URL of whoever answers the requestor's calls).
+func signInVia(t *testing.T, w *obsWorld, requestor, deviceID, redirectBase string) {
+	t.Helper()
+	resp, body := w.call("POST", "/reggie/v1/"+requestor+"/regcode.json", nil, "deviceId="+url.QueryEscape(deviceID))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("%s regcode: %d %s", requestor, resp.StatusCode, body)
+	}
+	var reg struct{ Code string }
+	if err := json.Unmarshal([]byte(body), &reg); err != nil || reg.Code == "" {
+		t.Fatalf("%s regcode body %s: %v", requestor, body, err)
+	}
+	q := url.Values{"reg_code": {reg.Code}, "requestor_id": {requestor}, "mso_id": {"AcmeCable"},
+		"domain_name": {"localhost"}, "redirect_url": {redirectBase + signedInPath}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass"); err != nil {
+		t.Fatalf("%s sign-in: %v", requestor, err)
+	}
+	target := "/api/v1/tokens/authn?" + url.Values{"requestor": {requestor}, "deviceId": {deviceID}}.Encode()
+	if resp, body := w.call("GET", target, nil, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s tokens/authn: %d %s", requestor, resp.StatusCode, body)
+	}
+}
+
+// TestMigrationProgressV1Only: where the migration modes can tell, devices
+// signed in on v1 and not through v2 are counted as such. A canary device
+// on the v1 side and a shadow-mode device sign in on the v1 service (a
+// second gateway standing in for it) through the gateway; a canary device
+// on the translate side and a translate-mode device sign in through v2.
+// The gateway's /status says which is which.
+func TestMigrationProgressV1Only(t *testing.T) {
+	w, v1 := newMonitoredWorld(t, nil)
+	onV1, onV2 := "", ""
+	for i := 0; onV1 == "" || onV2 == ""; i++ {
+		id := fmt.Sprintf("canary-tv-%d", i)
+		if compat.InCanary(monitoredCanary, id, 50) {
+			onV2 = id
+		} else {
+			onV1 = id
+		}
+	}
+	signInVia(t, w, monitoredCanary, onV1, v1.URL)
+	signInVia(t, w, monitoredCanary, onV2, w.URL)
+	signInVia(t, w, monitoredShadow, "shadow-tv", v1.URL)
+	signInVia(t, w, "REF30", "translate-tv", w.URL)
+
+	resp, err := http.Get(w.URL + statusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a statusAnswer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/status: %d, %v", resp.StatusCode, err)
+	}
+	want := map[string]map[string]uint64{
+		monitoredCanary: {telemetry.StateSeen: 2, telemetry.StateSignedInV2: 1, telemetry.StateSignedInV1: 1, telemetry.StateV1Only: 1},
+		monitoredShadow: {telemetry.StateSeen: 1, telemetry.StateSignedInV2: 0, telemetry.StateSignedInV1: 1, telemetry.StateV1Only: 1},
+		"REF30":         {telemetry.StateSeen: 1, telemetry.StateSignedInV2: 1, telemetry.StateSignedInV1: 0, telemetry.StateV1Only: 0},
+	}
+	for rq, states := range want {
+		for _, window := range telemetry.ProgressWindows() {
+			if got := a.Progress.Requestors[rq].Windows[window]; !maps.Equal(got, states) {
+				t.Errorf("%s %s: %v, want %v", rq, window, got, states)
+			}
+		}
+	}
 }
