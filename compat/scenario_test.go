@@ -229,3 +229,63 @@ func TestThrottleRetry(t *testing.T) {
 		t.Errorf("waits %v, want 2 more", waits.d)
 	}
 }
+
+// TestRunnerUndecided proves a preauthorize answer with resources left
+// undecided by a throttle (an item-level 429, JSON or XML, or the mark
+// Adobe-Response-Confidence: partial on a legacy answer) is asked again
+// like a 429, and kept when the recorded answer holds one too.
+func TestRunnerUndecided(t *testing.T) {
+	partial := map[string]string{
+		"json":   `{"resources":[{"id":"a","authorized":true},{"id":"b","authorized":false,"error":{"status":429,"message":"Too Many Requests"}}]}`,
+		"xml":    `<resources><resource><id>a</id><authorized>true</authorized></resource><resource><id>b</id><authorized>false</authorized><error><status>429</status><message>Too Many Requests</message></error></resource></resources>`,
+		"legacy": `<resources><resource><id>a</id><authorized>true</authorized></resource><resource><id>b</id><authorized>false</authorized></resource></resources>`,
+	}
+	whole := map[string]string{
+		"json":   `{"resources":[{"id":"a","authorized":true},{"id":"b","authorized":true}]}`,
+		"xml":    `<resources><resource><id>a</id><authorized>true</authorized></resource><resource><id>b</id><authorized>true</authorized></resource></resources>`,
+		"legacy": `<resources><resource><id>a</id><authorized>true</authorized></resource><resource><id>b</id><authorized>true</authorized></resource></resources>`,
+	}
+	seen := map[string]int{}
+	var mu sync.Mutex
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := r.URL.Query().Get("format")
+		mu.Lock()
+		seen[r.URL.RawQuery]++
+		n := seen[r.URL.RawQuery]
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/"+strings.TrimPrefix(f, "legacy"))
+		if f == "legacy" {
+			w.Header().Set("Content-Type", "application/xml")
+			w.Header().Set("Adobe-Response-Confidence", "full")
+		}
+		if n == 1 || r.URL.Query().Get("always") != "" {
+			if f == "legacy" {
+				w.Header().Set("Adobe-Response-Confidence", "partial")
+			}
+			io.WriteString(w, partial[f])
+			return
+		}
+		io.WriteString(w, whole[f])
+	}))
+	defer target.Close()
+	sc := writeScenario(t, map[string]string{
+		"01-json.txtar":    "-- request --\nGET /api/v1/preauthorize?format=json HTTP/1.1\n\n",
+		"02-xml.txtar":     "-- request --\nGET /api/v1/preauthorize?format=xml HTTP/1.1\n\n",
+		"02a-legacy.txtar": "-- request --\nGET /api/v1/preauthorize?format=legacy HTTP/1.1\n\n",
+		"03-expected.txtar": "-- request --\nGET /api/v1/preauthorize?format=json&always=1 HTTP/1.1\n\n-- response --\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n" +
+			partial["json"] + "\n",
+	})
+	var waits sleeps
+	res := (&Runner{Target: target.URL, Sleep: waits.sleep}).Run(context.Background(), sc)
+	for i, f := range []string{"json", "xml", "legacy"} {
+		if res[i].Err != nil || res[i].Throttled != 1 || string(res[i].Got.Body) != whole[f] {
+			t.Errorf("%s: %v, throttled %d, answer %s", f, res[i].Err, res[i].Throttled, res[i].Got.Body)
+		}
+	}
+	if res[3].Err != nil || res[3].Throttled != 0 || res[3].Diff != "" {
+		t.Errorf("expected partial answer: %v, throttled %d, diff %s", res[3].Err, res[3].Throttled, res[3].Diff)
+	}
+	if len(waits.d) != 3 || waits.d[0] != time.Second {
+		t.Errorf("waits %v, want three of a second", waits.d)
+	}
+}

@@ -22,11 +22,9 @@ func (g *Gateway) Preauthorize(ctx context.Context, req *v1model.PreauthorizeReq
 		if err != nil {
 			return nil, err
 		}
-		if !rq.EnhancedErrors {
-			for i := range p.Resources {
-				p.Resources[i].Error = nil
-			}
-		}
+		// Item errors stay for every requestor: the v1 surface renders them
+		// only in the enhanced format, and reads them to mark an answer
+		// that left resources undecided.
 		return p, nil
 	})
 }

@@ -88,7 +88,11 @@ func (h *Handler) write(w http.ResponseWriter, c *call, res result) {
 		w.WriteHeader(res.status)
 	default:
 		if res.confidence {
-			w.Header()["Adobe-Response-Confidence"] = c.headerValue("full")
+			v := "full"
+			if res.partial {
+				v = "partial"
+			}
+			w.Header()["Adobe-Response-Confidence"] = c.headerValue(v)
 		}
 		h.writeBody(w, c, res.status, res.body)
 	}

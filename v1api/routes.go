@@ -44,8 +44,9 @@ type result struct {
 	body     body
 	location string
 	octets   []byte
-	// confidence adds Adobe-Response-Confidence: full (preauthorize).
-	confidence bool
+	// confidence adds Adobe-Response-Confidence (preauthorize): full, or
+	// partial when some resources were left undecided (partial).
+	confidence, partial bool
 }
 
 func routeTable() []*route {
@@ -285,7 +286,21 @@ func servePreauthorize(ctx context.Context, b Backend, c *call) (result, error) 
 		return result{}, err
 	}
 	opts := itemErrorOptions{enhanced: c.enhanced, helpURL: c.helpURL, trace: c.requestID}
-	return result{status: http.StatusOK, body: &preauthorizeBody{pre, opts}, confidence: true}, nil
+	return result{status: http.StatusOK, body: &preauthorizeBody{pre, opts}, confidence: true, partial: undecided(pre)}, nil
+}
+
+// undecided reports whether some resources of p were left undecided: their
+// item error is a failure (throttled, or the upstream failing), not a
+// decision. Such an answer says Adobe-Response-Confidence: partial, for
+// requestors in the legacy error format too, whose answers carry no item
+// errors to tell a throttled resource from a denied one.
+func undecided(p *v1model.Preauthorization) bool {
+	for _, d := range p.Resources {
+		if d.Error != nil && (d.Error.Status == http.StatusTooManyRequests || d.Error.Status >= 500) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitResources turns the resource values (comma-separated, possibly

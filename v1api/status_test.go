@@ -91,3 +91,36 @@ func TestStatuses(t *testing.T) {
 		})
 	}
 }
+
+// TestPreauthorizeConfidence proves a preauthorize answer says
+// Adobe-Response-Confidence: partial when resources were left undecided
+// (an item error that is a failure: throttled, or the upstream failing),
+// in the legacy format too, where no item error is rendered; a denial is a
+// decision, and the answer stays full.
+func TestPreauthorizeConfidence(t *testing.T) {
+	denied := v1model.NewError(403, "User not authorized", "authorization_denied_by_mvpd")
+	for _, tt := range []struct {
+		name string
+		item *v1model.Error
+		want string
+	}{
+		{"all decided", nil, "full"},
+		{"denied", denied, "full"},
+		{"throttled", v1model.ErrTooManyRequests(), "partial"},
+		{"upstream failed", &v1model.Error{Status: 500, Message: "Internal Server Error", Code: "internal_error"}, "partial"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newRecordingBackend()
+			b.pre = &v1model.Preauthorization{Resources: []v1model.ResourceDecision{
+				{ID: "a", Authorized: true}, {ID: "b", Error: tt.item},
+			}}
+			w := serve(newTestHandler(t, b, nil), testRequest{target: "/api/v1/preauthorize?requestor=R&deviceId=d&resource=a,b"})
+			if got := w.Header().Get("Adobe-Response-Confidence"); w.Code != 200 || got != tt.want {
+				t.Errorf("status %d, Adobe-Response-Confidence %q, want %q", w.Code, got, tt.want)
+			}
+			if strings.Contains(w.Body.String(), "<error>") {
+				t.Errorf("a legacy answer carries an item error: %s", w.Body)
+			}
+		})
+	}
+}

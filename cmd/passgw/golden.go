@@ -53,7 +53,8 @@ authenticate redirect, or --var sandbox=URL). In recorded answers these values a
 as placeholders, headers included, so a recording made on one target checks on another.
 
 A 429 Too Many Requests is waited out (at least 1 s, or Retry-After) and the request sent again,
-up to 10 times; it is never recorded unless the case's recorded answer is a 429.
+up to 10 times; it is never recorded unless the case's recorded answer is a 429. So is a
+preauthorize answer that left resources undecided (Adobe-Response-Confidence: partial).
 
 A clock section cannot move a live target's clock: that case and the rest of its scenario are
 skipped with a notice. A browser section ("signin USER PASSWORD") needs --browser, which follows
