@@ -214,6 +214,17 @@ func (m *Metrics) V1Fallback(requestor string, fallback bool) {
 	m.v1Switches.WithLabelValues(requestor, to).Inc()
 }
 
+// V1GuardWatches makes passgw_v1_fallback{requestor} exist, at 0 unless
+// a switch set it, for a requestor the guard watches (one whose calls go
+// to a v1 upstream), so that an instance that never switched shows 0
+// rather than nothing.
+func (m *Metrics) V1GuardWatches(requestor string) {
+	if m == nil {
+		return
+	}
+	m.v1Fallback.WithLabelValues(requestor)
+}
+
 // statusLabel is status as a label value; the statuses the gateway answers
 // with are constants, so recording a call allocates no string for them.
 func statusLabel(status int) string {

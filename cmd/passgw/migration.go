@@ -100,6 +100,23 @@ func (c *Config) v1Guard(now func() time.Time, switched func(string, bool), logg
 	}
 }
 
+// guarded names the requestors whose calls go to a v1 upstream, as the
+// guard and passgw_v1_fallback name them (GuardDefault for those the
+// configuration does not name).
+func (c *Config) guarded() []string {
+	policy := c.policies()
+	var out []string
+	if policy("").Mode.NeedsUpstream() {
+		out = append(out, compat.GuardDefault)
+	}
+	for _, r := range c.Requestors {
+		if policy(r.ID).Mode.NeedsUpstream() {
+			out = append(out, r.ID)
+		}
+	}
+	return out
+}
+
 // guardDetails are the readiness lines of the guard: one per requestor it
 // answers through translate.
 func guardDetails(g *compat.Guard) func() []string {

@@ -135,7 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		g.Go(func() error { tokens.KeepStored(ctx, v2client.DefaultKeepInterval); return nil })
 	}
 	gw.level, gw.source, gw.opsApart = level, src, cfg.Ops.Addr != ""
-	gw.cur.Load().hash = configHash(raw)
+	gw.cur.Load().hash = configHash(raw) // before any call
 	tel.Metrics.ConfigInEffect(gw.cur.Load().hash)
 	// SIGHUP reads the configuration file again (as POST /ops/reload does).
 	hup := make(chan os.Signal, 1)
@@ -324,7 +324,9 @@ func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (
 	if err != nil {
 		return nil, err
 	}
+	first.hash = configHash(nil)
 	gw.cur.Store(first)
+	gw.metrics.ConfigInEffect(first.hash)
 	return gw, nil
 }
 
@@ -401,8 +403,13 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 		return nil, err
 	}
 	gen.guard = cfg.v1Guard(h.Now, gw.metrics.V1Fallback, logger)
-	if gen.guard != nil && prev != nil {
-		gen.guard.Continue(prev.guard)
+	if gen.guard != nil {
+		if prev != nil {
+			gen.guard.Continue(prev.guard)
+		}
+		for _, id := range cfg.guarded() {
+			gw.metrics.V1GuardWatches(id)
+		}
 	}
 	front, err := cfg.migrationRouter(v1, st, gw.shadow, gen.guard, gw.metrics.ShadowCompared, logger)
 	if err != nil {
