@@ -22,7 +22,12 @@ import (
 // fetch the generation and the value in one store step (store.GetMany): one
 // round trip instead of two on a remote store.
 
-func genKey(rq *Requestor, deviceID string) string { return store.Key("gen", rq.ID, deviceID) }
+func genKey(rq *Requestor, deviceID string) string {
+	if rq.clusterKeys {
+		return store.DeviceKey("gen", rq.ID, deviceID)
+	}
+	return store.Key("gen", rq.ID, deviceID)
+}
 
 // setGeneration records the generation read from the store (nil: none yet).
 func (dv *device) setGeneration(b []byte) {
@@ -61,6 +66,9 @@ func (g *Gateway) newGeneration(ctx context.Context, dv *device) error {
 // of that kind (a decision's resource). The usual counts of parts are passed
 // on without building a slice.
 func (dv *device) key(kind string, parts ...string) string {
+	if dv.rq.clusterKeys {
+		return store.DeviceKey(kind, dv.rq.ID, dv.id, parts...)
+	}
 	switch len(parts) {
 	case 0:
 		return store.Key(kind, dv.rq.ID, dv.id)

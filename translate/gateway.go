@@ -66,6 +66,12 @@ type GatewayConfig struct {
 	// DeviceDefaults complete the device information v2 requires when the
 	// device sent none or an incomplete one.
 	DeviceDefaults DeviceDefaults
+	// ClusterKeys gives every key of one device's state one Redis Cluster
+	// hash tag (store.DeviceKey), so that what a call reads together lives
+	// on one node. Set it for a store spread over hash slots; off, the keys
+	// are those earlier versions wrote (store.Key), which a store kept
+	// across an upgrade still holds.
+	ClusterKeys bool
 }
 
 // Requestor is the configuration of one v1 requestor, as a requestor entry
@@ -114,6 +120,10 @@ type Requestor struct {
 	// TempPassMVPD is the TempPass MVPD used by free preview when the device
 	// names none.
 	TempPassMVPD string `yaml:"temppass_mvpd"`
+
+	// clusterKeys is GatewayConfig.ClusterKeys, where the keys of a
+	// device are built.
+	clusterKeys bool
 }
 
 // Provision fills the defaults of r and checks it, calling bad for each
@@ -290,6 +300,7 @@ func New(cfg GatewayConfig) (*Gateway, error) {
 		r := cfg.Requestors[i]
 		r.AllowedDomains = slices.Clone(r.AllowedDomains)
 		r.AllowedRedirectURLs = slices.Clone(r.AllowedRedirectURLs)
+		r.clusterKeys = cfg.ClusterKeys
 		g.requestors[r.ID] = &r
 	}
 	return g, nil

@@ -67,7 +67,9 @@ type Config struct {
 	// decisions, media-token marks, caches, nonces, its own v2 credentials):
 	// "memory" (the default: one process, lost on restart) or
 	// redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS), which
-	// several instances share and which survives their restarts.
+	// several instances share and which survives their restarts; or
+	// redis+sentinel://SENTINEL,SENTINEL,.../MASTER_SET[/DB] and
+	// redis+cluster://SEED,SEED,... for Redis Sentinel and Redis Cluster.
 	Store string `yaml:"store"`
 	// StoreCheck is what the gateway does at start when the Redis store's
 	// settings can lose its state (no persistence, an evicting
@@ -268,7 +270,7 @@ func (c *Config) provision(getenv func(string) string) error {
 	}
 	if c.Store != "memory" {
 		if _, err := redisstore.ParseURL(c.Store); err != nil {
-			bad("store", "want memory or redis://HOST:PORT/DB: %v", err)
+			bad("store", "want memory, redis://HOST:PORT/DB, redis+sentinel://HOST:PORT,.../MASTER_SET or redis+cluster://HOST:PORT,...: %v", err)
 		}
 	}
 	switch c.StoreCheck {

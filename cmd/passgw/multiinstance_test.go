@@ -35,7 +35,17 @@ func startCluster(t *testing.T) *cluster {
 // once, no token is handed out twice.
 func TestMultiInstance(t *testing.T) {
 	c := startCluster(t)
-	A, B := c.a.URL, c.b.URL
+	twoInstanceFlows(t, c.a.URL, c.b.URL, c.sandboxURL)
+
+	// Instance B used the v2 client registration A made and stored.
+	if n := countLines(c.a.stderr.String()+c.b.stderr.String(), "adobe pass: client registered"); n != 1 {
+		t.Errorf("the gateway registered with Adobe Pass %d times across instances, want once", n)
+	}
+}
+
+// twoInstanceFlows runs a device hopping between the instances at A and B
+// at every call, and two instances racing for one device's media token.
+func twoInstanceFlows(t *testing.T, A, B, sandboxURL string) {
 	sports := url.Values{"resource": {"sports"}}
 
 	t.Run("AlternatingFlow", func(t *testing.T) {
@@ -57,7 +67,7 @@ func TestMultiInstance(t *testing.T) {
 		if m.MVPDID != "AcmeCable" || m.Resource != "sports" {
 			t.Fatalf("mediatoken on B = %+v", m)
 		}
-		verifyMediaToken(t, c.sandboxURL, m.SerializedToken, "sports")
+		verifyMediaToken(t, sandboxURL, m.SerializedToken, "sports")
 		d.call("logout on A", A, http.MethodDelete, "/api/v1/logout", nil, http.StatusNoContent)
 		// A's logout dropped the decision it kept for every instance.
 		var e v1ErrorBody
@@ -103,9 +113,4 @@ func TestMultiInstance(t *testing.T) {
 			}
 		}
 	})
-
-	// Instance B used the v2 client registration A made and stored.
-	if n := countLines(c.a.stderr.String()+c.b.stderr.String(), "adobe pass: client registered"); n != 1 {
-		t.Errorf("the gateway registered with Adobe Pass %d times across instances, want once", n)
-	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1api/callerauth"
 	"github.com/passgw/passgw/v2client"
@@ -345,6 +346,9 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 		NewCode:    h.NewCode,
 		Logger:     logger.With("component", "translate"),
 		Requestors: cfg.translateRequestors(),
+		// A new layout for a new kind of store: one already in use keeps
+		// the keys it holds.
+		ClusterKeys: redisstore.Clustered(cfg.Store),
 	})
 	if err != nil {
 		return nil, err

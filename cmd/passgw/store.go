@@ -36,8 +36,13 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (store.Sto
 	if err != nil {
 		return nil, nil, err
 	}
-	// The address and database only: the URL may carry a password.
-	log := logger.With("component", "store", "redis", opts.InitAddress[0], "db", opts.SelectDB)
+	// The addresses and database only: the URL may carry a password.
+	log := logger.With("component", "store", "redis", strings.Join(opts.InitAddress, ","), "db", opts.SelectDB)
+	if opts.Sentinel.MasterSet != "" {
+		log = log.With("sentinel_master_set", opts.Sentinel.MasterSet)
+	} else if redisstore.Clustered(cfg.Store) {
+		log = log.With("cluster", true)
+	}
 	pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
 	defer cancel()
 	if err := rs.Ping(pctx); err != nil {

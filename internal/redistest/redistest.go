@@ -28,7 +28,8 @@ import (
 // startWait bounds how long a fresh redis-server may take to answer PING.
 const startWait = 10 * time.Second
 
-// ErrNotInstalled is returned by Launch when redis-server is not on PATH.
+// ErrNotInstalled is returned by Launch when redis-server (or
+// redis-sentinel) is not on PATH.
 var ErrNotInstalled = errors.New("redis-server not found in PATH")
 
 // Server is a throwaway redis-server process.
@@ -36,13 +37,14 @@ type Server struct {
 	// Addr is the server's HOST:PORT; it stays the same across Restart.
 	Addr string
 
-	t    testing.TB // nil for a Server from Launch
-	bin  string
-	args []string // configuration beyond the defaults
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
+	t        testing.TB // nil for a Server from Launch
+	bin      string
+	sentinel string   // the configuration file of a redis-sentinel; "" for a server
+	args     []string // configuration beyond the defaults
+	dir      string
+	port     int
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
 // Launch starts a redis-server on a free loopback port, with its files
@@ -52,11 +54,17 @@ type Server struct {
 // overriding the defaults. ctx bounds the start only. The caller stops the
 // server with Stop.
 func Launch(ctx context.Context, dir string, args ...string) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
+	return launch(ctx, &Server{dir: dir, args: args}, "redis-server")
+}
+
+// launch starts s, a redis-server or (with s.sentinel) a redis-sentinel,
+// on a free port.
+func launch(ctx context.Context, s *Server, program string) (*Server, error) {
+	bin, err := exec.LookPath(program)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
-	s := &Server{bin: bin, dir: dir, args: args}
+	s.bin = bin
 	var lastErr error
 	// A free port found by listening may be taken again before
 	// redis-server binds it; try a few.
@@ -70,7 +78,7 @@ func Launch(ctx context.Context, dir string, args ...string) (*Server, error) {
 			return s, nil
 		}
 	}
-	return nil, fmt.Errorf("starting redis-server: %w", lastErr)
+	return nil, fmt.Errorf("starting %s: %w", program, lastErr)
 }
 
 // Start starts a redis-server for the test t, in a temporary directory,
@@ -128,14 +136,15 @@ func (s *Server) Restart() {
 
 func (s *Server) start(ctx context.Context) error {
 	logPath := s.LogPath()
-	args := append([]string{
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", s.dir,
-		"--logfile", logPath,
-	}, s.args...)
+	var args []string
+	if s.sentinel != "" {
+		args = []string{s.sentinel}
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir, "--logfile", logPath)
+	if s.sentinel == "" {
+		args = append(args, "--save", "", "--appendonly", "no")
+	}
+	args = append(args, s.args...)
 	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err

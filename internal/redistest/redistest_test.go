@@ -3,7 +3,10 @@ package redistest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestLaunchAnswersUntilStopped(t *testing.T) {
@@ -49,5 +52,37 @@ func TestDoAndConfiguration(t *testing.T) {
 	var rerr Error
 	if _, err := s.Do("NOSUCHCOMMAND"); !errors.As(err, &rerr) {
 		t.Fatalf("unknown command: %v, want an Error", err)
+	}
+}
+
+func TestSentinelFailover(t *testing.T) {
+	s := StartSentinel(t, 300*time.Millisecond)
+	if got, err := s.MasterAddr(); err != nil || got != s.Master.Addr {
+		t.Fatalf("master = %q, %v; want %s", got, err, s.Master.Addr)
+	}
+	start := time.Now()
+	s.Master.Stop()
+	eventuallyTrue(t, "the replica promoted", func() (bool, error) {
+		got, err := s.MasterAddr()
+		return got == s.Replica.Addr, err
+	})
+	t.Logf("failover took %v", time.Since(start))
+}
+
+func TestCluster(t *testing.T) {
+	c := StartCluster(t, 3, time.Second)
+	// Keys spread over the three nodes: each answers MOVED for the others'.
+	moved := 0
+	for i := range 30 {
+		_, err := c.Nodes[0].Do("SET", fmt.Sprint("key", i), "v")
+		var e Error
+		if errors.As(err, &e) && strings.HasPrefix(string(e), "MOVED") {
+			moved++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if moved == 0 || moved == 30 {
+		t.Errorf("%d of 30 keys moved away from node 0, want some", moved)
 	}
 }

@@ -26,3 +26,36 @@ func TestKeyStable(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceKey: every key of one device carries one hash tag, and keys of
+// other devices, requestors or items differ.
+func TestDeviceKey(t *testing.T) {
+	tag := func(k string) string {
+		open, close := strings.IndexByte(k, '{'), strings.IndexByte(k, '}')
+		if open < 0 || close < open+2 {
+			t.Fatalf("key %q has no hash tag", k)
+		}
+		return k[open+1 : close]
+	}
+	gen := DeviceKey("gen", "REF30", "device-1")
+	decision := DeviceKey("decision", "REF30", "device-1", "sports")
+	if tag(gen) != tag(decision) || !strings.HasPrefix(gen, "gen:{") || !strings.HasPrefix(decision, "decision:{") {
+		t.Errorf("keys of one device %q and %q do not share their hash tag", gen, decision)
+	}
+	seen := map[string]bool{}
+	for _, k := range []string{gen, decision,
+		DeviceKey("decision", "REF30", "device-1", "news"),
+		DeviceKey("decision", "REF30", "device-2", "sports"),
+		DeviceKey("decision", "REF30E", "device-1", "sports"),
+		DeviceKey("decision", "REF3", "0device-1", "sports"),
+		DeviceKey("gen", "REF30", "device-2"),
+	} {
+		if seen[k] {
+			t.Errorf("key %q built twice", k)
+		}
+		seen[k] = true
+	}
+	if tag(DeviceKey("gen", "REF3", "0device-1")) == tag(gen) {
+		t.Error("requestor and device run together in the hash tag")
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,6 +250,39 @@ func TestParseURLOptions(t *testing.T) {
 			}
 			return ""
 		}},
+		{url: "redis+sentinel://u:pw@s1,s2:26380,[::1]:26381,[::2]/mymaster/2?sentinel_password=spw&dial_timeout=1s",
+			check: func(o rueidis.ClientOption) string {
+				want := []string{"s1:26379", "s2:26380", "[::1]:26381", "[::2]:26379"}
+				if !slices.Equal(o.InitAddress, want) || o.Sentinel.MasterSet != "mymaster" || o.SelectDB != 2 {
+					return fmt.Sprintf("want sentinels %v, master set mymaster, database 2", want)
+				}
+				if o.Username != "u" || o.Password != "pw" || o.Sentinel.Password != "spw" || o.Sentinel.Username != "" {
+					return "want user u/pw on the servers, password spw on the sentinels"
+				}
+				if o.ForceSingleClient || o.Sentinel.TopologyRefreshInterval <= 0 || o.Sentinel.Dialer.Timeout != time.Second {
+					return "want a sentinel client refreshing its topology, dialing sentinels within 1s"
+				}
+				return ""
+			}},
+		{url: "rediss+sentinel://s1/m", check: func(o rueidis.ClientOption) string {
+			if o.TLSConfig == nil || o.Sentinel.TLSConfig == nil || o.Sentinel.MasterSet != "m" {
+				return "want TLS to the sentinels and the servers"
+			}
+			return ""
+		}},
+		{url: "redis+cluster://n1:7000,n2:7001,n3", check: func(o rueidis.ClientOption) string {
+			if !slices.Equal(o.InitAddress, []string{"n1:7000", "n2:7001", "n3:6379"}) || o.ForceSingleClient || o.Sentinel.MasterSet != "" {
+				return "want three seeds and a cluster client"
+			}
+			return ""
+		}},
+		{url: "redis+sentinel://s1,s2", wantErr: "MASTER_SET"},
+		{url: "redis+sentinel://s1/m/x", wantErr: "database"},
+		{url: "redis+cluster://n1,n2/3", wantErr: "database 0 only"},
+		{url: "redis+cluster://n1,::1", wantErr: "brackets"},
+		{url: "redis+cluster://n1:0", wantErr: "invalid host"},
+		{url: "redis+cluster://:s3cret-pw@/", wantErr: "no host"},
+		{url: "redis://h/0?sentinel_password=x", wantErr: "unknown option sentinel_password"},
 		{url: "redis://h/0?cache=yes", wantErr: "unknown option cache"},
 		{url: "redis://h/0?read_timeout=0", wantErr: "read_timeout"},
 		{url: "redis://h/0?pool_size=many", wantErr: "pool_size"},

@@ -103,53 +103,14 @@ func BenchmarkRedisMix(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	ctx := context.Background()
 	value := make([]byte, 600)
-	const keys = 1024
-	for i := range keys {
-		for _, k := range []string{store.Key("gen", fmt.Sprint(i)), store.Key("state", fmt.Sprint(i)), store.Key("rec", fmt.Sprint(i))} {
-			if err := st.Set(ctx, k, value, time.Hour); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	var seq atomic.Int64
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((mixDevices + procs - 1) / procs)
+	seedMix(b, st, value)
 	b.ReportAllocs()
 	redisPID := srv.Cmd().Process.Pid
 	b.ResetTimer()
 	selfBefore, selfOK := processCPU()
 	redisBefore, redisOK := pidCPU(redisPID)
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			d := fmt.Sprint(i % keys)
-			vals, err := st.GetMany(ctx, store.Key("gen", d), store.Key("state", d))
-			if err == nil && (vals[0] == nil || vals[1] == nil) {
-				err = fmt.Errorf("missing values")
-			}
-			if err == nil {
-				err = st.Replace(ctx, store.Key("rec", d), value)
-			}
-			if err == nil {
-				mark := store.Key("mark", fmt.Sprint(i))
-				var ok bool
-				if ok, err = st.SetNX(ctx, mark, value, time.Minute); err == nil && !ok {
-					err = fmt.Errorf("setnx of a fresh mark = false")
-				}
-				if err == nil {
-					_, err = st.Take(ctx, mark)
-				}
-			}
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	elapsed := time.Since(start)
+	elapsed := runMix(b, st, value)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
 	if selfAfter, ok := processCPU(); ok && selfOK {
 		b.ReportMetric(float64((selfAfter-selfBefore).Microseconds())/float64(b.N), "client-cpu-µs/op")
@@ -199,5 +160,95 @@ func BenchmarkRedisRecordMemory(b *testing.B) {
 			}
 		}
 		b.ReportMetric((used()-before)/records, "redis-bytes/record")
+	}
+}
+
+// runMix runs b.N mix operations from mixDevices goroutines and returns
+// how long they took.
+func runMix(b *testing.B, st store.Store, value []byte) time.Duration {
+	var seq atomic.Int64
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((mixDevices + procs - 1) / procs)
+	ctx := context.Background()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := mixOp(ctx, st, seq.Add(1), value); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	return time.Since(start)
+}
+
+// mixKeys is how many devices the mix spreads over.
+const mixKeys = 1024
+
+// seedMix stores what mixOp reads: a generation, a state and a record per
+// device, the first two under one hash tag as the gateway's cluster keys.
+func seedMix(b *testing.B, st store.Store, value []byte) {
+	b.Helper()
+	ctx := context.Background()
+	for i := range mixKeys {
+		d := fmt.Sprint(i)
+		for _, k := range []string{store.DeviceKey("gen", "REF30", d), store.DeviceKey("state", "REF30", d), store.Key("rec", d)} {
+			if err := st.Set(ctx, k, value, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// mixOp is one device call's store work in the gateway's proportions: its
+// generation and state in one round trip, a record replaced, a mark taken
+// once and taken back.
+func mixOp(ctx context.Context, st store.Store, i int64, value []byte) error {
+	d := fmt.Sprint(i % mixKeys)
+	vals, err := store.GetMany(ctx, st, store.DeviceKey("gen", "REF30", d), store.DeviceKey("state", "REF30", d))
+	if err == nil && (vals[0] == nil || vals[1] == nil) {
+		err = fmt.Errorf("missing values")
+	}
+	if err == nil {
+		err = st.Replace(ctx, store.Key("rec", d), value)
+	}
+	if err == nil {
+		mark := store.Key("mark", fmt.Sprint(i))
+		var ok bool
+		if ok, err = st.SetNX(ctx, mark, value, time.Minute); err == nil && !ok {
+			err = fmt.Errorf("setnx of a fresh mark = false")
+		}
+		if err == nil {
+			_, err = st.Take(ctx, mark)
+		}
+	}
+	return err
+}
+
+// BenchmarkRedisTopologies runs the device mix of BenchmarkRedisMix, in
+// one run, on a single redis-server, through Sentinel (a master, a
+// replica, three sentinels) and on a Cluster of three masters, all on
+// loopback: the throughput of each against the single node's (BENCHMARKS.md).
+func BenchmarkRedisTopologies(b *testing.B) {
+	value := make([]byte, 600)
+	for _, topo := range []struct {
+		name string
+		url  func() string
+	}{
+		{"single", func() string { return redistest.Start(b).URL() }},
+		{"sentinel", func() string { return redistest.StartSentinel(b, time.Second).URL() }},
+		{"cluster3", func() string { return redistest.StartCluster(b, 3, time.Second).URL() }},
+	} {
+		b.Run(topo.name, func(b *testing.B) {
+			st, err := redisstore.Open(topo.url(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			seedMix(b, st, value)
+			b.ResetTimer()
+			elapsed := runMix(b, st, value)
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+		})
 	}
 }

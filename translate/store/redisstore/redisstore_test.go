@@ -25,15 +25,29 @@ func open(t *testing.T, url string, now func() time.Time) *redisstore.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) {
-	srv := redistest.Start(t)
+// conformance runs the conformance suite on the Redis at url.
+func conformance(t *testing.T, url string) {
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
-		s := open(t, srv.URL(), now)
-		// One server for the whole suite: each subtest gets its own keys.
+		s := open(t, url, now)
+		// One database for the whole suite: each subtest gets its own keys.
 		s.Prefix = fmt.Sprintf("conf%d:", n.Add(1))
 		return s
 	})
+}
+
+func TestConformance(t *testing.T) { conformance(t, redistest.Start(t).URL()) }
+
+// TestConformanceCluster runs the conformance suite on a Redis Cluster of
+// three masters created by the test: the keys of each subtest spread over
+// the three, and every atomic operation still holds.
+func TestConformanceCluster(t *testing.T) {
+	conformance(t, redistest.StartCluster(t, 3, time.Second).URL())
+}
+
+// TestConformanceSentinel runs the conformance suite through Sentinel.
+func TestConformanceSentinel(t *testing.T) {
+	conformance(t, redistest.StartSentinel(t, time.Second).URL())
 }
 
 // TestSharedAcrossClients checks what several gateway instances rely on: two

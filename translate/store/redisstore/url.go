@@ -24,11 +24,21 @@ const DefaultMaxRetries = 1
 //
 //	redis://[USER:PASSWORD@]HOST[:PORT][/DB][?OPTIONS]   (rediss:// for TLS)
 //	unix://[USER:PASSWORD@]/PATH/TO/SOCKET[?db=DB&OPTIONS]
+//	redis+sentinel://[USER:PASSWORD@]HOST[:PORT],HOST[:PORT],.../MASTER_SET[/DB][?OPTIONS]
+//	redis+cluster://[USER:PASSWORD@]HOST[:PORT],HOST[:PORT],...[?OPTIONS]
 //
-// The port defaults to 6379 and the host to localhost. The query options
-// are those go-redis accepts, so that URLs written for it keep working:
+// The port defaults to 6379 (26379 for sentinels) and the host to
+// localhost. With Sentinel the hosts are the sentinels, asked for the
+// master of MASTER_SET, and USER:PASSWORD authenticate to the servers; the
+// client follows the sentinels' failovers. With Cluster the hosts are seed
+// nodes, from which the client learns the whole cluster and follows its
+// slot moves; a cluster has database 0 only. rediss+sentinel and
+// rediss+cluster use TLS with every server. The query options are those
+// go-redis accepts, so that URLs written for it keep working:
 //
 //   - db: the database, as an alternative to the path.
+//   - sentinel_username, sentinel_password: authenticate to the sentinels
+//     (Sentinel only).
 //   - dial_timeout: bound on connecting (default DefaultTimeout).
 //   - read_timeout, write_timeout: bound on waiting for the server; the
 //     larger of the two is both the connection's deadline and the bound
@@ -59,6 +69,15 @@ func parseURL(rawURL string) (rueidis.ClientOption, int, error) {
 }
 
 func readURL(rawURL string) (opt rueidis.ClientOption, retries int, err error) {
+	scheme, _, _ := strings.Cut(rawURL, "://")
+	var hosts []string
+	if strings.HasSuffix(scheme, "+sentinel") || strings.HasSuffix(scheme, "+cluster") {
+		// Several hosts, which url.Parse does not take (nor a list of
+		// IPv6 literals): read apart, then parse the rest around one.
+		if rawURL, hosts, err = cutHosts(rawURL); err != nil {
+			return opt, 0, err
+		}
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Error repeats the whole URL; its cause does not.
@@ -93,6 +112,39 @@ func readURL(rawURL string) (opt rueidis.ClientOption, retries int, err error) {
 		default:
 			return opt, 0, fmt.Errorf("invalid URL path %q", u.Path)
 		}
+	case "redis+sentinel", "rediss+sentinel":
+		if opt.InitAddress, err = hostPorts(hosts, "26379"); err != nil {
+			return opt, 0, err
+		}
+		f := strings.FieldsFunc(u.Path, func(r rune) bool { return r == '/' })
+		if len(f) == 0 || len(f) > 2 {
+			return opt, 0, fmt.Errorf("invalid URL path %q: want /MASTER_SET[/DB]", u.Path)
+		}
+		opt.Sentinel.MasterSet = f[0]
+		if len(f) == 2 {
+			if opt.SelectDB, err = strconv.Atoi(f[1]); err != nil {
+				return opt, 0, fmt.Errorf("invalid database number %q", f[1])
+			}
+		}
+		if u.Scheme == "rediss+sentinel" {
+			// Sentinels and servers alike; the server name is checked
+			// against each address dialed.
+			opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			opt.Sentinel.TLSConfig = opt.TLSConfig
+		}
+		// Followed on +switch-master and also asked every few seconds, so
+		// that a missed event does not keep the client on a demoted master.
+		opt.Sentinel.TopologyRefreshInterval = sentinelRefresh
+	case "redis+cluster", "rediss+cluster":
+		if opt.InitAddress, err = hostPorts(hosts, "6379"); err != nil {
+			return opt, 0, err
+		}
+		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
+			return opt, 0, fmt.Errorf("invalid URL path %q: a cluster has database 0 only", u.Path)
+		}
+		if u.Scheme == "rediss+cluster" {
+			opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
 	case "unix":
 		if strings.TrimSpace(u.Path) == "" {
 			return opt, 0, errors.New("empty unix socket path")
@@ -102,21 +154,83 @@ func readURL(rawURL string) (opt rueidis.ClientOption, retries int, err error) {
 			return d.DialContext(ctx, "unix", path)
 		}
 	default:
-		return opt, 0, fmt.Errorf("invalid URL scheme %q: want redis, rediss or unix", u.Scheme)
+		return opt, 0, fmt.Errorf("invalid URL scheme %q: want redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", u.Scheme)
 	}
-	if retries, err = applyQuery(&opt, u.Query()); err != nil {
+	q := u.Query()
+	if opt.Sentinel.MasterSet != "" {
+		qo := queryOptions{q: q}
+		opt.Sentinel.Username = qo.string("sentinel_username")
+		opt.Sentinel.Password = qo.string("sentinel_password")
+	}
+	if retries, err = applyQuery(&opt, q); err != nil {
 		return opt, 0, err
 	}
-	// One server, never a cluster: no CLUSTER probe at connect, and a
+	opt.Sentinel.Dialer = opt.Dialer
+	// One server, not a cluster: no CLUSTER probe at connect, and a
 	// client even while the server is down, which then dials again on the
 	// next call.
-	opt.ForceSingleClient = true
+	opt.ForceSingleClient = hosts == nil
 	opt.DisableCache = true
 	// All calls share one connection: the more commands each write and
 	// read carries, the fewer system calls both sides pay; one pipelined
 	// connection keeps up with what a single-threaded Redis serves.
 	opt.PipelineMultiplex = -1
 	return opt, retries, nil
+}
+
+// sentinelRefresh is how often the Sentinel client asks the sentinels
+// which server is the master, besides following their +switch-master
+// announcements.
+const sentinelRefresh = 2 * time.Second
+
+// cutHosts takes the comma-separated host list out of rawURL, returning
+// the URL with the single host "hosts" in its place.
+func cutHosts(rawURL string) (string, []string, error) {
+	scheme, rest, _ := strings.Cut(rawURL, "://")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	userinfo, list := "", authority
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		userinfo, list = authority[:at+1], authority[at+1:]
+	}
+	var hosts []string
+	for _, h := range strings.Split(list, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		return "", nil, errors.New("no host")
+	}
+	return scheme + "://" + userinfo + "hosts" + tail, hosts, nil
+}
+
+// hostPorts returns hosts as HOST:PORT addresses, with port def where a
+// host names none.
+func hostPorts(hosts []string, def string) ([]string, error) {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		host, port := h, def
+		switch bracketed := strings.HasPrefix(h, "["); {
+		case bracketed && strings.HasSuffix(h, "]"): // an IPv6 literal alone
+			host = h[1 : len(h)-1]
+		case bracketed || strings.Count(h, ":") == 1:
+			var err error
+			if host, port, err = net.SplitHostPort(h); err != nil {
+				return nil, fmt.Errorf("invalid host %q: %v", h, err)
+			}
+		case strings.Contains(h, ":"):
+			return nil, fmt.Errorf("invalid host %q: write an IPv6 address in brackets", h)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 || host == "" {
+			return nil, fmt.Errorf("invalid host %q", h)
+		}
+		out = append(out, net.JoinHostPort(host, port))
+	}
+	return out, nil
 }
 
 // applyQuery sets opt from the query options ParseURL documents and
@@ -287,4 +401,11 @@ func redactURL(err error, rawURL string) error {
 		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 	}
 	return err
+}
+
+// Clustered reports whether rawURL names a Redis Cluster (redis+cluster or
+// rediss+cluster), whose keys are spread over hash slots.
+func Clustered(rawURL string) bool {
+	scheme, _, _ := strings.Cut(rawURL, "://")
+	return strings.HasSuffix(scheme, "+cluster")
 }
