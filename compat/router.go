@@ -210,6 +210,12 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, pol Policy) (ans
 				rt.logger().WarnContext(r.Context(), "compat: v1 upstream did not answer",
 					"host", upstream.Host, "path", r.URL.Path, "error", err.Error())
 			}
+			if canceled && r.Context().Err() != nil {
+				// The device went away: no one to answer, and no
+				// gateway error either.
+				w.WriteHeader(v1api.StatusClientClosed)
+				return
+			}
 			writeV1Error(w, r, http.StatusBadGateway)
 		},
 		ErrorLog: slog.NewLogLogger(rt.logger().Handler(), slog.LevelWarn),

@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/v1api"
 )
 
 // upstreamCall is what a fake v1 upstream received.
@@ -189,6 +191,25 @@ func TestPassthroughUpstreamDown(t *testing.T) {
 		if w.Code != 502 || w.Header().Get("Content-Type") != tt.ctype || w.Body.String() != tt.body {
 			t.Errorf("%s: got %d %q %s, want 502 %q %s", tt.target, w.Code, w.Header().Get("Content-Type"), w.Body, tt.ctype, tt.body)
 		}
+	}
+}
+
+// TestPassthroughClientClosed: a device that goes away while the v1
+// upstream answers is recorded as client closed (499), not as a 502.
+func TestPassthroughClientClosed(t *testing.T) {
+	started := make(chan struct{})
+	v1 := newFakeV1(t, func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	})
+	rt := &Router{Translate: &fakeTranslate{}, Policy: onePolicy("REF30", Policy{Mode: ModePassthrough, Upstream: v1.url(t)})}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest("GET", "/api/v1/checkauthn?requestor=REF30&deviceId=d", nil).WithContext(ctx)
+	go func() { <-started; cancel() }()
+	w := httptest.NewRecorder()
+	rt.ServeHTTP(w, r)
+	if w.Code != v1api.StatusClientClosed || w.Body.Len() != 0 {
+		t.Errorf("abandoned passthrough call: %d %q, want %d and no body", w.Code, w.Body, v1api.StatusClientClosed)
 	}
 }
 
