@@ -100,7 +100,7 @@ func LoadScenarios(root string) ([]Scenario, error) {
 // a gateway on the sandbox.
 //
 // A 429 Too Many Requests is never taken as an answer unless the case
-// expects one: the Runner waits as Adobe tells clients to (spec v1.md
+// expects one: the Runner waits as Adobe tells clients to (testdata/spec/v1.md
 // §1.11: at least one second; longer when Retry-After says so) and sends
 // the request again, at most Attempts times in all. So is a preauthorize
 // answer that left resources undecided (Undecided), unless the recorded
@@ -144,7 +144,7 @@ const (
 	// second, one wait of a second is enough for the caller itself, and
 	// the rest leaves room for calls of others from the same address.
 	DefaultAttempts = 10
-	// MinThrottleWait is the least wait after a 429 (spec v1.md §1.11).
+	// MinThrottleWait is the least wait after a 429 (testdata/spec/v1.md §1.11).
 	MinThrottleWait = time.Second
 	// MaxThrottleWait caps the wait a Retry-After asks for.
 	MaxThrottleWait = 30 * time.Second

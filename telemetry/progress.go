@@ -502,7 +502,7 @@ func (p *Progress) Collect(ch chan<- prometheus.Metric) {
 }
 
 // documentedPlatforms are the osName values Adobe lists for X-Device-Info
-// (spec/v2.md §4), as labels.
+// (testdata/spec/v2.md §4), as labels.
 func documentedPlatforms() []string {
 	return []string{"android", "chrome_os", "linux", "mac_os", "os_x", "openbsd", "roku_os", "windows", "ios", "tvos", "webos"}
 }

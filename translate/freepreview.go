@@ -61,7 +61,7 @@ func (g *Gateway) freePreview(ctx context.Context, rq *Requestor, req *v1model.F
 // startTempPass starts the trial's clock at once. v1 authenticated the
 // device from the free preview on, with the trial's own user id and end;
 // v2 has no TempPass profile until the first authorization starts the
-// clock (spec/v2.md §7). Authorizing the requestor's own resource id (the
+// clock (testdata/spec/v2.md §7). Authorizing the requestor's own resource id (the
 // channel-level resource of Adobe's integrations) now makes the trial's
 // profile, and so checkauthn and tokens/authn answer the same user id and
 // expiry from the first call as after the device's own first

@@ -11,7 +11,7 @@ import (
 
 // A v1 registration code lives as long as the device asked (ttl up to
 // 36000 s, Adobe's "Registration code request" page), a v2 authentication
-// session about 30 minutes (spec/v2.md). The code the device shows stays
+// session about 30 minutes (testdata/spec/v2.md). The code the device shows stays
 // the v1 code for its whole life: when the second screen uses it after its
 // v2 session has gone, the gateway creates a new v2 session for the same
 // device, and keeps which v2 code stands behind the v1 code for the rest of

@@ -101,7 +101,7 @@ type apiDoc struct {
 	doc    *openapi3.T
 }
 
-// patch corrects a loaded OpenAPI document where spec/v2.md records a choice
+// patch corrects a loaded OpenAPI document where testdata/spec/v2.md records a choice
 // against it. Each names the entry that justifies it, and fails when the
 // part it corrects is not where it should be, so a new copy of Adobe's file
 // cannot silently outdate it.
@@ -565,7 +565,7 @@ func pfsStatus(access, id string, expires time.Time) string {
 
 // TestConformance drives every sandbox endpoint through v2client, in every
 // outcome the sandbox has, and validates each exchange against Adobe's
-// OpenAPI files (patched where spec/v2.md §15 chose otherwise).
+// OpenAPI files (patched where testdata/spec/v2.md §15 chose otherwise).
 func TestConformance(t *testing.T) {
 	ctx := t.Context()
 	v := newValidator(t)

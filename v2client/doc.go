@@ -1,5 +1,8 @@
 // Package v2client is a typed client for Adobe Pass Authentication REST API
-// v2 and its Dynamic Client Registration (DCR) endpoints.
+// v2 and its Dynamic Client Registration (DCR) endpoints. The § numbers in
+// its comments are sections of testdata/spec/v2.md, the project's working
+// reference of Adobe's v2 and DCR pages (§15 lists where the pages, samples
+// and OpenAPI files disagree and what the client does).
 //
 // # Calls
 //

@@ -29,7 +29,7 @@ const (
 	beta         = "BetaFiber"
 	tempPass     = "TempPass_REF30"
 	appDomain    = "example.com"
-	pollInterval = 5 * time.Second // spec §13 rule 4, §15 #29
+	pollInterval = 5 * time.Second // §13 rule 4, §15 #29
 )
 
 // sandboxEpoch is where the sandbox clock starts, so runs are repeatable.
@@ -73,7 +73,7 @@ func newClient(sb *v2test.Server, hc *http.Client) *v2client.Client {
 }
 
 // deviceInfo is the X-Device-Info of a set-top box, with the five keys v2
-// requires (spec §4) and the connection of the device.
+// requires (§4) and the connection of the device.
 func deviceInfo() string {
 	b, err := json.Marshal(map[string]string{
 		"model":               "Sandbox Box 4K",

@@ -47,7 +47,7 @@ func (c *Client) reportErr(ctx context.Context, cl *call, err error) {
 
 // DocumentedCode reports whether code is one of the error codes Adobe
 // documents: the 48 Enhanced Error codes and the DCR (RFC 6749 / RFC 7591)
-// codes of the v2 reference (spec/v2.md §11 and §5). Telemetry labels
+// codes of the v2 reference (testdata/spec/v2.md §11 and §5). Telemetry labels
 // anything else "other", so that the label space stays bounded whatever an
 // upstream sends.
 func DocumentedCode(code string) bool {

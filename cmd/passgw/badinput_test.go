@@ -113,7 +113,7 @@ type badInput struct {
 	// message is the XML message; JSON differs only for 404.
 	message string
 	// legacyWhenEnhanced marks the answers that stay legacy even for a
-	// requestor with enhanced codes: spec/v1.md gives no fitting code for
+	// requestor with enhanced codes: testdata/spec/v1.md gives no fitting code for
 	// an unknown or deleted code (3.2, 3.5) nor a bad ttl (3.1), and a
 	// refused oversized request is not read far enough to know its
 	// requestor.
@@ -225,7 +225,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestBadInputEnhanced sends the same malformed calls for a requestor with
-// Enhanced Error Codes on: spec/v1.md 1.13 says the enhanced form then
+// Enhanced Error Codes on: testdata/spec/v1.md §1.13 says the enhanced form then
 // replaces the legacy one in every error body, so each must carry action,
 // status, code, message, helpUrl and trace, in that order.
 func TestBadInputEnhanced(t *testing.T) {

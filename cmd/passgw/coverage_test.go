@@ -61,7 +61,7 @@ func goldenOutcome(c *compat.Case) string {
 }
 
 // TestGoldenCoverage proves the golden suite shows every endpoint of
-// spec/v1.md section 3 that the gateway implements in both formats, with its
+// testdata/spec/v1.md section 3 that the gateway implements in both formats, with its
 // success and each documented error the sandbox can produce.
 func TestGoldenCoverage(t *testing.T) {
 	have := map[string]bool{}

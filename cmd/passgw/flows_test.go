@@ -229,7 +229,7 @@ func TestXMLDeviceFlow(t *testing.T) {
 }
 
 // TestFreePreviewAuthenticates: v1's free preview "creates a TempPass AuthN
-// token" (spec/v1.md 3.17), so the device is authenticated from the 204 on,
+// token" (testdata/spec/v1.md §3.17), so the device is authenticated from the 204 on,
 // before its first authorization.
 func TestFreePreviewAuthenticates(t *testing.T) {
 	w := newTestWorld(t)

@@ -36,7 +36,7 @@ type sampleRule struct {
 }
 
 // undocumented marks a golden body with no documented sample; the reason
-// cites spec/v1.md.
+// cites testdata/spec/v1.md.
 type undocumented string
 
 // sampleRuleFor finds the rule for a golden case by its request and answer.
@@ -91,9 +91,9 @@ func sampleRuleFor(c *compat.Case) (sampleRule, undocumented) {
 	case path == "/api/v1/tokens/usermetadata" && status == 200 && ext == ".json":
 		return sampleRule{samples: []string{"tokens-usermetadata-200.broken.json"}, complete: true, topLevel: true}, ""
 	case path == "/api/v1/tokens/usermetadata" && status == 200:
-		return sampleRule{}, "usermetadata XML is the gateway's chosen shape (spec/v1.md 3.15)"
+		return sampleRule{}, "usermetadata XML is the gateway's chosen shape (testdata/spec/v1.md §3.15)"
 	case strings.HasPrefix(path, "/api/v1/config/") && status == 200:
-		return sampleRule{}, "the config body is the gateway's chosen shape (spec/v1.md 3.4)"
+		return sampleRule{}, "the config body is the gateway's chosen shape (testdata/spec/v1.md §3.4)"
 	case status >= 400 && ext == ".xml":
 		// The legacy error of the XSD: status, message, optional details.
 		return sampleRule{samples: []string{"authorize-403.xml"}, complete: true, mayOmit: []string{"/error/details"}}, ""

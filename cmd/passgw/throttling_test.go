@@ -42,7 +42,7 @@ func throttlePage(t *testing.T) string {
 }
 
 // TestThrottleAdobeExampleThroughGateway replays the worked example of
-// Adobe's throttling page (spec/v1.md §1.11) against the whole gateway: a
+// Adobe's throttling page (testdata/spec/v1.md §1.11) against the whole gateway: a
 // signed-in device behind the local load balancer authorizes at t = 0, 0.3,
 // ... 3.1 s; the same calls succeed and fail as on the page, and a refused
 // call never reaches v2.

@@ -3,7 +3,7 @@ package v2test
 import "net/http"
 
 // handleConfiguration is GET /api/v2/{sp}/configuration, in the shape of
-// Adobe's sample (spec §15 #3).
+// Adobe's sample (§15 #3).
 func (s *Server) handleConfiguration(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, 0)
 	if !ok {

@@ -23,7 +23,7 @@ type accessToken struct {
 	expires  time.Time
 }
 
-// handleRegister is POST /o/client/register (spec §5.1).
+// handleRegister is POST /o/client/register (§5.1).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		writeDCRError(w, "invalid_request", "Content-Type must be application/json")
@@ -92,7 +92,7 @@ func (s *Server) Registrations() map[string]int {
 	return out
 }
 
-// handleToken is POST /o/client/token (spec §5.2): a form body, with the
+// handleToken is POST /o/client/token (§5.2): a form body, with the
 // query tolerated (§15 #4).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {

@@ -70,7 +70,7 @@ func (d *decider) item(resource, source string) decisionItem {
 	return decisionItem{Resource: resource, ServiceProvider: d.c.sp.ID, MVPD: d.m.ID, Source: source}
 }
 
-// stamp adds the item-level times of an authorize answer (spec §15 #21).
+// stamp adds the item-level times of an authorize answer (§15 #21).
 func (d *decider) stamp(it *decisionItem, end time.Time) {
 	if !d.authorize {
 		return
@@ -165,7 +165,7 @@ func (d *decider) mvpd(resources []string) []decisionItem {
 }
 
 // tempPass decides on a TempPass MVPD: authorize starts the clock and
-// spends the resource allowance; preauthorize only reads them (spec §7).
+// spends the resource allowance; preauthorize only reads them (§7).
 func (d *decider) tempPass(r *http.Request, resources []string) []decisionItem {
 	identity, ok := tempPassIdentity(d.m, r.Header.Get("AP-TempPass-Identity"))
 	if !ok {

@@ -2,8 +2,10 @@
 // Authentication REST API v2 and Dynamic Client Registration, with mock MVPD
 // login pages, for tests and for running passgw without Adobe.
 //
-// It implements the contract of spec/v2.md: every endpoint, its statuses,
-// the exact JSON types (session notBefore/notAfter as strings of epoch
+// It implements the contract of testdata/spec/v2.md, the project's working
+// reference of Adobe's v2 and DCR pages (the § numbers in this package's
+// comments are its sections): every endpoint, its statuses, the exact JSON
+// types (session notBefore/notAfter as strings of epoch
 // milliseconds, every other time as a number), the required headers of each
 // endpoint, bearer tokens bound to the service provider of the software
 // statement, Enhanced Error codes top-level and item-level, sessions that

@@ -7,7 +7,7 @@ import (
 
 const helpURL = "https://experienceleague.adobe.com/docs/pass/authentication/auth-features/error-reportn/enhanced-error-codes.html"
 
-// Enhanced error codes the sandbox emits (spec §11).
+// Enhanced error codes the sandbox emits (§11).
 const (
 	CodeInvalidParameterServiceProvider = "invalid_parameter_service_provider"
 	CodeInvalidParameterMVPD            = "invalid_parameter_mvpd"

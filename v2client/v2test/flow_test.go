@@ -35,7 +35,7 @@ func TestPrimaryDeviceFlow(t *testing.T) {
 		t.Errorf("session window %d..%d, want 30 minutes from %d", nb, na, epoch.UnixMilli())
 	}
 
-	// Pending: an empty map (spec §15 #18).
+	// Pending: an empty map (§15 #18).
 	pending := d.get("/profiles/code/" + code)
 	if pending.status != http.StatusOK || string(pending.body) != `{"profiles":{}}` {
 		t.Fatalf("pending poll: %d %s", pending.status, pending.body)
@@ -93,7 +93,7 @@ func TestPrimaryDeviceFlow(t *testing.T) {
 		t.Errorf("media token claims %+v", mt)
 	}
 
-	// Signed in: a new session answers authorize (spec §6.2).
+	// Signed in: a new session answers authorize (§6.2).
 	again := d.createSession("AcmeCable")
 	if again["actionName"] != "authorize" || again["reasonType"] != "authenticated" || again["code"] != nil {
 		t.Errorf("second session %v, want authorize/authenticated without code", again)
@@ -172,7 +172,7 @@ func TestDenials(t *testing.T) {
 		t.Errorf("carol TV-14: %v", got[1])
 	}
 
-	// A device with no profile: item-level (spec §15 #16).
+	// A device with no profile: item-level (§15 #16).
 	stranger := newDevice(t, s, tok, "stranger")
 	if it := decisions(t, stranger.decide("authorize", "AcmeCable", "news"))[0]; errorCode(it["error"]) != CodeProfileMissing {
 		t.Errorf("no profile: %v", it)
@@ -225,7 +225,7 @@ func TestSecondScreenResume(t *testing.T) {
 		t.Errorf("device %v", body["device"])
 	}
 
-	// Resume needs no device headers (spec §15 #11).
+	// Resume needs no device headers (§15 #11).
 	bare := &device{t: t, s: s, sp: "REF30", token: tok, extra: http.Header{}}
 	retry := bare.postForm("/sessions/"+code, url.Values{"domainName": {"example.com"}}).json(t)
 	if retry["actionName"] != "retry" {

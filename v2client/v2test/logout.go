@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// handleLogout is GET /api/v2/{sp}/logout/{mvpd}?redirectUrl= (spec §6.9):
+// handleLogout is GET /api/v2/{sp}/logout/{mvpd}?redirectUrl= (§6.9):
 // it deletes the device's profile for the MVPD and the SSO profiles of the
 // identities the request carries, and says what the app must do next.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,7 @@ import (
 )
 
 // The mock MVPD: Adobe's SAML hop and a login form per MVPD, on the
-// sandbox's own base URL (spec §6.5 Choice).
+// sandbox's own base URL (§6.5 Choice).
 
 // handleSAMLHop is GET /adobe-services/authenticate/saml, the documented
 // first hop; it sends the browser on to the MVPD's login page.

@@ -66,7 +66,7 @@ func (h *recordingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestOpenAPIConformance drives the main flows and validates every
 // successful v2 JSON answer against Adobe's OpenAPI file. Error bodies are
 // not checked: the OAS types ErrorInformation.message as an object where the
-// pages and samples use a string (spec §15 #30).
+// pages and samples use a string (§15 #30).
 func TestOpenAPIConformance(t *testing.T) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(filepath.Join("..", "..", "testdata", "spec", "openapi", "restApiV2.json"))
@@ -132,7 +132,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 		status := ex.status
 		if status == http.StatusCreated && route.Path == "/{serviceProvider}/profiles/sso/{partner}" {
-			status = http.StatusOK // the OAS says 200 where the page says 201 (spec §15 #6)
+			status = http.StatusOK // the OAS says 200 where the page says 201 (§15 #6)
 		}
 		in := &openapi3filter.ResponseValidationInput{
 			RequestValidationInput: &openapi3filter.RequestValidationInput{
@@ -156,7 +156,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 }
 
-// applyTeamReadings amends Adobe's OAS where spec/v2.md follows the endpoint
+// applyTeamReadings amends Adobe's OAS where testdata/spec/v2.md follows the endpoint
 // pages and samples instead (§15 #30 and the samples' nulls), so the check
 // flags only real departures.
 func applyTeamReadings(doc *openapi3.T) {

@@ -17,7 +17,7 @@ func profilesBody(ps map[string]*profile) profilesResponse {
 }
 
 // handleProfiles is GET /api/v2/{sp}/profiles: regular, appleSSO and SSO
-// profiles only (spec §15 #19).
+// profiles only (§15 #19).
 func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, needDevice)
 	if !ok {
@@ -89,7 +89,7 @@ func (s *Server) degradedProfileLocked(c *call, m *MVPD) *profile {
 }
 
 // handleProfileByCode is GET /api/v2/{sp}/profiles/code/{code}, the polling
-// endpoint: an empty map while the login is pending (spec §15 #18).
+// endpoint: an empty map while the login is pending (§15 #18).
 func (s *Server) handleProfileByCode(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, 0)
 	if !ok {

@@ -10,7 +10,7 @@ import (
 )
 
 // need lists what an endpoint requires beyond a valid bearer token for its
-// service provider: the R cells of spec §4.1.
+// service provider: the R cells of §4.1.
 type need uint8
 
 const (
@@ -103,7 +103,7 @@ func parseDeviceIdentifier(h string) (string, bool) {
 }
 
 // parseDeviceInfo decodes X-Device-Info. Only Base64 is checked unless
-// strict, when the JSON must carry the five required keys (spec §15 #15).
+// strict, when the JSON must carry the five required keys (§15 #15).
 func parseDeviceInfo(h string, strict bool) (map[string]any, bool) {
 	if h == "" {
 		return nil, false

@@ -16,7 +16,7 @@ func sessionParams(r *http.Request) (mvpd, domainName, redirectURL string) {
 	return r.PostForm.Get("mvpd"), r.PostForm.Get("domainName"), r.PostForm.Get("redirectUrl")
 }
 
-// checkSessionParams applies spec §15 #10: an unparsable redirectUrl and an
+// checkSessionParams applies §15 #10: an unparsable redirectUrl and an
 // MVPD without integration are errors; absent values are not.
 func (s *Server) checkSessionParams(w http.ResponseWriter, sp *ServiceProvider, mvpd, redirectURL string) (*MVPD, bool) {
 	if redirectURL != "" && !validRedirect(redirectURL) {
@@ -119,7 +119,7 @@ func sessionAnswer(se *session, incomplete string) *sessionResponse {
 	return resp
 }
 
-// handleCreateSession is POST /api/v2/{sp}/sessions (spec §6.2).
+// handleCreateSession is POST /api/v2/{sp}/sessions (§6.2).
 func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, needDevice|needForm)
 	if !ok {
@@ -177,7 +177,7 @@ func (s *Server) sessionForLocked(w http.ResponseWriter, c *call, code string) *
 	return se
 }
 
-// handleResumeSession is POST /api/v2/{sp}/sessions/{code} (spec §6.3).
+// handleResumeSession is POST /api/v2/{sp}/sessions/{code} (§6.3).
 func (s *Server) handleResumeSession(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, needForm)
 	if !ok {
@@ -214,7 +214,7 @@ func (s *Server) handleResumeSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sessionAnswer(se, "retry"))
 }
 
-// handleRetrieveSession is GET /api/v2/{sp}/sessions/{code} (spec §6.4).
+// handleRetrieveSession is GET /api/v2/{sp}/sessions/{code} (§6.4).
 func (s *Server) handleRetrieveSession(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, 0)
 	if !ok {
@@ -241,7 +241,7 @@ func (s *Server) handleRetrieveSession(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleAuthenticate is GET /api/v2/authenticate/{sp}/{code} (spec §6.5):
+// handleAuthenticate is GET /api/v2/authenticate/{sp}/{code} (§6.5):
 // the first hop of the browser's 302 chain to the MVPD login page.
 func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)

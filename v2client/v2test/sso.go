@@ -17,7 +17,7 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// Partner (Apple) single sign-on, spec §6.7 and §9.
+// Partner (Apple) single sign-on, §6.7 and §9.
 //
 // The sandbox plays Apple's part too. sessions/sso/Apple answers an
 // authenticationRequest whose request is Base64 of a SAML AuthnRequest with a

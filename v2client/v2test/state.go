@@ -40,7 +40,7 @@ func (se *session) missing() []string {
 	return m
 }
 
-// profileKey keys device-bound profiles (regular, appleSSO): spec §10.
+// profileKey keys device-bound profiles (regular, appleSSO): §10.
 type profileKey struct {
 	clientID, sp, device, mvpd string
 }

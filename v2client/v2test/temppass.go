@@ -8,7 +8,7 @@ import (
 )
 
 // tempPassUsage is one TempPass trial: its clock starts on the first
-// authorization (spec §7).
+// authorization (§7).
 type tempPassUsage struct {
 	userID string
 	start  time.Time

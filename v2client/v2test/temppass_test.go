@@ -37,7 +37,7 @@ func TestTempPassDuration(t *testing.T) {
 	if exp["value"] != float64(epoch.Add(time.Hour+10*time.Minute).UnixMilli()) {
 		t.Errorf("expiration_date %v (want a number 10 minutes after the first authorize)", exp["value"])
 	}
-	// GET profiles lists regular and SSO profiles only (spec §15 #19).
+	// GET profiles lists regular and SSO profiles only (§15 #19).
 	if got := d.get("/profiles").json(t)["profiles"].(map[string]any); len(got) != 0 {
 		t.Errorf("GET profiles lists TempPass: %v", got)
 	}

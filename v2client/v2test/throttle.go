@@ -12,11 +12,11 @@ import (
 //go:embed throttling-429.html
 var throttlePage string
 
-// Throttle parameters (spec §12): one request per second after a one-time
+// Throttle parameters (§12): one request per second after a one-time
 // burst of ten.
 const throttleBurst = 10
 
-// bucket reads the documented token bucket as spec v1.md §1.11 does: every
+// bucket reads the documented token bucket as testdata/spec/v1.md §1.11 does: every
 // whole second since a device's first request allows one call; further calls
 // in that second spend the burst, which never refills; with neither left the
 // call is refused, and a refusal spends nothing.

@@ -1,7 +1,7 @@
 package v2test
 
 // The sandbox's own reading of the v2 and DCR wire format. Field order follows
-// Adobe's samples; the JSON types follow spec §3 exactly (session times are
+// Adobe's samples; the JSON types follow §3 exactly (session times are
 // strings of epoch milliseconds, every other time is a number).
 
 type registerRequest struct {
