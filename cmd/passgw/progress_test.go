@@ -178,6 +178,9 @@ func TestMigrationProgressV1Only(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/status: %d, %v", resp.StatusCode, err)
 	}
+	if a.Version == "" || a.Version != releaseVersion() || a.StdError != store.DistinctStdError {
+		t.Errorf("/status: version %q (want %q), std_error %v", a.Version, releaseVersion(), a.StdError)
+	}
 	want := map[string]map[string]uint64{
 		monitoredCanary: {telemetry.StateSeen: 2, telemetry.StateSignedInV2: 1, telemetry.StateSignedInV1: 1, telemetry.StateV1Only: 1},
 		monitoredShadow: {telemetry.StateSeen: 1, telemetry.StateSignedInV2: 0, telemetry.StateSignedInV1: 1, telemetry.StateV1Only: 1},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -33,7 +34,7 @@ type statusAnswer struct {
 func statusHandler(p *telemetry.Progress) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		counts, err := p.Counts(r.Context())
-		a := statusAnswer{Version: version, StdError: store.DistinctStdError, Progress: counts}
+		a := statusAnswer{Version: releaseVersion(), StdError: store.DistinctStdError, Progress: counts}
 		if err != nil {
 			a.Error = err.Error()
 		}
@@ -134,4 +135,17 @@ func printStatus(w io.Writer, a statusAnswer, platforms bool) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// releaseVersion is the version the gateway reports on /metrics
+// (passgw_build_info) and /status: the linker-set release, else the module
+// version of the build information, as `passgw version` says.
+func releaseVersion() string {
+	if version != "" && version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
 }

@@ -176,7 +176,7 @@ func newTelemetry(ctx context.Context, getenv func(string) string, logger *slog.
 	}
 	return &telemetry.Telemetry{
 		TracerProvider: tp,
-		Metrics:        telemetry.NewMetrics(version),
+		Metrics:        telemetry.NewMetrics(releaseVersion()),
 		Logger:         logger.With("component", "http"),
 	}, shutdown, nil
 }
