@@ -65,6 +65,10 @@ func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return v, err
 }
 
+// Full implements store.Capacity, so that a bounded store stays bounded
+// behind the counters.
+func (c *countingStore) Full() bool { return store.Full(c.next) }
+
 // GetMany implements store.ManyGetter, so that the store's own one-step
 // read is not hidden by the instrumentation.
 func (c *countingStore) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {

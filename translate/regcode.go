@@ -66,6 +66,11 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *v1model
 	if ttl < 0 || ttl > v1model.MaxRegcodeTTL {
 		return nil, v1model.ErrBadRequest(v1model.CodeInternalError)
 	}
+	if store.Full(g.store) {
+		// Checked before the v2 session is made: a flood of new devices
+		// costs neither Adobe calls nor memory.
+		return nil, g.storeFull(ctx)
+	}
 	s, err := g.client.CreateSession(ctx, rq.ServiceProvider, v2client.SessionParams{
 		MVPD: req.MVPD, DomainName: rq.DomainName, RedirectURL: rq.RedirectURL,
 	}, dv.opts...)
@@ -123,6 +128,9 @@ func (g *Gateway) createRegcode(ctx context.Context, rq *Requestor, req *v1model
 		if !errors.Is(err, store.ErrExists) || !rec.Local {
 			break
 		}
+	}
+	if errors.Is(err, store.ErrFull) {
+		return nil, g.storeFull(ctx)
 	}
 	if err != nil {
 		return nil, v1model.ErrInternal(err)
@@ -199,4 +207,12 @@ func (g *Gateway) lookupRegcode(ctx context.Context, d *v1model.Device, code str
 // expired reports whether notAfter (the zero time: never) has passed.
 func expired(now time.Time, notAfter time.Time) bool {
 	return !notAfter.IsZero() && !now.Before(notAfter)
+}
+
+// storeFull is the answer to a new registration while the store is full
+// (store.ErrFull, store.Full): v1's 429, which device apps already take as
+// "ask again later", and a warning for the operator.
+func (g *Gateway) storeFull(ctx context.Context) error {
+	g.log.WarnContext(ctx, "store full: new registrations refused with 429 until entries expire (memory_store.max_entries)")
+	return v1model.ErrTooManyRequests()
 }

@@ -71,6 +71,10 @@ type Config struct {
 	// redis+sentinel://SENTINEL,SENTINEL,.../MASTER_SET[/DB] and
 	// redis+cluster://SEED,SEED,... for Redis Sentinel and Redis Cluster.
 	Store string `yaml:"store"`
+	// StoreMaxEntries caps the entries the in-memory store holds (store
+	// memory): new registrations are then answered 429. Default
+	// DefaultStoreMaxEntries; negative: no cap.
+	StoreMaxEntries int `yaml:"store_max_entries"`
 	// StoreCheck is what the gateway does at start when the Redis store's
 	// settings can lose its state (no persistence, an evicting
 	// maxmemory-policy): warn (default: an error line per problem), refuse
@@ -272,6 +276,9 @@ func (c *Config) provision(getenv func(string) string) error {
 		if _, err := redisstore.ParseURL(c.Store); err != nil {
 			bad("store", "want memory, redis://HOST:PORT/DB, redis+sentinel://HOST:PORT,.../MASTER_SET or redis+cluster://HOST:PORT,...: %v", err)
 		}
+	}
+	if c.StoreMaxEntries == 0 {
+		c.StoreMaxEntries = DefaultStoreMaxEntries
 	}
 	switch c.StoreCheck {
 	case "":

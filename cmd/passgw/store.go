@@ -14,6 +14,10 @@ import (
 	"github.com/passgw/passgw/v2client"
 )
 
+// DefaultStoreMaxEntries is the default cap of the in-memory store: about
+// 420 MB of registration records (BENCHMARKS.md), less of smaller entries.
+const DefaultStoreMaxEntries = 1_000_000
+
 // storePingTimeout bounds the reachability check of a Redis store at start.
 const storePingTimeout = 5 * time.Second
 
@@ -25,8 +29,9 @@ const storePingTimeout = 5 * time.Second
 // meanwhile, and the gateway recovers by itself when Redis answers.
 func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (store.Store, func(), error) {
 	if cfg.Store == "memory" {
-		logger.Info("state kept in memory: registrations and kept decisions end with this process and are not shared with other instances")
-		return store.NewMemory(time.Now), func() {}, nil
+		logger.Info("state kept in memory: registrations and kept decisions end with this process and are not shared with other instances",
+			"max_entries", cfg.StoreMaxEntries)
+		return &store.Memory{Now: time.Now, MaxEntries: max(cfg.StoreMaxEntries, 0)}, func() {}, nil
 	}
 	opts, err := redisstore.ParseURL(cfg.Store)
 	if err != nil {

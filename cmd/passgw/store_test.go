@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +229,50 @@ func TestRedisStartCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRegcodeFloodCapped: a flood of registration codes for unique devices
+// fills a capped in-memory store to its cap and no further; past the
+// reserve, new registrations get v1's 429, and a device registered before
+// the flood still signs in and is authorized.
+func TestRegcodeFloodCapped(t *testing.T) {
+	const maxEntries = 60
+	m := &store.Memory{MaxEntries: maxEntries}
+	w := startWorld(t, nil, nil, hooks{Store: m})
+	accept := map[string]string{"Accept": "application/json"}
+	resp, body := w.do("POST", "/reggie/v1/REF30/regcode", accept, "deviceId=early-device")
+	expectJSON(t, "regcode before the flood", resp, body, http.StatusCreated, nil)
+	var reg struct{ Code string }
+	if err := json.Unmarshal(body, &reg); err != nil || reg.Code == "" {
+		t.Fatalf("regcode before the flood: %s: %v", body, err)
+	}
+
+	created, refused := 0, 0
+	for i := range 200 {
+		resp, body := w.do("POST", "/reggie/v1/REF30/regcode", accept, fmt.Sprintf("deviceId=flood-%d", i))
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			created++
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("flood regcode %d: %d %s", i, resp.StatusCode, body)
+		}
+		if n := m.Len(); n > maxEntries {
+			t.Fatalf("after %d registrations the store holds %d entries, over its cap of %d", i+1, n, maxEntries)
+		}
+	}
+	if refused == 0 || created == 0 {
+		t.Fatalf("%d created, %d refused: want the flood cut off at the cap", created, refused)
+	}
+	if !strings.Contains(w.logs.String(), "store full: new registrations refused") {
+		t.Error("the refusals were not logged")
+	}
+	secondScreen(t, w, reg.Code, "REF30", "alice")
+	dev := "requestor=REF30&deviceId=early-device"
+	resp, body = w.do("GET", "/api/v1/checkauthn/"+reg.Code+"?"+dev, accept, "")
+	expectJSON(t, "checkauthn of the early device", resp, body, http.StatusOK, nil)
+	resp, body = w.do("GET", "/api/v1/authorize?"+dev+"&resource=sports", accept, "")
+	expectJSON(t, "authorize of the early device", resp, body, http.StatusOK, nil)
+	t.Logf("%d registrations created, %d refused; %d entries held of %d", created, refused, m.Len(), maxEntries)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,12 +28,88 @@ type Memory struct {
 	// so that entries a moved-back or frozen clock still considers live are
 	// not swept early. Zero means DefaultEvictionGrace.
 	EvictionGrace time.Duration
+	// MaxEntries caps the entries held, so that a flood of new devices
+	// cannot take the process' memory: storing a new key when that many are
+	// held (expired ones dropped first) fails with ErrFull, while replacing
+	// or removing a key still works. Full reports the store full for new
+	// work a little earlier, at nine tenths, so that what devices already
+	// registered keep (decisions, marks) still fits. Zero means no cap.
+	MaxEntries int
 
 	once sync.Once
 	c    *cache.Cache
 	// mu serialises writers so that check-then-act operations (SetNX,
 	// Replace, Take) are atomic; go-cache only locks single calls.
 	mu sync.Mutex
+	// swept is when entries expired by Now were last dropped to make room
+	// (guarded by mu).
+	swept time.Time
+}
+
+// ErrFull reports that a store holds as many entries as it may: nothing
+// new is stored until entries expire or are removed.
+var ErrFull = errors.New("store: full")
+
+// Capacity is implemented by stores with a bound on what they hold.
+type Capacity interface {
+	// Full reports whether the store should take no new work (a new
+	// registration) because what it holds nears its bound.
+	Full() bool
+}
+
+// Full reports whether s is a Capacity that is full; a store without a
+// bound never is.
+func Full(s Store) bool {
+	c, ok := s.(Capacity)
+	return ok && c.Full()
+}
+
+// sweepEvery bounds how often a full Memory walks its entries to drop
+// those expired by Now but not yet swept by go-cache.
+const sweepEvery = time.Second
+
+// Full implements Capacity: at nine tenths of MaxEntries.
+func (m *Memory) Full() bool {
+	if m.MaxEntries <= 0 {
+		return false
+	}
+	m.init()
+	if m.c.ItemCount() < m.MaxEntries-m.MaxEntries/10 {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweep()
+	return m.c.ItemCount() >= m.MaxEntries-m.MaxEntries/10
+}
+
+// room reports whether key may be stored: it is held already, or there is
+// room for one more entry. The caller holds m.mu.
+func (m *Memory) room(key string) bool {
+	if m.MaxEntries <= 0 || m.c.ItemCount() < m.MaxEntries {
+		return true
+	}
+	if _, held := m.c.Get(key); held {
+		return true
+	}
+	m.sweep()
+	return m.c.ItemCount() < m.MaxEntries
+}
+
+// sweep drops the entries expired by Now, at most once per sweepEvery.
+// The caller holds m.mu.
+func (m *Memory) sweep() {
+	now := m.now()
+	if now.Sub(m.swept) < sweepEvery && !m.swept.IsZero() {
+		return
+	}
+	m.swept = now
+	m.c.DeleteExpired()
+	for k, it := range m.c.Items() {
+		if e := it.Object.(memEntry); !e.expires.IsZero() && !now.Before(e.expires) {
+			m.c.Delete(k)
+		}
+	}
 }
 
 var _ Store = (*Memory)(nil)
@@ -138,6 +215,9 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 	m.init()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.room(key) {
+		return fmt.Errorf("store: set %q: %w", key, ErrFull)
+	}
 	m.put(key, value, ttl)
 	return nil
 }
@@ -155,6 +235,9 @@ func (m *Memory) SetNX(ctx context.Context, key string, value []byte, ttl time.D
 	defer m.mu.Unlock()
 	if _, ok := m.live(key); ok {
 		return false, nil
+	}
+	if !m.room(key) {
+		return false, fmt.Errorf("store: setnx %q: %w", key, ErrFull)
 	}
 	m.put(key, value, ttl)
 	return true, nil
@@ -210,4 +293,11 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 	defer m.mu.Unlock()
 	m.c.Delete(key)
 	return nil
+}
+
+// Len is how many entries the store holds, expired ones not yet dropped
+// included.
+func (m *Memory) Len() int {
+	m.init()
+	return m.c.ItemCount()
 }
