@@ -1,27 +1,13 @@
 package v1api
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/passgw/passgw/v1model"
 )
 
-// CredentialError is a refused DCR credential. Unlike v1 errors it is
-// answered with the OAuth body {"error":"<Code>"} whatever the format, as
-// the DCR-protected v1 calls did.
-type CredentialError struct {
-	// Status is the HTTP status: 400, 401 or 403.
-	Status int
-	// Code is the OAuth error code: invalid_request, access_denied or
-	// invalid_client.
-	Code string
-}
-
-func (e *CredentialError) Error() string {
-	return fmt.Sprintf("credential refused: %d %s", e.Status, e.Code)
-}
-
-func writeCredentialError(w http.ResponseWriter, e *CredentialError) {
+func writeCredentialError(w http.ResponseWriter, e *v1model.CredentialError) {
 	status := e.Status
 	if status < 400 || status > 499 {
 		status = http.StatusUnauthorized

@@ -50,7 +50,7 @@ type Config struct {
 	// Authenticate checks the caller credential of a request (DCR bearer
 	// token, access_token parameter or signed header). requestor is the one
 	// named by the path or parameters, possibly empty. A *v1model.Error or
-	// *CredentialError result is rendered as such; other errors become 500.
+	// *v1model.CredentialError result is rendered as such; other errors become 500.
 	// It is not called for the browser call GET /api/v1/authenticate.
 	// Nil means credentials are not checked; the signed header's
 	// requestor_id is still read as a requestor source.
@@ -322,7 +322,7 @@ func clientClosed(r *http.Request, err error) bool {
 
 // fail renders err as the v1 error answer.
 func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
-	var credErr *CredentialError
+	var credErr *v1model.CredentialError
 	if errors.As(err, &credErr) {
 		writeCredentialError(w, credErr)
 		return

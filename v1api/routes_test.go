@@ -322,7 +322,7 @@ func TestCallerHook(t *testing.T) {
 		case "Bearer good":
 			return v1model.Caller{AuthorizationType: v1model.AuthorizationOAuth2, Requestor: "dcrReq", Application: app}, nil
 		case "Bearer expired":
-			return v1model.Caller{}, &CredentialError{Status: 401, Code: "access_denied"}
+			return v1model.Caller{}, &v1model.CredentialError{Status: 401, Code: "access_denied"}
 		case "":
 			if requestor == "strict" {
 				return v1model.Caller{}, v1model.ErrUnauthorized()

@@ -1,6 +1,7 @@
 // Package v1model is the typed model of Adobe Pass REST API v1: the
 // requests the legacy HTTP surface (package v1api) hands to a backend and the
-// answers it renders, and the v1 error with its messages, codes and actions.
+// answers it renders, the v1 error with its messages, codes and actions, and
+// the refused DCR credential (CredentialError).
 // Nothing here knows about HTTP, XML or JSON encoding, nor about REST API v2
 // or storage; it imports only the standard library so that the HTTP surface,
 // the translation engine and the tools can all share it.
@@ -390,6 +391,21 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
+
+// CredentialError is a refused DCR credential. Unlike Error it is
+// answered with the OAuth body {"error":"<Code>"} whatever the format, as
+// the DCR-protected v1 calls did.
+type CredentialError struct {
+	// Status is the HTTP status: 400, 401 or 403.
+	Status int
+	// Code is the OAuth error code: invalid_request, access_denied or
+	// invalid_client.
+	Code string
+}
+
+func (e *CredentialError) Error() string {
+	return fmt.Sprintf("credential refused: %d %s", e.Status, e.Code)
+}
 
 // The messages v1 used.
 const (

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1model"
 )
 
@@ -101,10 +100,10 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // Refusals, rendered by v1api: a DCR token is answered the OAuth way, the
 // legacy header and a missing credential the v1 way.
 func accessDenied() error {
-	return &v1api.CredentialError{Status: http.StatusUnauthorized, Code: "access_denied"}
+	return &v1model.CredentialError{Status: http.StatusUnauthorized, Code: "access_denied"}
 }
 func invalidClient() error {
-	return &v1api.CredentialError{Status: http.StatusForbidden, Code: "invalid_client"}
+	return &v1model.CredentialError{Status: http.StatusForbidden, Code: "invalid_client"}
 }
 func unauthorized() error { return v1model.ErrUnauthorized() }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1model"
 )
 
@@ -30,7 +29,7 @@ func legacyKeys(requestor, publicKey string) ([]byte, bool) {
 
 // outcome classifies an Authenticate result the way v1api renders it.
 func outcome(err error) string {
-	var ce *v1api.CredentialError
+	var ce *v1model.CredentialError
 	var te *v1model.Error
 	switch {
 	case err == nil:
