@@ -93,6 +93,11 @@ func (g *Gateway) authorizeDevice(ctx context.Context, dv *device, resource stri
 		e.Cause = dec.Error
 		return nil, e
 	}
+	if set := dv.profiles; set != nil && set.Pending != nil && set.Pending.MVPD == a.MVPD {
+		// This permit started the free preview's trial: the kept answer
+		// saying it had not started no longer holds.
+		g.dropProfiles(ctx, dv)
+	}
 	now := g.now()
 	k := &keptDecision{Resource: resource, MVPD: cmp.Or(dec.MVPD, a.MVPD), UserID: a.userID(), NotAfter: dec.NotAfter.Time()}
 	if dec.Token != nil {

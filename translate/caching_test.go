@@ -180,3 +180,53 @@ func TestDecodedProfilesFollowStore(t *testing.T) {
 		t.Errorf("after the stored value was deleted, err = %v, want ErrNotFound", err)
 	}
 }
+
+// TestProfileReadOncePerSignIn: the device polls its code until the login
+// shows, then acts with it; the profile v2 answered for the code serves the
+// device's next calls, without a GET profiles.
+func TestProfileReadOncePerSignIn(t *testing.T) {
+	e := newEnv(t)
+	d := testDevice("read-once")
+	code := e.signIn(d, "AcmeCable", "alice")
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d, Code: code}); err != nil {
+		t.Fatalf("checkauthn/{code} after the login: %v", err)
+	}
+	if _, err := e.gw.AuthnToken(e.ctx, &v1model.AuthnTokenRequest{Device: d}); err != nil {
+		t.Fatalf("tokens/authn: %v", err)
+	}
+	if _, err := e.gw.Authorize(e.ctx, &v1model.AuthorizeRequest{Device: d, Resource: "news"}); err != nil {
+		t.Fatalf("authorize: %v", err)
+	}
+	if n := e.profileReads(); n != 0 {
+		t.Fatalf("%d GET profiles after a successful profiles/code, want 0", n)
+	}
+}
+
+// TestTempPassStateCached: the TempPass state of a device — a trial used up
+// here — is kept like any profile answer: repeated calls within the cache's
+// life cost no profile reads.
+func TestTempPassStateCached(t *testing.T) {
+	e := newEnv(t)
+	d := testDevice("temppass-cache")
+	if err := e.gw.FreePreview(e.ctx, &v1model.FreePreviewRequest{Device: d, DomainName: testDomain}); err != nil {
+		t.Fatalf("FreePreview: %v", err)
+	}
+	e.advance(11 * time.Minute) // the 10-minute trial is over
+	reads := func() int { return len(e.upstream("/profiles")) }
+	_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+	var v1e *v1model.Error
+	if !errors.As(err, &v1e) {
+		t.Fatalf("checkauthn after the trial: %v", err)
+	}
+	first := reads()
+	for i := range 3 {
+		e.advance(2 * time.Second)
+		_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
+		if !errors.As(err, &v1e) {
+			t.Fatalf("checkauthn %d after the trial: %v", i, err)
+		}
+	}
+	if n := reads() - first; n != 0 {
+		t.Fatalf("%d profile reads for 3 calls within the cache's life after the trial ended, want 0 (the TempPass state cached)", n)
+	}
+}

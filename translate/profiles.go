@@ -300,12 +300,40 @@ func (g *Gateway) cachedProfiles(ctx context.Context, dv *device, key string) (*
 	return set, nil
 }
 
+// seedProfiles keeps the profiles a code poll found as the device's
+// profiles answer, so that the device's next calls act with the login
+// without reading its profiles again: the profile is read once per sign-in.
+// A device with a free preview has its TempPass profile read the usual way.
+func (g *Gateway) seedProfiles(ctx context.Context, dv *device, profiles map[string]v2client.Profile, seen *seenProfile) {
+	if dv.rq.ProfileCacheTTL <= 0 {
+		return
+	}
+	if _, err := getState[tempPass](ctx, g, dv, dv.key("temppass")); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	set := profileSet{Profiles: profiles, Seen: seen}
+	if ttl := g.profileCacheTTL(dv.rq, &set); ttl > 0 {
+		if err := setState(ctx, g, dv, dv.key("profiles"), set, ttl); err != nil {
+			g.log.WarnContext(ctx, "caching the profiles of a code login", "error", err)
+		}
+	}
+}
+
+// profileCacheTTL is how long set may answer for the device: the
+// requestor's ProfileCacheTTL, never past a profile's notAfter. An answer
+// without profiles is kept only when it holds TempPass state (a free
+// preview not started, or one used up), which is as stable as a profile; a
+// plain "none" is never kept, so a device polling after its login sees the
+// new profile at once.
 func (g *Gateway) profileCacheTTL(rq *Requestor, set *profileSet) time.Duration {
-	if rq.ProfileCacheTTL <= 0 || len(set.Profiles) == 0 {
+	if rq.ProfileCacheTTL <= 0 || len(set.Profiles) == 0 && set.Pending == nil && !set.TempPassOver {
 		return 0
 	}
 	ttl := rq.ProfileCacheTTL
 	now := g.now()
+	if set.Pending != nil {
+		ttl = min(ttl, set.Pending.Until.Sub(now))
+	}
 	for _, p := range set.Profiles {
 		if !p.NotAfter.IsZero() {
 			ttl = min(ttl, p.NotAfter.Time().Sub(now))
@@ -370,9 +398,12 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string, c
 			// The login is the registering device's: remember it as such,
 			// so that once v2 forgets the code the device's state tells
 			// an expired login from none.
-			if err := g.see(ctx, g.recordDevice(rq, rec, caller), a); err != nil {
+			dv := g.recordDevice(rq, rec, caller)
+			seen, err := g.seeProfile(ctx, dv, a)
+			if err != nil {
 				return nil, rec, false, err
 			}
+			g.seedProfiles(ctx, dv, ps.Profiles, seen)
 		}
 		return a, rec, false, nil
 	case invalidSession(err) && rec != nil:
