@@ -60,6 +60,8 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *v1model.
 	if rec != nil {
 		code = g.sessionCode(ctx, req.Code)
 	}
+	// A login starts: the next poll of the code asks v2 again.
+	g.forgetCodePoll(ctx, rq, code)
 	s, err := g.client.ResumeSession(ctx, rq.ServiceProvider, code, v2client.SessionParams{
 		MVPD: req.MVPD, DomainName: req.DomainName, RedirectURL: req.RedirectURL,
 	}, browserOptions(&req.Device)...)

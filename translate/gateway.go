@@ -63,6 +63,11 @@ type GatewayConfig struct {
 	// decisions, so that it answers "expired" (410) rather than "none" (404)
 	// as v1 did. Zero means DefaultExpiredMemory.
 	ExpiredMemory time.Duration
+	// CodePollInterval is the least time between two v2 polls of one
+	// registration code, whatever the number of v1 callers polling it; in
+	// between they are answered the last poll's outcome. Zero means
+	// DefaultCodePollInterval; negative polls on every call.
+	CodePollInterval time.Duration
 	// DeviceDefaults complete the device information v2 requires when the
 	// device sent none or an incomplete one.
 	DeviceDefaults DeviceDefaults
@@ -231,6 +236,9 @@ func (c *GatewayConfig) Provision() error {
 	case c.ExpiredMemory < 0:
 		bad("ExpiredMemory", "must not be negative")
 	}
+	if c.CodePollInterval == 0 {
+		c.CodePollInterval = DefaultCodePollInterval
+	}
 	d := &c.DeviceDefaults
 	for _, f := range []*string{&d.Model, &d.Version, &d.OSVersion, &d.ConnectionType} {
 		if *f == "" {
@@ -268,7 +276,9 @@ type Gateway struct {
 	requestors map[string]*Requestor
 	configTTL  time.Duration
 	expiredMem time.Duration
-	defaults   DeviceDefaults
+	// codePollInterval spaces the v2 polls of one code (0: no spacing).
+	codePollInterval time.Duration
+	defaults         DeviceDefaults
 
 	// flights collapses identical concurrent upstream reads (profiles,
 	// configuration) into one v2 call.
@@ -285,16 +295,17 @@ func New(cfg GatewayConfig) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{
-		client:     cfg.Client,
-		store:      cfg.Store,
-		now:        cfg.Now,
-		log:        cfg.Logger,
-		newID:      cfg.NewID,
-		newCode:    cfg.NewCode,
-		requestors: map[string]*Requestor{},
-		configTTL:  cfg.ConfigCacheTTL,
-		expiredMem: cfg.ExpiredMemory,
-		defaults:   cfg.DeviceDefaults,
+		client:           cfg.Client,
+		store:            cfg.Store,
+		now:              cfg.Now,
+		log:              cfg.Logger,
+		newID:            cfg.NewID,
+		newCode:          cfg.NewCode,
+		requestors:       map[string]*Requestor{},
+		configTTL:        cfg.ConfigCacheTTL,
+		expiredMem:       cfg.ExpiredMemory,
+		codePollInterval: max(cfg.CodePollInterval, 0),
+		defaults:         cfg.DeviceDefaults,
 	}
 	for i := range cfg.Requestors {
 		r := cfg.Requestors[i]

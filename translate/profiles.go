@@ -387,32 +387,11 @@ func (g *Gateway) codeAuthnOf(ctx context.Context, rq *Requestor, code string, c
 	if rec != nil {
 		opts, sessionCode = g.recordDevice(rq, rec, caller).opts, g.sessionCode(ctx, code)
 	}
-	ps, err := g.client.ProfileByCode(ctx, rq.ServiceProvider, sessionCode, opts...)
-	switch {
-	case err == nil:
-		a, ok := chooseProfile(ps.Profiles, g.now())
-		if !ok {
-			return nil, rec, false, nil
-		}
-		if rec != nil && !a.Profile.NotAfter.IsZero() {
-			// The login is the registering device's: remember it as such,
-			// so that once v2 forgets the code the device's state tells
-			// an expired login from none.
-			dv := g.recordDevice(rq, rec, caller)
-			seen, err := g.seeProfile(ctx, dv, a)
-			if err != nil {
-				return nil, rec, false, err
-			}
-			g.seedProfiles(ctx, dv, ps.Profiles, seen)
-		}
-		return a, rec, false, nil
-	case invalidSession(err) && rec != nil:
-		a, expired, err := g.recordAuthn(ctx, rq, rec, caller)
-		return a, rec, expired, err
-	case invalidSession(err):
-		return nil, nil, false, nil
+	if rec != nil && g.superseded(ctx, rq, rec, code, caller) {
+		return nil, rec, false, nil
 	}
-	return nil, rec, false, err
+	a, expired, err := g.polledCode(ctx, rq, rec, caller, sessionCode, opts)
+	return a, rec, expired, err
 }
 
 // recordAuthn reads the profiles of the device that registered rec, for a

@@ -53,6 +53,10 @@ type Config struct {
 	// UpstreamBudget plans v2 calls inside each device's throttling
 	// allowance at Adobe and honours its 429s.
 	UpstreamBudget BudgetConfig `yaml:"upstream_budget"`
+	// CodePollInterval is the least time between two v2 polls of one
+	// registration code, whatever the number of v1 callers polling it.
+	// Default 3s (Adobe: every 3 to 5 seconds); negative: every call polls.
+	CodePollInterval time.Duration `yaml:"code_poll_interval"`
 	// ShutdownTimeout bounds how long in-flight requests may finish after
 	// SIGTERM. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`

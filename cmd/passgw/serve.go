@@ -339,13 +339,14 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 	gen := &generation{cfg: cfg, policy: cfg.policies(), limit: cfg.throttleLimit(),
 		statements: v2client.StaticStatements(cfg.statements())}
 	gw2, err := translate.New(translate.GatewayConfig{
-		Client:     gw.client,
-		Store:      st,
-		Now:        h.Now,
-		NewID:      h.NewID,
-		NewCode:    h.NewCode,
-		Logger:     logger.With("component", "translate"),
-		Requestors: cfg.translateRequestors(),
+		Client:           gw.client,
+		Store:            st,
+		Now:              h.Now,
+		NewID:            h.NewID,
+		NewCode:          h.NewCode,
+		Logger:           logger.With("component", "translate"),
+		Requestors:       cfg.translateRequestors(),
+		CodePollInterval: cfg.CodePollInterval,
 		// A new layout for a new kind of store: one already in use keeps
 		// the keys it holds.
 		ClusterKeys: redisstore.Clustered(cfg.Store),
