@@ -21,18 +21,17 @@ import (
 // Adobe bucket.
 
 // connectionFilled reports which of the connection keys of the device
-// information the gateway filled from the connection (rather than the
-// device sending them): those are replaced by the caller's on calls made
+// information follow the device's connection (connectionKeys) rather than
+// what the device sent: those are replaced by the caller's on calls made
 // for the device by someone else.
 func connectionFilled(d *v1model.Device) (ip, port bool) {
-	var sent struct {
-		IP   any `json:"connectionIp"`
-		Port any `json:"connectionPort"`
-	}
+	obj := map[string]any{}
 	if d.DeviceInfo != nil {
-		_ = json.Unmarshal(d.DeviceInfo, &sent) // checked by the completion
+		_ = json.Unmarshal(d.DeviceInfo, &obj) // checked by the completion
 	}
-	return d.IP.IsValid() && isUnset(sent.IP), d.Port != 0 && isUnset(sent.Port)
+	ip, port = connectionKeys(obj, d)
+	// Another caller's address comes with its own port, or none.
+	return ip, ip || port
 }
 
 func isUnset(v any) bool { return v == nil || v == "" }

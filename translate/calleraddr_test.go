@@ -107,12 +107,14 @@ func TestCodeCallsCarryCallerAddress(t *testing.T) {
 	}
 }
 
-// TestCodeCallsKeepDeviceSentConnection: connection keys the device sent
-// itself are its own statement and stay as sent; only X-Forwarded-For is
-// the caller's.
-func TestCodeCallsKeepDeviceSentConnection(t *testing.T) {
+// TestCodeCallsConnectionAgreesWithForwardedAddress: connection keys the
+// device sent that contradict the address it is forwarded for (a LAN
+// address) are replaced by that address, on its own calls and, with the
+// caller's, on the calls a login web app makes for it with its code; only
+// keys that agree with the forwarded address stay as sent.
+func TestCodeCallsConnectionAgreesWithForwardedAddress(t *testing.T) {
 	e := newEnv(t)
-	dev := testDevice("tv-caller-2")
+	dev := testDevice("tv-caller-2") // forwarded for 203.0.113.7, port 51234
 	dev.DeviceInfo = json.RawMessage(`{"model":"X1","connectionIp":"10.0.0.5","connectionPort":"7000"}`)
 	code := e.signIn(dev, "AcmeCable", "alice")
 
@@ -122,8 +124,32 @@ func TestCodeCallsKeepDeviceSentConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range e.upstreamConnections(mark) {
-		if c.forwardedFor != "198.51.100.21" || c.connIP != "10.0.0.5" || c.connPort != "7000" {
-			t.Errorf("%s: %+v, want X-Forwarded-For 198.51.100.21 and the device's own 10.0.0.5:7000", c.path, c)
+		if c.forwardedFor != "198.51.100.21" || c.connIP != "198.51.100.21" || c.connPort != "40000" {
+			t.Errorf("%s: %+v, want X-Forwarded-For and connection 198.51.100.21:40000", c.path, c)
+		}
+	}
+	mark = len(e.sandbox.Requests())
+	e.advance(time.Minute) // past the profile cache
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: dev}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.upstreamConnections(mark) {
+		if c.forwardedFor != "203.0.113.7" || c.connIP != "203.0.113.7" || c.connPort != "51234" {
+			t.Errorf("device call %s: %+v, want its forwarded 203.0.113.7 and the port seen, 51234", c.path, c)
+		}
+	}
+
+	// A device stating its public address and port: kept as sent.
+	own := testDevice("tv-caller-3")
+	own.Port = 0 // through a proxy: the gateway saw no port of the device
+	own.DeviceInfo = json.RawMessage(`{"model":"X1","connectionIp":"203.0.113.7","connectionPort":"7000"}`)
+	mark = len(e.sandbox.Requests())
+	if _, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: own}); err == nil {
+		t.Fatal("checkauthn of a device never signed in succeeded")
+	}
+	for _, c := range e.upstreamConnections(mark) {
+		if c.connIP != "203.0.113.7" || c.connPort != "7000" {
+			t.Errorf("device call %s: %+v, want its own 203.0.113.7:7000", c.path, c)
 		}
 	}
 }

@@ -75,7 +75,7 @@ func TestProvisionDefaults(t *testing.T) {
 		len(r.AllowedRedirectURLs) != 1 || r.AllowedRedirectURLs[0] != "https://example.com/done" {
 		t.Errorf("requestor defaults = %+v", r)
 	}
-	if c.ConfigCacheTTL != 2*time.Minute || c.Store == nil || c.Now == nil || c.Logger == nil || c.DeviceDefaults.OSName == "" {
+	if c.ConfigCacheTTL != 2*time.Minute || c.Store == nil || c.Now == nil || c.Logger == nil || c.DeviceDefaults != (DeviceDefaults{}) {
 		t.Errorf("gateway defaults = %+v", c)
 	}
 }

@@ -187,10 +187,11 @@ func AbsoluteURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// DeviceDefaults are the values of the v2-required device information keys
-// used when neither the device's own information nor its User-Agent gives
-// one. Empty fields mean "unknown" (osName: "Linux", the most common legacy
-// platform among the closed list's values).
+// DeviceDefaults are values of the v2-required device information keys the
+// operator knows for the whole fleet, used when neither the device's own
+// information nor its User-Agent gives one. Empty fields send nothing: the
+// key is left to Adobe's own extraction from the User-Agent rather than
+// padded with a made-up value.
 type DeviceDefaults struct {
 	Model          string
 	Version        string
@@ -238,15 +239,6 @@ func (c *GatewayConfig) Provision() error {
 	}
 	if c.CodePollInterval == 0 {
 		c.CodePollInterval = DefaultCodePollInterval
-	}
-	d := &c.DeviceDefaults
-	for _, f := range []*string{&d.Model, &d.Version, &d.OSVersion, &d.ConnectionType} {
-		if *f == "" {
-			*f = "unknown"
-		}
-	}
-	if d.OSName == "" {
-		d.OSName = "Linux"
 	}
 	if len(c.Requestors) == 0 {
 		bad("requestors", "at least one requestor is required")

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/passgw/passgw/v1model"
@@ -107,9 +108,13 @@ func (g *Gateway) completedInfo(d *v1model.Device) (*completedInfo, error) {
 }
 
 // deviceInfo returns the device information JSON to send upstream: the
-// device's own object, its values kept, completed with the five keys v2
-// requires (from the User-Agent, then the configured defaults) and with the
-// connection address and port the gateway saw.
+// device's own object with its values as given; the keys it lacks that its
+// User-Agent reveals reliably (parseUserAgent); the operator's configured
+// defaults, if any; its User-Agent and application id; and connectionIp and
+// connectionPort agreeing with the address the call is forwarded for
+// (connectionKeys). Nothing is invented: a key neither the device nor its
+// User-Agent gives is left to Adobe's own extraction from the User-Agent
+// header, which every call carries.
 func (g *Gateway) deviceInfo(d *v1model.Device) ([]byte, error) {
 	obj := map[string]any{}
 	if d.DeviceInfo != nil {
@@ -121,37 +126,65 @@ func (g *Gateway) deviceInfo(d *v1model.Device) ([]byte, error) {
 			return nil, e
 		}
 	}
-	ua := parseUserAgent(d.UserAgent)
-	fill := func(key string, values ...string) {
-		if v, ok := obj[key]; ok && v != nil && v != "" {
-			return
+	fill := func(key, value string) {
+		if v, ok := obj[key]; value != "" && (!ok || v == nil || v == "") {
+			obj[key] = value
 		}
-		for _, v := range values {
-			if v != "" {
-				obj[key] = v
-				return
-			}
-		}
+	}
+	for _, f := range parseUserAgent(d.UserAgent) {
+		fill(f.key, f.value)
 	}
 	def := g.defaults
-	fill("model", ua.model, d.DeviceType, def.Model)
-	fill("version", d.AppVersion, def.Version)
-	fill("osName", ua.osName, def.OSName)
-	fill("osVersion", ua.osVersion, def.OSVersion)
+	fill("model", def.Model)
+	fill("version", def.Version)
+	fill("osName", def.OSName)
+	fill("osVersion", def.OSVersion)
 	fill("connectionType", def.ConnectionType)
-	if d.IP.IsValid() {
-		fill("connectionIp", d.IP.Unmap().String())
-	}
-	if d.Port != 0 {
-		fill("connectionPort", strconv.Itoa(int(d.Port)))
-	}
 	fill("userAgent", d.UserAgent)
 	fill("applicationId", d.AppID)
+	for k, v := range obj {
+		if v == "" {
+			// Sent empty: nothing was said, and nothing is known.
+			delete(obj, k)
+		}
+	}
+	if d.IP.IsValid() {
+		_, fromCaller := connectionKeys(obj, d)
+		obj["connectionIp"] = d.IP.Unmap().String()
+		switch {
+		case !fromCaller:
+		case d.Port != 0:
+			obj["connectionPort"] = strconv.Itoa(int(d.Port))
+		default:
+			delete(obj, "connectionPort")
+		}
+	}
 	b, err := json.Marshal(obj)
 	if err != nil {
 		return nil, v1model.ErrInternal(err)
 	}
 	return b, nil
+}
+
+// connectionKeys reports which connection keys of the device information
+// obj (as the device sent it) must follow the address the call d is
+// forwarded for, X-Forwarded-For, so that the two agree (Adobe: both
+// describe the actual device; connectionIp feeds home-based
+// authentication): connectionIp whenever that address is known, and
+// connectionPort unless the device sent one along with a connectionIp equal
+// to that address. The port that replaces it is the one the gateway saw,
+// known only for a device connected directly (none through a proxy).
+func connectionKeys(obj map[string]any, d *v1model.Device) (ip, port bool) {
+	if !d.IP.IsValid() {
+		return false, false
+	}
+	sentIP, _ := obj["connectionIp"].(string)
+	sentPort := obj["connectionPort"]
+	agrees := false
+	if a, err := netip.ParseAddr(strings.TrimSpace(sentIP)); err == nil {
+		agrees = a.Unmap() == d.IP.Unmap()
+	}
+	return true, !agrees || sentPort == nil || sentPort == ""
 }
 
 // keepFor returns the store TTL of something valid until notAfter and

@@ -21,7 +21,7 @@ const benchDeviceInfo = `{"primaryHardwareType":"SetTopBox","model":"Roku Ultra"
 const benchUserAgent = "Roku/DVP-11.5 (11.5.0.4312-46)"
 
 func benchGateway() *Gateway {
-	return &Gateway{defaults: DeviceDefaults{Model: "unknown", Version: "unknown", OSName: "Linux", OSVersion: "unknown", ConnectionType: "unknown"}}
+	return &Gateway{}
 }
 
 // BenchmarkDeviceIdentity measures what every v2 call of a device costs
@@ -61,7 +61,7 @@ func BenchmarkDeviceIdentity(b *testing.B) {
 	b.Run("useragent", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if f := parseUserAgent(benchUserAgent); f.osName == "" {
+			if f := parseUserAgent(benchUserAgent); f.get("osName") == "" {
 				b.Fatal("Roku not recognised")
 			}
 		}
