@@ -2,6 +2,8 @@ package translate
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1model"
@@ -36,15 +38,18 @@ func (g *Gateway) mvpdList(ctx context.Context, rq *Requestor, caller *v1model.D
 	return out, nil
 }
 
-// configuration returns the service provider's v2 configuration, cached for
-// ConfigCacheTTL as v2 asks of server-to-server callers; concurrent misses
-// share one upstream call. The configuration
-// varies by service provider and platform, not by device, so the call carries
-// no device headers; like every v2 call it goes with the address of the
-// caller it serves (the one whose call missed the cache).
+// configuration returns the service provider's v2 configuration for the
+// platform of caller, cached for ConfigCacheTTL as v2 asks of
+// server-to-server callers; concurrent misses share one upstream call.
+// Adobe's configuration is specific to a platform type ("Retrieve
+// configuration for specific service provider"), so it is kept per service
+// provider and platform (configPlatform), and fetched with the device
+// headers of the caller whose call missed the cache, as the REST API v2
+// checklist asks of every call.
 func (g *Gateway) configuration(ctx context.Context, rq *Requestor, caller *v1model.Device) (*v2client.Configuration, error) {
+	opts, platform := g.configHeaders(caller)
 	cache := store.JSON[v2client.Configuration]{Store: g.store}
-	key := store.Key("config", rq.ServiceProvider)
+	key := store.Key("config", rq.ServiceProvider, platform)
 	if c, err := cache.Get(ctx, key); err == nil {
 		return &c, nil
 	}
@@ -54,10 +59,6 @@ func (g *Gateway) configuration(ctx context.Context, rq *Requestor, caller *v1mo
 		// the cache.
 		if c, err := cache.Get(fctx, key); err == nil {
 			return &c, nil
-		}
-		var opts []v2client.Option
-		if caller.IP.IsValid() {
-			opts = []v2client.Option{v2client.WithForwardedFor(caller.IP.Unmap().String())}
 		}
 		c, err := g.client.Configuration(fctx, rq.ServiceProvider, opts...)
 		if err != nil {
@@ -74,4 +75,44 @@ func (g *Gateway) configuration(ctx context.Context, rq *Requestor, caller *v1mo
 		return nil, err
 	}
 	return v.(*v2client.Configuration), nil
+}
+
+// configHeaders returns the v2 headers of caller for the configuration
+// call (those of its other v2 calls: AP-Device-Identifier when it gave a
+// deviceId, X-Device-Info, X-Forwarded-For, User-Agent) and its platform.
+// v1's config call takes no device information, so device information that
+// does not parse costs the call nothing: it goes with the caller's address
+// and User-Agent only, as the configuration of an unknown platform.
+func (g *Gateway) configHeaders(caller *v1model.Device) ([]v2client.Option, string) {
+	info, err := g.completedInfo(caller)
+	if err != nil {
+		return browserOptions(caller), ""
+	}
+	return info.opts, configPlatform(info.json)
+}
+
+// configPlatform is the platform key of completed device information: its
+// osName when it is one of the closed osName list of X-Device-Info (REST API
+// v2 appendix, "Header - X-Device-Info"), else its osFamily when it is one
+// of the families parseUserAgent finds for platforms that list has no
+// osName for (Tizen, PlayStation), else "" (an unknown platform). Any
+// other value shares the unknown platform's entry, which keeps the cache
+// to a few entries per service provider whatever devices send.
+func configPlatform(info []byte) string {
+	var f struct {
+		OSName   string `json:"osName"`
+		OSFamily string `json:"osFamily"`
+	}
+	if json.Unmarshal(info, &f) != nil {
+		return ""
+	}
+	switch strings.ToLower(f.OSName) {
+	case "android", "chrome os", "linux", "mac os", "os x", "openbsd", "roku os", "windows", "ios", "tvos", "webos":
+		return strings.ToLower(f.OSName)
+	}
+	switch strings.ToLower(f.OSFamily) {
+	case "tizen", "playstation os":
+		return strings.ToLower(f.OSFamily)
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,102 @@ func TestAbsoluteURL(t *testing.T) {
 	} {
 		if got := AbsoluteURL(s); got != want {
 			t.Errorf("AbsoluteURL(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestConfigPerPlatform: the v2 configuration is fetched with the device
+// headers of the device whose call missed the cache, and kept per service
+// provider and platform: two platforms cost two upstream calls and get
+// their own answers, a platform already asked for is answered from the
+// cache whichever device asks, and platforms outside the closed lists share
+// one entry.
+func TestConfigPerPlatform(t *testing.T) {
+	e := newEnv(t)
+	rq, err := e.gw.requestor(testRequestor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roku := testDevice("roku-1") // Roku OS, from its User-Agent
+	webOS := testDevice("lg-1")
+	webOS.IP = netip.MustParseAddr("203.0.113.80")
+	webOS.DeviceInfo = []byte(`{"osName":"webOS","model":"OLED55"}`)
+	otherRoku := testDevice("roku-2")
+	otherRoku.IP = netip.MustParseAddr("203.0.113.99")
+	odd1, odd2 := testDevice("odd-1"), testDevice("odd-2")
+	odd1.UserAgent, odd1.DeviceInfo = "Mystery/1.0", []byte(`{"osName":"MysteryOS"}`)
+	odd2.UserAgent, odd2.DeviceInfo = "Mystery/1.0", []byte(`{"osName":"OtherOS"}`)
+	byID := map[string]*v1model.Device{}
+	for _, d := range []*v1model.Device{&roku, &webOS, &otherRoku, &odd1, &odd2} {
+		byID[d.DeviceID] = d
+	}
+
+	steps := []struct {
+		name   string
+		dev    v1model.Device
+		calls  int    // upstream configuration calls in total after the step
+		os     string // the answer's os
+		sentBy string // deviceId whose headers the last upstream call carries
+	}{
+		{"first Roku", roku, 1, "Roku OS", "roku-1"},
+		{"first webOS", webOS, 2, "webOS", "lg-1"},
+		{"another Roku, cached", otherRoku, 2, "Roku OS", "lg-1"},
+		{"webOS again, cached", webOS, 2, "webOS", "lg-1"},
+		{"unlisted platform", odd1, 3, "MysteryOS", "odd-1"},
+		{"another unlisted platform shares its entry", odd2, 3, "MysteryOS", "odd-1"},
+	}
+	for _, st := range steps {
+		c, err := e.gw.configuration(e.ctx, rq, &st.dev)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if c.OS != st.os {
+			t.Errorf("%s: configuration os = %q, want %q", st.name, c.OS, st.os)
+		}
+		if _, err := e.gw.Config(e.ctx, &v1model.ConfigRequest{Device: st.dev}); err != nil {
+			t.Fatalf("%s: Config: %v", st.name, err)
+		}
+		calls := e.upstream("/configuration")
+		if len(calls) != st.calls {
+			t.Fatalf("%s: %d upstream configuration calls, want %d", st.name, len(calls), st.calls)
+		}
+		last := calls[len(calls)-1]
+		sender := byID[st.sentBy]
+		want, err := e.gw.completedInfo(sender)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := last.Header
+		if id := h.Get(v2client.HeaderDeviceIdentifier); !strings.HasPrefix(id, "fingerprint ") {
+			t.Errorf("%s: AP-Device-Identifier = %q", st.name, id)
+		}
+		if got := h.Get(v2client.HeaderDeviceInfo); got != want.header {
+			t.Errorf("%s: X-Device-Info = %q, want %q (%s)", st.name, got, want.header, want.json)
+		}
+		if got, wantIP := h.Get(v2client.HeaderForwardedFor), sender.IP.String(); got != wantIP {
+			t.Errorf("%s: X-Forwarded-For = %q, want %q", st.name, got, wantIP)
+		}
+	}
+	// Each device's own fingerprint went with its fetch.
+	calls := e.upstream("/configuration")
+	if calls[0].Header.Get(v2client.HeaderDeviceIdentifier) == calls[1].Header.Get(v2client.HeaderDeviceIdentifier) {
+		t.Errorf("the Roku and webOS fetches carried the same AP-Device-Identifier %q", calls[0].Header.Get(v2client.HeaderDeviceIdentifier))
+	}
+}
+
+func TestConfigPlatform(t *testing.T) {
+	tests := []struct{ info, want string }{
+		{`{"osName":"Roku OS"}`, "roku os"},
+		{`{"osName":"ANDROID","osFamily":"Android"}`, "android"},
+		{`{"osFamily":"Tizen","osVendor":"Samsung"}`, "tizen"},
+		{`{"osName":"Linux","osFamily":"Tizen"}`, "linux"},
+		{`{"osName":"MysteryOS","osFamily":"Mystery"}`, ""},
+		{`{}`, ""},
+		{`not json`, ""},
+	}
+	for _, tt := range tests {
+		if got := configPlatform([]byte(tt.info)); got != tt.want {
+			t.Errorf("configPlatform(%s) = %q, want %q", tt.info, got, tt.want)
 		}
 	}
 }

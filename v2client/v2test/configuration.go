@@ -3,7 +3,9 @@ package v2test
 import "net/http"
 
 // handleConfiguration is GET /api/v2/{sp}/configuration, in the shape of
-// Adobe's sample (§15 #3).
+// Adobe's sample (§15 #3). The answer is specific to the platform that
+// asks, as Adobe's is: its os is the osName of the caller's X-Device-Info,
+// "Unknown" (the sample's value) without one.
 func (s *Server) handleConfiguration(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.begin(w, r, 0)
 	if !ok {
@@ -19,6 +21,9 @@ func (s *Server) handleConfiguration(w http.ResponseWriter, r *http.Request) {
 			Domains: []configurationDomain{},
 			MVPDs:   []configurationMVPD{},
 		},
+	}
+	if os, _ := c.deviceInfo["osName"].(string); os != "" {
+		resp.OS = os
 	}
 	for _, d := range c.sp.Domains {
 		resp.Requestor.Domains = append(resp.Requestor.Domains, configurationDomain{Name: d})

@@ -87,8 +87,9 @@
 //     Verifier) accepts them.
 //   - Partner (Apple) SSO uses a sandbox SAML dialect described in sso.go;
 //     no real Apple framework or XML signature is involved.
-//   - The configuration answer is built from the fixture; it does not vary
-//     by platform, and optional fields Adobe may add are absent.
+//   - The configuration answer is built from the fixture; it varies by
+//     platform only in its os (the caller's X-Device-Info osName), and
+//     optional fields Adobe may add are absent.
 //   - X-Device-Info is checked for presence and Base64 only, unless
 //     Config.StrictDeviceInfo (then valid JSON with model, version, osName,
 //     osVersion and connectionType); device classification, and the shorter
