@@ -142,7 +142,7 @@ func TestBreakerTimeoutsCount(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c := &Client{BaseURL: srv.URL, Retries: -1, Timeout: 20 * time.Millisecond, Breaker: &Breaker{Threshold: 2}}
+	c := &Client{BaseURL: srv.URL, Retries: -1, Timeout: 200 * time.Millisecond, Breaker: &Breaker{Threshold: 2}}
 	for range 2 {
 		if err := callProfiles(t.Context(), c); !IsTimeout(err) {
 			t.Fatalf("err = %v, want a timeout", err)
