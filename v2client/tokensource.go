@@ -165,14 +165,7 @@ func (ts *TokenSource) sleep(ctx context.Context, d time.Duration) error {
 	if ts.Sleep != nil {
 		return ts.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep(ctx, d)
 }
 
 func (ts *TokenSource) logger() *slog.Logger {
