@@ -57,14 +57,21 @@ func (g *Gateway) authenticate(ctx context.Context, rq *Requestor, req *v1model.
 		return &v1model.AuthenticateRedirect{URL: req.RedirectURL}, nil
 	}
 	code := req.Code
+	// The resume acts for the device that registered the code: its
+	// AP-Device-Identifier and X-Device-Info, kept with the code, as on
+	// every v2 call (REST API v2 checklist), with the browser's address.
+	// A code of a v2 device app, of which the gateway knows no device,
+	// goes with the browser's headers only.
+	opts := browserOptions(&req.Device)
 	if rec != nil {
 		code = g.sessionCode(ctx, req.Code)
+		opts = g.recordDevice(rq, rec, &req.Device).opts
 	}
 	// A login starts: the next poll of the code asks v2 again.
 	g.forgetCodePoll(ctx, rq, code)
 	s, err := g.client.ResumeSession(ctx, rq.ServiceProvider, code, v2client.SessionParams{
 		MVPD: req.MVPD, DomainName: req.DomainName, RedirectURL: req.RedirectURL,
-	}, browserOptions(&req.Device)...)
+	}, opts...)
 	switch {
 	case invalidSession(err) && rec != nil:
 		// The v2 session ended before the code's ttl: a new one for the

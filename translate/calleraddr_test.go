@@ -3,11 +3,14 @@ package translate
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/passgw/passgw/v1model"
+	"github.com/passgw/passgw/v2client"
+	"github.com/passgw/passgw/v2client/v2test"
 )
 
 // upstreamConnection is what one v2 request said of its caller: the
@@ -152,4 +155,124 @@ func TestCodeCallsConnectionAgreesWithForwardedAddress(t *testing.T) {
 			t.Errorf("device call %s: %+v, want its own 203.0.113.7:7000", c.path, c)
 		}
 	}
+}
+
+// TestResumeCarriesRegisteringDevice: the resume call made when the login
+// web app signs in with a code (POST sessions/{code}) carries the identity
+// of the device that registered the code — its AP-Device-Identifier, its
+// X-Device-Info as kept at regcode time and its User-Agent — with the web
+// app's address, as the REST API v2 checklist asks of every call; a code the gateway never issued (a v2 device app's) has
+// no device to name.
+func TestResumeCarriesRegisteringDevice(t *testing.T) {
+	e := newEnv(t)
+	dev := testDevice("tv-resume-1")
+	dev.DeviceInfo = json.RawMessage(`{"model":"UN55","osName":"Tizen","osVersion":"7.0","connectionIp":"203.0.113.7"}`)
+	mark := len(e.sandbox.Requests())
+	reg, err := e.gw.CreateRegcode(e.ctx, &v1model.CreateRegcodeRequest{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var create *v2test.Request
+	for _, r := range e.sandbox.Requests()[mark:] {
+		if r.Method == http.MethodPost && r.Path == "/api/v2/REF30/sessions" {
+			create = &r
+		}
+	}
+	if create == nil {
+		t.Fatal("regcode sent no POST sessions")
+	}
+
+	browser := v1model.Device{Requestor: testRequestor, IP: netip.MustParseAddr("198.51.100.30"), Port: 40100,
+		UserAgent: "Mozilla/5.0 (login app)"}
+	mark = len(e.sandbox.Requests())
+	if _, err := e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{Device: browser, MVPD: "AcmeCable",
+		Code: reg.Code, DomainName: testDomain, RedirectURL: testRedirect}); err != nil {
+		t.Fatal(err)
+	}
+	resume := resumeRequest(t, e.sandbox.Requests()[mark:], reg.Code)
+	want := map[string]string{
+		"AP-Device-Identifier": "fingerprint " + base64.StdEncoding.EncodeToString([]byte(dev.DeviceID)),
+		"User-Agent":           dev.UserAgent,
+		"X-Forwarded-For":      "198.51.100.30",
+	}
+	for name, v := range want {
+		if got := resume.Header.Get(name); got != v {
+			t.Errorf("resume %s = %q, want %q", name, got, v)
+		}
+	}
+	// The device information is the registering device's, its
+	// connection keys agreeing with the address the call is forwarded
+	// for: the web app's.
+	info := decodedInfo(t, resume.Header.Get("X-Device-Info"))
+	registered := decodedInfo(t, create.Header.Get("X-Device-Info"))
+	for k, v := range registered {
+		switch k {
+		case "connectionIp", "connectionPort":
+			if want := map[string]string{"connectionIp": "198.51.100.30", "connectionPort": "40100"}[k]; info[k] != want {
+				t.Errorf("resume %s %v, want the web app's %s", k, info[k], want)
+			}
+		default:
+			if info[k] != v {
+				t.Errorf("resume X-Device-Info %s = %v, want the registering device's %v", k, info[k], v)
+			}
+		}
+	}
+	if len(info) != len(registered) {
+		t.Errorf("resume X-Device-Info %v, want the keys of the registering device's %v", info, registered)
+	}
+	if info["model"] != "UN55" || info["osName"] != "Tizen" {
+		t.Errorf("resume X-Device-Info %v does not describe the registering device", info)
+	}
+
+	// A code from a v2 device app, which registered it with v2 itself:
+	// the gateway knows no device to name.
+	app := &v2client.Client{BaseURL: e.sandbox.URL, Retries: -1, Tokens: &v2client.TokenSource{
+		Client: &v2client.Client{BaseURL: e.sandbox.URL, Retries: -1},
+		Statement: v2client.StaticStatements(map[string]v2client.RegisterRequest{
+			testRequestor: {SoftwareStatement: "sandbox-statement"},
+		}),
+		Store: Credentials{Store: e.store, Now: e.clock.Now},
+		Now:   e.clock.Now,
+	}}
+	s, err := app.CreateSession(e.ctx, testRequestor, v2client.SessionParams{DomainName: testDomain, RedirectURL: testRedirect},
+		v2client.WithDeviceID("fingerprint "+base64.StdEncoding.EncodeToString([]byte("v2-app-device"))),
+		v2client.WithDeviceInfo(base64.StdEncoding.EncodeToString([]byte(`{"model":"X1","osName":"Android"}`))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark = len(e.sandbox.Requests())
+	if _, err := e.gw.Authenticate(e.ctx, &v1model.AuthenticateRequest{Device: browser, MVPD: "AcmeCable",
+		Code: s.Code, DomainName: testDomain, RedirectURL: testRedirect}); err != nil {
+		t.Fatal(err)
+	}
+	resume = resumeRequest(t, e.sandbox.Requests()[mark:], s.Code)
+	if id, info := resume.Header.Get("AP-Device-Identifier"), resume.Header.Get("X-Device-Info"); id != "" || info != "" {
+		t.Errorf("resume of a v2 app's code named a device: AP-Device-Identifier %q, X-Device-Info %q", id, info)
+	}
+	if got := resume.Header.Get("User-Agent"); got != browser.UserAgent {
+		t.Errorf("resume of a v2 app's code: User-Agent %q, want the browser's %q", got, browser.UserAgent)
+	}
+}
+
+// resumeRequest finds the resume (POST sessions/{code}) of code among reqs.
+func resumeRequest(t *testing.T, reqs []v2test.Request, code string) v2test.Request {
+	t.Helper()
+	for _, r := range reqs {
+		if r.Method == http.MethodPost && r.Path == "/api/v2/REF30/sessions/"+code {
+			return r
+		}
+	}
+	t.Fatalf("no resume of %s among %d requests", code, len(reqs))
+	return v2test.Request{}
+}
+
+// decodedInfo decodes an X-Device-Info header value.
+func decodedInfo(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(raw)
+	var info map[string]any
+	if err != nil || json.Unmarshal(b, &info) != nil {
+		t.Fatalf("X-Device-Info %q is not Base64 JSON", raw)
+	}
+	return info
 }
