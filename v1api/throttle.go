@@ -1,22 +1,24 @@
 package v1api
 
 import (
-	"container/list"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/passgw/passgw/internal/tokenbucket"
 )
 
-// Defaults of Throttle, from Adobe's throttling page: one request per
-// second plus a one-time burst of ten; buckets idle for ten minutes are
-// forgotten.
+// Defaults of Throttle, from Adobe's throttling page
+// (help/authentication/integration-guide-programmers/throttling-mechanism.md):
+// one request per second plus a one-time burst of ten; buckets idle for ten
+// minutes are forgotten.
 const (
-	DefaultThrottleInterval = time.Second
-	DefaultThrottleBurst    = 10
-	DefaultThrottleIdle     = 10 * time.Minute
-	DefaultThrottleDevices  = 1 << 20
+	DefaultThrottleInterval = tokenbucket.DefaultInterval
+	DefaultThrottleBurst    = tokenbucket.DefaultBurst
+	DefaultThrottleIdle     = tokenbucket.DefaultIdle
+	DefaultThrottleDevices  = tokenbucket.DefaultMaxKeys
 )
 
 // ThrottleLimit is the allowance of one device: one call per Interval, the
@@ -32,11 +34,11 @@ func DefaultThrottleLimit() ThrottleLimit {
 	return ThrottleLimit{Interval: DefaultThrottleInterval, Burst: DefaultThrottleBurst}
 }
 
-// Throttle is a token bucket per device IP, the way Adobe throttled v1:
-// each whole Interval since a device's first call allows one call, extra
-// calls within an Interval spend the burst, and with neither left the call
-// is answered 429 (which spends nothing). Only the paths Adobe listed are
-// counted (ThrottledPath).
+// Throttle is Adobe's token bucket (package tokenbucket) per device IP, the
+// way Adobe throttled v1: each whole Interval since a device's first call
+// allows one call, extra calls within an Interval spend the burst, and with
+// neither left the call is answered 429 (which spends nothing). Only the
+// paths Adobe listed are counted (ThrottledPath).
 //
 // Devices whose requestors share a limit share one bucket per IP, as at
 // Adobe; a requestor with a limit of its own has its own buckets.
@@ -46,7 +48,8 @@ func DefaultThrottleLimit() ThrottleLimit {
 // returns gets a fresh burst; after that much idleness its rate allowance
 // has caught up anyway, so only the ten-call burst is granted anew.
 //
-// The zero value is ready to use (default limit for every requestor).
+// The zero value is ready to use (default limit for every requestor). Do
+// not change its fields once calls are in flight.
 type Throttle struct {
 	// Limit returns the allowance for calls naming requestor ("" when the
 	// call names none); false means those calls are not throttled. Nil
@@ -69,9 +72,8 @@ type Throttle struct {
 	// DefaultThrottleDevices.
 	MaxDevices int
 
-	mu      sync.Mutex
-	buckets map[bucketKey]*list.Element
-	lru     list.List // of *bucket, most recently used first
+	once    sync.Once
+	buckets tokenbucket.Buckets[bucketKey]
 }
 
 type bucketKey struct {
@@ -79,13 +81,10 @@ type bucketKey struct {
 	limit ThrottleLimit
 }
 
-type bucket struct {
-	key   bucketKey
-	first time.Time
-	// slot is the index of the last Interval whose one call was used.
-	slot     int64
-	burst    int
-	lastSeen time.Time
+func (t *Throttle) init() {
+	t.once.Do(func() {
+		t.buckets.Now, t.buckets.IdleTimeout, t.buckets.MaxKeys = t.Now, t.IdleTimeout, t.MaxDevices
+	})
 }
 
 // Allow reports whether a call from addr naming requestor may proceed, and
@@ -101,74 +100,17 @@ func (t *Throttle) Allow(addr netip.Addr, requestor string) bool {
 	if limit.Interval <= 0 {
 		limit.Interval = DefaultThrottleInterval
 	}
-	now := time.Now()
-	if t.Now != nil {
-		now = t.Now()
-	}
+	t.init()
 	key := bucketKey{addr: addr.Unmap(), limit: limit}
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.buckets == nil {
-		t.buckets = make(map[bucketKey]*list.Element)
-	}
-	t.evict(now)
-	el, found := t.buckets[key]
-	if !found {
-		b := &bucket{key: key, first: now, burst: limit.Burst, lastSeen: now}
-		t.buckets[key] = t.lru.PushFront(b)
-		t.trim()
-		return true
-	}
-	t.lru.MoveToFront(el)
-	b := el.Value.(*bucket)
-	b.lastSeen = now
-	slot := int64(now.Sub(b.first) / limit.Interval)
-	switch {
-	case slot > b.slot:
-		b.slot = slot
-		return true
-	case b.burst > 0:
-		b.burst--
-		return true
-	}
-	return false
-}
-
-// evict forgets buckets idle since before now-IdleTimeout; the list is in
-// use order, so only its tail needs looking at.
-func (t *Throttle) evict(now time.Time) {
-	idle := t.IdleTimeout
-	if idle <= 0 {
-		idle = DefaultThrottleIdle
-	}
-	for el := t.lru.Back(); el != nil; el = t.lru.Back() {
-		b := el.Value.(*bucket)
-		if now.Sub(b.lastSeen) < idle {
-			return
-		}
-		t.lru.Remove(el)
-		delete(t.buckets, b.key)
-	}
-}
-
-func (t *Throttle) trim() {
-	limit := t.MaxDevices
-	if limit <= 0 {
-		limit = DefaultThrottleDevices
-	}
-	for t.lru.Len() > limit {
-		el := t.lru.Back()
-		t.lru.Remove(el)
-		delete(t.buckets, el.Value.(*bucket).key)
-	}
+	return t.buckets.Apply(key, tokenbucket.Request{
+		Limit: tokenbucket.Limit{Interval: limit.Interval, Burst: limit.Burst},
+	}).OK
 }
 
 // Len is the number of buckets held.
 func (t *Throttle) Len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.lru.Len()
+	t.init()
+	return t.buckets.Len()
 }
 
 // Wrap throttles the calls of next on covered paths (such as the DCR

@@ -1,12 +1,13 @@
 package v2client
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/passgw/passgw/internal/tokenbucket"
 )
 
 // Defaults used for zero-valued Budget fields. Interval, Burst and Hold are
@@ -83,22 +84,8 @@ type Budget struct {
 	// when ctx ends. Tests on a manual clock advance it here.
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	mu    sync.Mutex
-	addrs map[string]*list.Element
-	lru   list.List // of *allowance, most recently used first
-}
-
-// allowance is what Adobe's bucket of one address holds, as far as known.
-type allowance struct {
-	addr string
-	// turn is the time of the last turn given (it may lie ahead, given to
-	// a call now waiting for it); zero before the first call.
-	turn time.Time
-	// burst is what is left of the one-time burst.
-	burst int
-	// heldUntil ends the hold after a 429.
-	heldUntil time.Time
-	lastSeen  time.Time
+	once  sync.Once
+	addrs tokenbucket.Buckets[string]
 }
 
 // BudgetState is a snapshot of one address's allowance.
@@ -164,128 +151,65 @@ func (b *Budget) now() time.Time {
 	return b.Now()
 }
 
+func (b *Budget) init() {
+	b.once.Do(func() {
+		b.addrs.Now, b.addrs.IdleTimeout, b.addrs.MaxKeys = b.Now, b.IdleTimeout, b.MaxDevices
+	})
+}
+
+// limit is the allowance the Budget plans with: turns Interval+Slack apart.
+func (b *Budget) limit() tokenbucket.Limit {
+	return tokenbucket.Limit{Interval: b.interval(), Burst: b.burst(), Spacing: b.step()}
+}
+
 // reserve plans one call from addr at now: it returns how long the call must
 // wait for its turn, or an error wrapping ErrOverBudget and ErrThrottled.
 func (b *Budget) reserve(addr string, now time.Time) (time.Duration, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	a := b.get(addr, now)
-	if now.Before(a.heldUntil) {
-		return 0, fmt.Errorf("%w: %w: held for %s after a 429", ErrOverBudget, ErrThrottled,
-			a.heldUntil.Sub(now).Round(time.Millisecond))
-	}
-	step := b.step()
-	next := a.turn.Add(step)
+	b.init()
+	d := b.addrs.Apply(addr, tokenbucket.Request{Now: now, Limit: b.limit(), MaxWait: b.maxWait()})
+	return d.Wait, refusal(d)
+}
+
+// refusal is the error of a refused decision, nil for one that lets the
+// call go.
+func refusal(d tokenbucket.Decision) error {
 	switch {
-	case a.turn.IsZero() || !now.Before(next):
-		a.turn = now
-		return 0, nil
-	case a.burst > 0:
-		a.burst--
-		return 0, nil
+	case d.OK:
+		return nil
+	case d.Held:
+		return fmt.Errorf("%w: %w: held for %s after a 429", ErrOverBudget, ErrThrottled, d.Wait.Round(time.Millisecond))
 	}
-	wait := next.Sub(now)
-	if wait > b.maxWait() {
-		return 0, fmt.Errorf("%w: %w: next turn in %s", ErrOverBudget, ErrThrottled, wait.Round(time.Millisecond))
-	}
-	a.turn = next
-	return wait, nil
+	return fmt.Errorf("%w: %w: next turn in %s", ErrOverBudget, ErrThrottled, d.Wait.Round(time.Millisecond))
 }
 
 // throttled records an upstream 429 for addr at now.
 func (b *Budget) throttled(addr string, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	a := b.get(addr, now)
-	a.burst = 0
-	a.heldUntil = now.Add(b.hold())
-	// The first call after the hold is a turn.
-	if t := a.heldUntil.Add(-b.step()); t.After(a.turn) {
-		a.turn = t
-	}
+	b.init()
+	b.addrs.Apply(addr, tokenbucket.Request{Op: tokenbucket.Hold, Now: now, Limit: b.limit(), Hold: b.hold()})
 }
 
 // held reports whether addr is held at now (checked again after a wait: a
 // 429 may have come meanwhile).
 func (b *Budget) held(addr string, now time.Time) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	el := b.addrs[addr]
-	if el == nil {
-		return nil
-	}
-	if until := el.Value.(*allowance).heldUntil; now.Before(until) {
-		return fmt.Errorf("%w: %w: held for %s after a 429", ErrOverBudget, ErrThrottled,
-			until.Sub(now).Round(time.Millisecond))
-	}
-	return nil
-}
-
-// get returns addr's allowance, made on first use. b.mu is held.
-func (b *Budget) get(addr string, now time.Time) *allowance {
-	if b.addrs == nil {
-		b.addrs = make(map[string]*list.Element)
-	}
-	b.evict(now)
-	if el, ok := b.addrs[addr]; ok {
-		b.lru.MoveToFront(el)
-		a := el.Value.(*allowance)
-		a.lastSeen = now
-		return a
-	}
-	a := &allowance{addr: addr, burst: b.burst(), lastSeen: now}
-	b.addrs[addr] = b.lru.PushFront(a)
-	limit := b.MaxDevices
-	if limit <= 0 {
-		limit = DefaultBudgetDevices
-	}
-	for b.lru.Len() > limit {
-		el := b.lru.Back()
-		b.lru.Remove(el)
-		delete(b.addrs, el.Value.(*allowance).addr)
-	}
-	return a
-}
-
-// evict forgets addresses idle since before now-IdleTimeout; the list is in
-// use order, so only its tail needs looking at. b.mu is held.
-func (b *Budget) evict(now time.Time) {
-	idle := b.IdleTimeout
-	if idle <= 0 {
-		idle = DefaultBudgetIdle
-	}
-	for el := b.lru.Back(); el != nil; el = b.lru.Back() {
-		a := el.Value.(*allowance)
-		if now.Sub(a.lastSeen) < idle || now.Before(a.heldUntil) || now.Before(a.turn) {
-			return
-		}
-		b.lru.Remove(el)
-		delete(b.addrs, a.addr)
-	}
+	b.init()
+	return refusal(b.addrs.Apply(addr, tokenbucket.Request{Op: tokenbucket.Check, Now: now}))
 }
 
 // State returns the allowance of addr ("" for the gateway's own address);
 // an address never seen or forgotten has its whole burst.
 func (b *Budget) State(addr string) BudgetState {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	el := b.addrs[addr]
-	if el == nil {
+	b.init()
+	a, ok := b.addrs.Get(addr)
+	if !ok {
 		return BudgetState{Burst: b.burst()}
 	}
-	a := el.Value.(*allowance)
-	s := BudgetState{Burst: a.burst, HeldUntil: a.heldUntil}
-	if !a.turn.IsZero() {
-		s.NextTurn = a.turn.Add(b.step())
-	}
-	return s
+	return BudgetState{Burst: a.Left, HeldUntil: a.HeldUntil, NextTurn: a.Next}
 }
 
 // Len is the number of addresses kept.
 func (b *Budget) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.lru.Len()
+	b.init()
+	return b.addrs.Len()
 }
 
 // wait blocks for d, or until ctx ends.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/internal/tokenbucket"
 )
 
 // budgetStep is one planned call of a budget test: at offset from the start,
@@ -108,14 +110,16 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 }
 
 // TestBudgetTurnsNeverSpendAdobesBurst replays planned calls against the
-// sandbox's reading of Adobe's bucket (one call per whole second since the
+// bucket of Adobe's page (one call per whole second since the
 // first, a one-time burst of ten) at every phase: what the budget lets go is
 // never refused there.
 func TestBudgetTurnsNeverSpendAdobesBurst(t *testing.T) {
 	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	for phase := time.Duration(0); phase < time.Second; phase += 37 * time.Millisecond {
 		b := Budget{}
-		adobe := adobeBucket{}
+		// Adobe's bucket, its first interval started phase before the
+		// first call.
+		adobe := tokenbucket.Bucket{Next: start.Add(-phase), Left: tokenbucket.DefaultBurst}
 		// Calls arrive in bunches every 700ms: far more than the allowance.
 		sent := 0
 		for tick := range 200 {
@@ -128,7 +132,7 @@ func TestBudgetTurnsNeverSpendAdobesBurst(t *testing.T) {
 				sent++
 				// Adobe counts the call up to 20ms after its turn.
 				at := now.Add(wait + time.Duration(sent%3)*10*time.Millisecond)
-				if !adobe.take(start.Add(-phase), at) {
+				if !adobe.Apply(tokenbucket.Request{Now: at, Limit: tokenbucket.Default()}).OK {
 					t.Fatalf("phase %s: call %d at %s planned but Adobe throttles it", phase, sent, at.Sub(start))
 				}
 			}
@@ -138,27 +142,6 @@ func TestBudgetTurnsNeverSpendAdobesBurst(t *testing.T) {
 			t.Fatalf("phase %s: %d calls sent in 140 s, want about %d (the allowance)", phase, sent, want)
 		}
 	}
-}
-
-// adobeBucket is the throttle of Adobe's page as v2test reads it.
-type adobeBucket struct {
-	started bool
-	lastSec int64
-	used    bool
-	burst   int
-}
-
-func (a *adobeBucket) take(first, now time.Time) bool {
-	sec := int64(now.Sub(first) / time.Second)
-	if !a.used || sec > a.lastSec {
-		a.used, a.lastSec = true, sec
-		return true
-	}
-	if a.burst < 10 {
-		a.burst++
-		return true
-	}
-	return false
 }
 
 func TestBudgetIsBounded(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/passgw/passgw/internal/tokenbucket"
 )
 
 // Config configures a Server. The zero value serves DefaultFixture on the
@@ -82,7 +84,7 @@ type Server struct {
 	ssoProfiles map[ssoKey]*profile
 	tempPasses  map[string]*tempPassUsage
 	samlReqs    map[string]*samlRequest
-	buckets     map[string]*bucket
+	buckets     tokenbucket.Buckets[string]
 	faults      []*activeFault
 	faultSeq    int
 
@@ -189,7 +191,7 @@ func (s *Server) SetThrottling(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttling = on
-	s.buckets = map[string]*bucket{}
+	s.buckets.Reset()
 }
 
 // Reset forgets every session, profile, TempPass use, pending partner
@@ -207,7 +209,7 @@ func (s *Server) resetState() {
 	s.ssoProfiles = map[ssoKey]*profile{}
 	s.tempPasses = map[string]*tempPassUsage{}
 	s.samlReqs = map[string]*samlRequest{}
-	s.buckets = map[string]*bucket{}
+	s.buckets.Reset()
 	s.faults = nil
 	s.reqMu.Lock()
 	s.requests = nil
