@@ -43,6 +43,14 @@ type Shadow struct {
 	// Compared is told of every comparison, for metrics; endpoint is the
 	// call's route template. Nil means nothing is told.
 	Compared func(endpoint string, match bool)
+	// Skipped is told of every call not compared because every slot was
+	// busy, for metrics; endpoint is the call's route template. Nil means
+	// nothing is told.
+	Skipped func(endpoint string)
+	// Failed is told of every call whose translated answer could not be
+	// had, for metrics; endpoint is the call's route template. Nil means
+	// nothing is told.
+	Failed func(endpoint string)
 	// Translated is told the translated answer's status of every call
 	// compared, with the call (the migration progress counts devices
 	// signed in through v2 by it). r is the device's request. Nil means
@@ -145,6 +153,9 @@ func (rt *Router) shadow(w http.ResponseWriter, r *http.Request, call Call, body
 	case s.sem <- struct{}{}:
 	default:
 		s.count(call.Op, func(c *ShadowCount) { c.Skipped++ })
+		if s.Skipped != nil {
+			s.Skipped(call.Op)
+		}
 		return
 	}
 	s.wg.Add(1)
@@ -170,6 +181,9 @@ func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 Response,
 	rec := newRecorder()
 	if !serveRecovered(translate, rec, req) || (rec.status == 0 && ctx.Err() != nil) {
 		s.count(call.Op, func(c *ShadowCount) { c.Failed++ })
+		if s.Failed != nil {
+			s.Failed(call.Op)
+		}
 		s.logger().WarnContext(ctx, "compat: shadow: the translated call failed", "endpoint", call.Op)
 		return
 	}

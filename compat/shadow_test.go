@@ -2,6 +2,7 @@ package compat
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -166,7 +167,8 @@ func TestShadowBounded(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "v1")
 	}}
-	sh := &Shadow{Concurrency: 1}
+	var skipped []string
+	sh := &Shadow{Concurrency: 1, Skipped: func(endpoint string) { skipped = append(skipped, endpoint) }}
 	rt := &Router{Translate: tr, Shadow: sh, Policy: onePolicy("REF30", Policy{Mode: ModeShadow, Upstream: v1.url(t)})}
 	do := func() string {
 		w := httptest.NewRecorder()
@@ -185,6 +187,38 @@ func TestShadowBounded(t *testing.T) {
 	want := map[string]ShadowCount{"GET /api/v1/checkauthn": {Match: 1, Skipped: 1}}
 	if diff := cmp.Diff(want, sh.Counts()); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if !slices.Equal(skipped, []string{"GET /api/v1/checkauthn"}) {
+		t.Errorf("Skipped told of %q, want the second call's route", skipped)
+	}
+}
+
+// TestShadowFailed: a translated call that gives no answer within Timeout
+// counts as failed, and Failed is told of its route; nothing is compared.
+func TestShadowFailed(t *testing.T) {
+	v1 := newFakeV1(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "v1")
+	})
+	tr := &fakeTranslate{serve: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }}
+	var failed []string
+	compared := 0
+	sh := &Shadow{Timeout: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		Failed:   func(endpoint string) { failed = append(failed, endpoint) },
+		Compared: func(string, bool) { compared++ }}
+	rt := &Router{Translate: tr, Shadow: sh, Policy: onePolicy("REF30", Policy{Mode: ModeShadow, Upstream: v1.url(t)})}
+	w := httptest.NewRecorder()
+	rt.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/checkauthn?requestor=REF30&deviceId=d", nil))
+	if w.Body.String() != "v1" {
+		t.Fatalf("answered %q, want v1's answer", w.Body)
+	}
+	sh.Wait()
+	want := map[string]ShadowCount{"GET /api/v1/checkauthn": {Failed: 1}}
+	if diff := cmp.Diff(want, sh.Counts()); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if !slices.Equal(failed, []string{"GET /api/v1/checkauthn"}) || compared != 0 {
+		t.Errorf("Failed told of %q, Compared %d times; want the call's route, and no comparison", failed, compared)
 	}
 }
 

@@ -44,6 +44,7 @@ type alertSeries struct {
 	breakerOpens  *prometheus.CounterVec
 	tokenErrors   *prometheus.CounterVec
 	storeDuration *prometheus.HistogramVec
+	storeInFlight *prometheus.GaugeVec
 	migration     *prometheus.CounterVec
 	breakerState  *prometheus.Desc
 
@@ -60,8 +61,8 @@ func newAlertSeries(reg *prometheus.Registry) *alertSeries {
 	a := &alertSeries{
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_v2_outcomes_total",
-			Help: "How calls to Adobe Pass v2 and DCR ended (after retries), by route template and Adobe error code: none for a success, a documented Enhanced Error or DCR code, other for an undocumented one, no_code for a failure without one. Authorize and preauthorize count once per decision.",
-		}, []string{"endpoint", "error_code"}),
+			Help: "How calls to Adobe Pass v2 and DCR ended (after retries), by method, v2 route template and Adobe error code: none for a success, a documented Enhanced Error or DCR code, other for an undocumented one, no_code for a failure without one. Authorize and preauthorize count once per decision.",
+		}, []string{"method", "route", "error_code"}),
 		breakerOpens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_v2_breaker_opens_total",
 			Help: "Times the circuit breaker on the Adobe Pass upstream opened, by host.",
@@ -75,18 +76,23 @@ func newAlertSeries(reg *prometheus.Registry) *alertSeries {
 			Help:    "Latency of state store operations, by operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"operation"}),
+		storeInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passgw_store_operations_in_flight",
+			Help: "State store operations started and not yet answered, by operation.",
+		}, []string{"operation"}),
 		migration: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_migration_calls_total",
-			Help: "v1 calls of requestors in a migration mode, by requestor, mode (translate, passthrough, shadow, canary), backend that answered (translate, v1) and HTTP status.",
-		}, []string{"requestor", "mode", "backend", "status"}),
+			Help: "v1 calls of requestors in a migration mode, by requestor, mode (translate, passthrough, shadow, canary), backend that answered (translate, v1) and HTTP status code.",
+		}, []string{"requestor", "mode", "backend", "code"}),
 		breakerState: prometheus.NewDesc("passgw_v2_breaker_state",
 			"State of the circuit breaker on the Adobe Pass upstream, by host: 1 for the current state (closed, open, half-open), 0 for the others.",
 			[]string{"host", "state"}, nil),
 	}
 	for _, op := range storeOperations() {
 		a.storeDuration.WithLabelValues(op)
+		a.storeInFlight.WithLabelValues(op)
 	}
-	reg.MustRegister(a.outcomes, a.breakerOpens, a.tokenErrors, a.storeDuration, a.migration, a)
+	reg.MustRegister(a.outcomes, a.breakerOpens, a.tokenErrors, a.storeDuration, a.storeInFlight, a.migration, a)
 	return a
 }
 
@@ -151,11 +157,8 @@ func (m *Metrics) V2Outcome(_ context.Context, o v2client.Outcome) {
 	default:
 		code = CodeOther
 	}
-	route := o.Route
-	if route == "" {
-		route = RouteUnmatched
-	}
-	m.alerts.outcomes.WithLabelValues(route, code).Inc()
+	method, route := RouteLabels(o.Route, o.Method)
+	m.alerts.outcomes.WithLabelValues(method, route, code).Inc()
 }
 
 // TokenError records a failure to obtain or refresh sp's access token.
@@ -198,20 +201,39 @@ func Routed(r *http.Request, requestor, mode, backend string) {
 	st.requestor, st.mode, st.backend = requestor, mode, backend
 }
 
-// storeTimer observes the latency of store operations.
-type storeTimer map[string]prometheus.Observer
+// storeTimer holds, per store operation, the series of its calls: their
+// latency and how many are in flight.
+type storeTimer map[string]storeSeries
+
+type storeSeries struct {
+	latency  prometheus.Observer
+	inFlight prometheus.Gauge
+}
 
 func (m *Metrics) storeTimer() storeTimer {
 	t := storeTimer{}
 	for _, op := range storeOperations() {
-		t[op] = m.alerts.storeDuration.WithLabelValues(op)
+		t[op] = storeSeries{latency: m.alerts.storeDuration.WithLabelValues(op), inFlight: m.alerts.storeInFlight.WithLabelValues(op)}
 	}
 	return t
 }
 
-// since observes the time since start for op.
-func (t storeTimer) since(op string, start time.Time) {
-	if o, ok := t[op]; ok {
-		o.Observe(time.Since(start).Seconds())
+// begin counts a call of op in flight and returns its series and start
+// time, for end.
+func (t storeTimer) begin(op string) (storeSeries, time.Time) {
+	s := t[op]
+	if s.inFlight != nil {
+		s.inFlight.Inc()
 	}
+	return s, time.Now()
+}
+
+// end records the call begun at start: no longer in flight, and its
+// latency observed.
+func (s storeSeries) end(start time.Time) {
+	if s.inFlight == nil {
+		return
+	}
+	s.inFlight.Dec()
+	s.latency.Observe(time.Since(start).Seconds())
 }

@@ -94,8 +94,9 @@ func TestV2OutcomesByCode(t *testing.T) {
 	cancel()
 	_, _ = c.Profiles(cancelled, "REF30")
 
-	series := func(endpoint, code string) string {
-		return testenv.MetricSeries("passgw_v2_outcomes_total", map[string]string{"endpoint": endpoint, "error_code": code})
+	series := func(template, code string) string {
+		method, route, _ := strings.Cut(template, " ")
+		return testenv.MetricSeries("passgw_v2_outcomes_total", map[string]string{"method": method, "route": route, "error_code": code})
 	}
 	want := map[string]float64{
 		series("GET /api/v2/{serviceProvider}/configuration", "none"):                                       1,
@@ -186,8 +187,8 @@ func TestTokenErrors(t *testing.T) {
 	}
 }
 
-// TestStoreSeriesFromStart: every store operation is timed, and the error
-// and latency series of each operation exist at zero before any call, so
+// TestStoreSeriesFromStart: every store operation is timed, and the error,
+// latency and in-flight series of each operation exist at zero before any call, so
 // that alert ratios over them are defined from the first scrape.
 func TestStoreSeriesFromStart(t *testing.T) {
 	m := NewMetrics("test")
@@ -196,6 +197,7 @@ func TestStoreSeriesFromStart(t *testing.T) {
 		for _, k := range []string{
 			testenv.MetricSeries("passgw_store_errors_total", map[string]string{"operation": op}),
 			testenv.MetricSeries("passgw_store_operation_duration_seconds_count", map[string]string{"operation": op}),
+			testenv.MetricSeries("passgw_store_operations_in_flight", map[string]string{"operation": op}),
 		} {
 			if v, ok := got[k]; !ok || v != 0 {
 				t.Errorf("%s = %v (present %v), want 0", k, v, ok)
@@ -221,7 +223,7 @@ func TestStoreSeriesFromStart(t *testing.T) {
 }
 
 // TestMigrationCalls: a call the migration router labelled counts by
-// requestor, mode, backend and status; other calls do not.
+// requestor, mode, backend and code; other calls do not.
 func TestMigrationCalls(t *testing.T) {
 	m := NewMetrics("test")
 	tel := &Telemetry{Metrics: m}
@@ -237,7 +239,7 @@ func TestMigrationCalls(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", target, nil))
 	}
 	want := map[string]float64{testenv.MetricSeries("passgw_migration_calls_total",
-		map[string]string{"requestor": "REF30", "mode": "canary", "backend": "v1", "status": "502"}): 2}
+		map[string]string{"requestor": "REF30", "mode": "canary", "backend": "v1", "code": "502"}): 2}
 	if diff := cmp.Diff(want, samplesOf(t, m, "passgw_migration_calls_total")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -14,6 +14,7 @@ package telemetry
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,7 @@ type Metrics struct {
 	v1Requests     *prometheus.CounterVec
 	v1Duration     *prometheus.HistogramVec
 	throttled      *prometheus.CounterVec
+	otherRequests  *prometheus.CounterVec
 	v2Calls        *prometheus.CounterVec
 	v2Duration     *prometheus.HistogramVec
 	cacheLookups   *prometheus.CounterVec
@@ -43,9 +45,13 @@ type Metrics struct {
 }
 
 // Label values used where a request matches no known route, so that
-// scanners probing random paths cannot grow the label space.
+// scanners probing random paths cannot grow the label space: the route
+// label of such a request is RouteUnmatched, and a method outside the
+// ones HTTP defines is MethodOther (the name OpenTelemetry's HTTP
+// conventions give it).
 const (
 	RouteUnmatched = "unmatched"
+	MethodOther    = "_OTHER"
 )
 
 // NewMetrics returns a fresh registry holding the gateway's series, the Go
@@ -55,26 +61,30 @@ func NewMetrics(version string) *Metrics {
 		registry: prometheus.NewRegistry(),
 		v1Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_v1_requests_total",
-			Help: "v1 calls answered, by route template, response format (xml, json, none) and HTTP status.",
-		}, []string{"endpoint", "format", "status"}),
+			Help: "v1 calls answered, by method, v1 route template (unmatched for a v1 path no route matches), response format (xml, json, html, none) and HTTP status code.",
+		}, []string{"method", "route", "format", "code"}),
 		v1Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "passgw_v1_request_duration_seconds",
-			Help:    "Time to answer a v1 call, by route template.",
+			Help:    "Time to answer a v1 call, by method and v1 route template.",
 			Buckets: prometheus.DefBuckets,
-		}, []string{"endpoint"}),
+		}, []string{"method", "route"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_v1_throttled_total",
-			Help: "v1 calls answered 429, by route template: refused by the gateway's per-device throttle or throttled by Adobe.",
-		}, []string{"endpoint"}),
+			Help: "v1 calls answered 429, by method and v1 route template: refused by the gateway's per-device throttle or throttled by Adobe.",
+		}, []string{"method", "route"}),
+		otherRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "passgw_other_requests_total",
+			Help: "Requests to the device listener outside the v1 API (the device DCR endpoints /o/client/*, the signed-in page; unmatched for any other path), by method, route and HTTP status code. Operator endpoints (/healthz, /readyz, /metrics, /status, /ops/*) are not counted.",
+		}, []string{"method", "route", "code"}),
 		v2Calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_v2_calls_total",
-			Help: "HTTP attempts to Adobe Pass v2 and DCR, by route template and HTTP status (\"error\" when no answer came).",
-		}, []string{"endpoint", "status"}),
+			Help: "HTTP attempts to Adobe Pass v2 and DCR, by method, v2 route template and HTTP status code (\"error\" when no answer came).",
+		}, []string{"method", "route", "code"}),
 		v2Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "passgw_v2_call_duration_seconds",
-			Help:    "Latency of HTTP attempts to Adobe Pass v2 and DCR, by route template.",
+			Help:    "Latency of HTTP attempts to Adobe Pass v2 and DCR, by method and v2 route template.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"endpoint"}),
+		}, []string{"method", "route"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_cache_lookups_total",
 			Help: "Lookups in the gateway's v2 answer caches (profiles, config), by result (hit, miss).",
@@ -89,8 +99,8 @@ func NewMetrics(version string) *Metrics {
 		}, []string{"operation"}),
 		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_shadow_comparisons_total",
-			Help: "Shadow-mode comparisons of the v1 upstream's answer with the translated one, by route template and result (match, difference).",
-		}, []string{"endpoint", "result"}),
+			Help: "Shadow-mode comparisons of the v1 upstream's answer with the translated one, by method, v1 route template and result: match, difference; skipped (not compared: every comparison slot was busy), failed (not compared: the translated answer could not be had, a panic or a timeout before any answer).",
+		}, []string{"method", "route", "result"}),
 		v1Fallback: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "passgw_v1_fallback",
 			Help: "1 while the v1 end-of-life guard answers a requestor's calls through translate because its v1 upstream stopped answering, else 0; by requestor (* for requestors not configured).",
@@ -110,7 +120,7 @@ func NewMetrics(version string) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		build,
-		m.v1Requests, m.v1Duration, m.throttled, m.v2Calls, m.v2Duration,
+		m.v1Requests, m.v1Duration, m.throttled, m.otherRequests, m.v2Calls, m.v2Duration,
 		m.cacheLookups, m.tokenRefreshes, m.storeErrors, m.shadow,
 		m.v1Fallback, m.v1Switches,
 	)
@@ -130,21 +140,32 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// V1Request records one answered v1 call.
-func (m *Metrics) V1Request(endpoint, format string, status int, took time.Duration) {
+// V1Request records one answered v1 call: method and route are its
+// labels (see RouteLabels), code its status.
+func (m *Metrics) V1Request(method, route, format string, code int, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.v1Requests.WithLabelValues(endpoint, format, statusLabel(status)).Inc()
-	m.v1Duration.WithLabelValues(endpoint).Observe(took.Seconds())
-	if status == http.StatusTooManyRequests {
-		m.throttled.WithLabelValues(endpoint).Inc()
+	m.v1Requests.WithLabelValues(method, route, format, statusLabel(code)).Inc()
+	m.v1Duration.WithLabelValues(method, route).Observe(took.Seconds())
+	if code == http.StatusTooManyRequests {
+		m.throttled.WithLabelValues(method, route).Inc()
 	}
 }
 
-// V2Call records one HTTP attempt upstream; status 0 means no answer
-// (connection failure, timeout).
-func (m *Metrics) V2Call(endpoint string, status int, took time.Duration) {
+// OtherRequest records one answered request to the device listener outside
+// the v1 API: method and route are its labels (see RouteLabels).
+func (m *Metrics) OtherRequest(method, route string, code int) {
+	if m == nil {
+		return
+	}
+	m.otherRequests.WithLabelValues(method, route, statusLabel(code)).Inc()
+}
+
+// V2Call records one HTTP attempt upstream, named by its v2 route template
+// (such as "GET /api/v2/{serviceProvider}/profiles"; "" when it has none);
+// status 0 means no answer (connection failure, timeout).
+func (m *Metrics) V2Call(method, template string, status int, took time.Duration) {
 	if m == nil {
 		return
 	}
@@ -152,8 +173,36 @@ func (m *Metrics) V2Call(endpoint string, status int, took time.Duration) {
 	if status > 0 {
 		s = statusLabel(status)
 	}
-	m.v2Calls.WithLabelValues(endpoint, s).Inc()
-	m.v2Duration.WithLabelValues(endpoint).Observe(took.Seconds())
+	method, route := RouteLabels(template, method)
+	m.v2Calls.WithLabelValues(method, route, s).Inc()
+	m.v2Duration.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+// RouteLabels splits a route template ("GET /api/v1/authorize") into the
+// method and route labels of a series ("GET", "/api/v1/authorize"). A
+// request no route matched (template "" or RouteUnmatched) is labelled by
+// its own method, bounded by MethodLabel, and RouteUnmatched.
+func RouteLabels(template, method string) (string, string) {
+	if template == "" || template == RouteUnmatched {
+		return MethodLabel(method), RouteUnmatched
+	}
+	m, path, ok := strings.Cut(template, " ")
+	if !ok {
+		return MethodLabel(method), template
+	}
+	return m, path
+}
+
+// MethodLabel is method as a label or attribute value: one of the methods
+// HTTP defines (RFC 9110, section 9, and PATCH), else MethodOther, so
+// that a client cannot grow the label space.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead,
+		http.MethodOptions, http.MethodPatch, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return MethodOther
 }
 
 // CacheLookup records a lookup in the named cache.
@@ -186,9 +235,9 @@ func (m *Metrics) StoreError(operation string) {
 }
 
 // ShadowCompared records one shadow-mode comparison of the v1 upstream's
-// answer to endpoint (a route template) with the translated answer. The
-// shadow differ calls it once per compared call.
-func (m *Metrics) ShadowCompared(endpoint string, match bool) {
+// answer to a call of route (a v1 route template) with the translated
+// answer. The shadow differ calls it once per compared call.
+func (m *Metrics) ShadowCompared(route string, match bool) {
 	if m == nil {
 		return
 	}
@@ -196,7 +245,28 @@ func (m *Metrics) ShadowCompared(endpoint string, match bool) {
 	if match {
 		result = "match"
 	}
-	m.shadow.WithLabelValues(endpoint, result).Inc()
+	method, path := RouteLabels(route, "")
+	m.shadow.WithLabelValues(method, path, result).Inc()
+}
+
+// ShadowSkipped records a shadow-mode call of route not compared because
+// every comparison slot was busy.
+func (m *Metrics) ShadowSkipped(route string) {
+	if m == nil {
+		return
+	}
+	method, path := RouteLabels(route, "")
+	m.shadow.WithLabelValues(method, path, "skipped").Inc()
+}
+
+// ShadowFailed records a shadow-mode call of route whose translated answer
+// could not be had.
+func (m *Metrics) ShadowFailed(route string) {
+	if m == nil {
+		return
+	}
+	method, path := RouteLabels(route, "")
+	m.shadow.WithLabelValues(method, path, "failed").Inc()
 }
 
 // V1Fallback records a switch of the v1 end-of-life guard for requestor:

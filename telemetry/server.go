@@ -81,12 +81,25 @@ type Call interface {
 	Answer(http.Header) (format, requestID string)
 }
 
-// Handler instruments next, the device-facing surface: one server span per
-// call named by its route (RouteUnmatched when it has none), with the
-// requestor and a hash of the device id as attributes, a
-// passgw_v1_requests_total count and a log line. describe returns the Call
+// Handler instruments next, the v1 API: one server span per call named by
+// its route (RouteUnmatched when it has none), with the requestor and a
+// hash of the device id as attributes, a count in the v1 series
+// (passgw_v1_requests_total...) and a log line. describe returns the Call
 // of a request; it is asked before next serves it.
 func (t *Telemetry) Handler(next http.Handler, describe func(*http.Request) Call) http.Handler {
+	return t.handler(next, describe, true)
+}
+
+// OtherHandler instruments next, the device listener's requests outside
+// the v1 API (the device DCR endpoints, the signed-in page, unknown
+// paths), as Handler does but counted in passgw_other_requests_total: the
+// v1 series count v1 calls only. The operator endpoints are not meant to
+// go through it.
+func (t *Telemetry) OtherHandler(next http.Handler, describe func(*http.Request) Call) http.Handler {
+	return t.handler(next, describe, false)
+}
+
+func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call, v1 bool) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st, _ := r.Context().Value(callKey{}).(*callState)
@@ -122,11 +135,16 @@ func (t *Telemetry) Handler(next http.Handler, describe func(*http.Request) Call
 			}
 		}
 		took := time.Since(start)
-		t.Metrics.V1Request(name, format, status, took)
+		method, route := RouteLabels(name, r.Method)
+		if !v1 {
+			t.Metrics.OtherRequest(method, route, status)
+		} else {
+			t.Metrics.V1Request(method, route, format, status, took)
+		}
 		if st.mode != "" {
 			t.Metrics.MigrationCall(st.requestor, st.mode, st.backend, status)
 		}
-		if t.Progress != nil {
+		if v1 && t.Progress != nil {
 			backend := st.backend
 			if backend == "" {
 				backend = BackendTranslate

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -158,11 +159,11 @@ func TestHandlerAndTransportTrace(t *testing.T) {
 
 	got := scrape(t, tel.Metrics)
 	for key, want := range map[string]float64{
-		testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}", "format": "json", "status": "200"}): 1,
-		testenv.MetricSeries("passgw_v1_request_duration_seconds_count", map[string]string{"endpoint": "GET /api/v1/checkauthn/{code}"}):                    1,
-		testenv.MetricSeries("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}", "status": "200"}): 1,
-		testenv.MetricSeries("passgw_v2_call_duration_seconds_count", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/profiles/code/{code}"}):  1,
-		testenv.MetricSeries("passgw_build_info", map[string]string{"version": "test"}):                                                                     1,
+		testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"method": "GET", "route": "/api/v1/checkauthn/{code}", "format": "json", "code": "200"}):  1,
+		testenv.MetricSeries("passgw_v1_request_duration_seconds_count", map[string]string{"method": "GET", "route": "/api/v1/checkauthn/{code}"}):                   1,
+		testenv.MetricSeries("passgw_v2_calls_total", map[string]string{"method": "GET", "route": "/api/v2/{serviceProvider}/profiles/code/{code}", "code": "200"}):  1,
+		testenv.MetricSeries("passgw_v2_call_duration_seconds_count", map[string]string{"method": "GET", "route": "/api/v2/{serviceProvider}/profiles/code/{code}"}): 1,
+		testenv.MetricSeries("passgw_build_info", map[string]string{"version": "test"}):                                                                              1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
@@ -224,11 +225,12 @@ func TestHandlerCountsOutcomes(t *testing.T) {
 					a[AttrFormat], a[AttrDeviceHash], a[AttrRequestor], tt.call.format, tt.wantDevice, tt.call.requestor)
 			}
 			got := scrape(t, tel.Metrics)
-			key := testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": wantRoute, "format": tt.call.format, "status": strconv.Itoa(tt.status)})
+			method, route := RouteLabels(tt.call.route, tt.method)
+			key := testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"method": method, "route": route, "format": tt.call.format, "code": strconv.Itoa(tt.status)})
 			if got[key] != 1 {
 				t.Errorf("%s = %v, want 1", key, got[key])
 			}
-			throttled := got[testenv.MetricSeries("passgw_v1_throttled_total", map[string]string{"endpoint": wantRoute})]
+			throttled := got[testenv.MetricSeries("passgw_v1_throttled_total", map[string]string{"method": method, "route": route})]
 			if want := map[bool]float64{true: 1}[tt.status == 429]; throttled != want {
 				t.Errorf("throttled = %v, want %v", throttled, want)
 			}
@@ -317,5 +319,44 @@ func TestHandlerCountsMissOncePerCall(t *testing.T) {
 		if got := scrape(t, m)[key]; got != 3 {
 			t.Errorf("provider %T: %s = %v, want 3 (one per call)", tp, key, got)
 		}
+	}
+}
+
+// TestOtherHandlerSeries: requests outside the v1 API count in
+// passgw_other_requests_total, by method, route and code, and never in the
+// v1 series; an unknown method is MethodOther.
+func TestOtherHandlerSeries(t *testing.T) {
+	m := NewMetrics("test")
+	tel := &Telemetry{Metrics: m}
+	h := tel.OtherHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/o/client/register" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}), func(r *http.Request) Call {
+		if r.Method == "POST" && r.URL.Path == "/o/client/register" {
+			return fakeCall{route: "POST /o/client/register", format: "json"}
+		}
+		return fakeCall{format: "none"}
+	})
+	for _, req := range []struct{ method, target string }{
+		{"POST", "/o/client/register"}, {"GET", "/wp-login.php"}, {"GET", "/.env"}, {"BREW", "/coffee"},
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.target, nil))
+	}
+	got := map[string]float64{}
+	for k, v := range scrape(t, m) {
+		if strings.HasPrefix(k, "passgw_v1_") || strings.HasPrefix(k, "passgw_other_requests_total") {
+			got[k] = v
+		}
+	}
+	want := map[string]float64{
+		testenv.MetricSeries("passgw_other_requests_total", map[string]string{"method": "POST", "route": "/o/client/register", "code": "201"}): 1,
+		testenv.MetricSeries("passgw_other_requests_total", map[string]string{"method": "GET", "route": RouteUnmatched, "code": "404"}):        2,
+		testenv.MetricSeries("passgw_other_requests_total", map[string]string{"method": MethodOther, "route": RouteUnmatched, "code": "404"}):  1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
 	}
 }

@@ -16,9 +16,12 @@ func cachePrefixes() map[string]string {
 	return map[string]string{"profiles:": "profiles", "config:": "config"}
 }
 
-// Store instruments s: failed operations count in passgw_store_errors_total
-// (an absent key is an answer, not a failure; neither is a caller giving
-// up), and reads of cache keys in passgw_cache_lookups_total.
+// Store instruments s: every operation is timed in
+// passgw_store_operation_duration_seconds and counted in
+// passgw_store_operations_in_flight while it runs, failed operations count
+// in passgw_store_errors_total (an absent key is an answer, not a failure;
+// neither is a caller giving up), and reads of cache keys in
+// passgw_cache_lookups_total.
 //
 // The gateway reads a cache key twice on a miss (once more under the
 // single-flight lock before going upstream); within a call served by
@@ -50,9 +53,9 @@ func (c *countingStore) cache(key string) string {
 }
 
 func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
-	start := time.Now()
+	call, start := c.timer.begin("get")
 	v, err := c.next.Get(ctx, key)
-	c.timer.since("get", start)
+	call.end(start)
 	c.fail(ctx, "get", err)
 	if name := c.cache(key); name != "" {
 		switch {
@@ -72,9 +75,9 @@ func (c *countingStore) Full() bool { return store.Full(c.next) }
 // GetMany implements store.ManyGetter, so that the store's own one-step
 // read is not hidden by the instrumentation.
 func (c *countingStore) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
-	start := time.Now()
+	call, start := c.timer.begin("get")
 	vals, err := store.GetMany(ctx, c.next, keys...)
-	c.timer.since("get", start)
+	call.end(start)
 	c.fail(ctx, "get", err)
 	if err != nil {
 		return vals, err
@@ -93,41 +96,41 @@ func (c *countingStore) GetMany(ctx context.Context, keys ...string) ([][]byte, 
 }
 
 func (c *countingStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	start := time.Now()
+	call, start := c.timer.begin("set")
 	err := c.next.Set(ctx, key, value, ttl)
-	c.timer.since("set", start)
+	call.end(start)
 	c.fail(ctx, "set", err)
 	return err
 }
 
 func (c *countingStore) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	start := time.Now()
+	call, start := c.timer.begin("setnx")
 	ok, err := c.next.SetNX(ctx, key, value, ttl)
-	c.timer.since("setnx", start)
+	call.end(start)
 	c.fail(ctx, "setnx", err)
 	return ok, err
 }
 
 func (c *countingStore) Replace(ctx context.Context, key string, value []byte) error {
-	start := time.Now()
+	call, start := c.timer.begin("replace")
 	err := c.next.Replace(ctx, key, value)
-	c.timer.since("replace", start)
+	call.end(start)
 	c.fail(ctx, "replace", err)
 	return err
 }
 
 func (c *countingStore) Take(ctx context.Context, key string) ([]byte, error) {
-	start := time.Now()
+	call, start := c.timer.begin("take")
 	v, err := c.next.Take(ctx, key)
-	c.timer.since("take", start)
+	call.end(start)
 	c.fail(ctx, "take", err)
 	return v, err
 }
 
 func (c *countingStore) Delete(ctx context.Context, key string) error {
-	start := time.Now()
+	call, start := c.timer.begin("delete")
 	err := c.next.Delete(ctx, key)
-	c.timer.since("delete", start)
+	call.end(start)
 	c.fail(ctx, "delete", err)
 	return err
 }

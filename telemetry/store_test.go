@@ -167,3 +167,57 @@ type brokenStore struct{ failingStore }
 func (b brokenStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return b.failingStore.Get(ctx, "bad:"+key)
 }
+
+// blockingStore holds every Get until release is closed, telling entered
+// when one starts.
+type blockingStore struct {
+	store.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b blockingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Store.Get(ctx, key)
+}
+
+// TestStoreInFlightAndLatency: a store call shows in
+// passgw_store_operations_in_flight while it runs, and once answered its
+// latency is in passgw_store_operation_duration_seconds.
+func TestStoreInFlightAndLatency(t *testing.T) {
+	m := NewMetrics("test")
+	bs := blockingStore{Store: store.NewMemory(time.Now), entered: make(chan struct{}), release: make(chan struct{})}
+	st := m.Store(bs)
+	inFlight := func(op string) string {
+		return testenv.MetricSeries("passgw_store_operations_in_flight", map[string]string{"operation": op})
+	}
+	done := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			_, _ = st.Get(context.Background(), "k")
+		}()
+	}
+	<-bs.entered
+	<-bs.entered
+	got := scrape(t, m)
+	if got[inFlight("get")] != 2 || got[inFlight("set")] != 0 {
+		t.Errorf("while two gets wait: get %v, set %v in flight, want 2 and 0", got[inFlight("get")], got[inFlight("set")])
+	}
+	const held = 30 * time.Millisecond
+	time.Sleep(held)
+	close(bs.release)
+	<-done
+	<-done
+	got = scrape(t, m)
+	if got[inFlight("get")] != 0 {
+		t.Errorf("once answered: %s = %v, want 0", inFlight("get"), got[inFlight("get")])
+	}
+	count := testenv.MetricSeries("passgw_store_operation_duration_seconds_count", map[string]string{"operation": "get"})
+	sum := testenv.MetricSeries("passgw_store_operation_duration_seconds_sum", map[string]string{"operation": "get"})
+	fast := testenv.MetricSeries("passgw_store_operation_duration_seconds_bucket", map[string]string{"operation": "get", "le": "0.025"})
+	if got[count] != 2 || got[sum] < 2*held.Seconds() || got[fast] != 0 {
+		t.Errorf("latency: count %v, sum %v, under 25 ms %v; want 2 calls of at least %v each", got[count], got[sum], got[fast], held)
+	}
+}

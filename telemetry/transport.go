@@ -47,7 +47,7 @@ func (t *Telemetry) Transport(base http.RoundTripper, route func(*http.Request) 
 		if err == nil {
 			status = resp.StatusCode
 		}
-		t.Metrics.V2Call(name, status, time.Since(start))
+		t.Metrics.V2Call(r.Method, name, status, time.Since(start))
 		return resp, err
 	})
 	if !t.tracing() {

@@ -147,7 +147,7 @@ func deviceChain(tb testing.TB) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	front, err := cfg.migrationRouter(v1, st, nil, nil, tel.Metrics.ShadowCompared, logger)
+	front, err := cfg.migrationRouter(v1, st, nil, nil, tel.Metrics, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestDeviceSurfaceRouting(t *testing.T) {
 	// The short way is still traced and counted.
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-	if !strings.Contains(w.Body.String(), `passgw_v1_requests_total{endpoint="GET /api/v1/checkauthn",format="xml",status="200"} 1`) {
+	if !strings.Contains(w.Body.String(), `passgw_v1_requests_total{code="200",format="xml",method="GET",route="/api/v1/checkauthn"} 1`) {
 		t.Errorf("the v1 call was not counted:\n%s", w.Body)
 	}
 }

@@ -22,7 +22,7 @@ func TestAbandonedCallIsClientClosed(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("the call answered %d before the device gave up", resp.StatusCode)
 	}
-	const closed = `passgw_v1_requests_total{endpoint="GET /api/v1/checkauthn",format="none",status="499"}`
+	const closed = `passgw_v1_requests_total{code="499",format="none",method="GET",route="/api/v1/checkauthn"}`
 	deadline := time.Now().Add(10 * time.Second)
 	var m map[string]float64
 	for {
@@ -42,7 +42,7 @@ func TestAbandonedCallIsClientClosed(t *testing.T) {
 		t.Fatalf("no %s; v1 series: %v", closed, got)
 	}
 	for k, v := range m {
-		if strings.HasPrefix(k, "passgw_v1_requests_total") && strings.Contains(k, `status="5`) && v > 0 {
+		if strings.HasPrefix(k, "passgw_v1_requests_total") && strings.Contains(k, `code="5`) && v > 0 {
 			t.Errorf("%s = %v: an abandoned call counted as a server error", k, v)
 		}
 	}

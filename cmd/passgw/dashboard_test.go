@@ -87,14 +87,14 @@ func querySeries(expr string) (selected map[string][]string, grouping []string) 
 }
 
 func TestQuerySeries(t *testing.T) {
-	sel, by := querySeries(`sum by (endpoint, le) (rate(passgw_v1_requests_total{job=~"$job",endpoint="POST /reggie/v1/{requestor}/regcode", status=~` + "`5..`" + `}[5m])) / on() group_left count(passgw_build_info)`)
-	if want := []string{"job", "endpoint", "status"}; !slices.Equal(sel["passgw_v1_requests_total"], want) {
+	sel, by := querySeries(`sum by (route, le) (rate(passgw_v1_requests_total{job=~"$job",route="/reggie/v1/{requestor}/regcode", code=~` + "`5..`" + `}[5m])) / on() group_left count(passgw_build_info)`)
+	if want := []string{"job", "route", "code"}; !slices.Equal(sel["passgw_v1_requests_total"], want) {
 		t.Errorf("matchers %q, want %q", sel["passgw_v1_requests_total"], want)
 	}
 	if _, ok := sel["passgw_build_info"]; !ok || len(sel) != 2 {
 		t.Errorf("series %v, want passgw_v1_requests_total and passgw_build_info", sel)
 	}
-	if want := []string{"endpoint", "le"}; !slices.Equal(by, want) {
+	if want := []string{"route", "le"}; !slices.Equal(by, want) {
 		t.Errorf("grouping %q, want %q", by, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
 )
 
@@ -227,7 +228,7 @@ func (c *Config) policies() func(requestor string) compat.Policy {
 
 // setUpShadow fills the fields of shadow left zero from the shadow
 // settings; a gateway does it once, as they change only with a restart.
-func (c *Config) setUpShadow(shadow *compat.Shadow, compared func(string, bool), logger *slog.Logger) (*compat.Shadow, error) {
+func (c *Config) setUpShadow(shadow *compat.Shadow, metrics *telemetry.Metrics, logger *slog.Logger) (*compat.Shadow, error) {
 	if shadow == nil {
 		shadow = &compat.Shadow{}
 	}
@@ -247,7 +248,13 @@ func (c *Config) setUpShadow(shadow *compat.Shadow, compared func(string, bool),
 		shadow.Record = compat.DiffDir(c.Shadow.LogDir).Record
 	}
 	if shadow.Compared == nil {
-		shadow.Compared = compared
+		shadow.Compared = metrics.ShadowCompared
+	}
+	if shadow.Skipped == nil {
+		shadow.Skipped = metrics.ShadowSkipped
+	}
+	if shadow.Failed == nil {
+		shadow.Failed = metrics.ShadowFailed
 	}
 	if shadow.Logger == nil {
 		shadow.Logger = logger.With("component", "shadow")
@@ -260,13 +267,13 @@ func (c *Config) setUpShadow(shadow *compat.Shadow, compared func(string, bool),
 // shadow, when set, is the comparison state to use, set up (setUpShadow);
 // nil sets up a fresh one.
 // guard, when set, diverts requestors whose v1 upstream stopped answering.
-func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, guard *compat.Guard, compared func(string, bool), logger *slog.Logger) (http.Handler, error) {
+func (c *Config) migrationRouter(v1 http.Handler, st store.Store, shadow *compat.Shadow, guard *compat.Guard, metrics *telemetry.Metrics, logger *slog.Logger) (http.Handler, error) {
 	if !c.migrating() {
 		return v1, nil
 	}
 	if shadow == nil {
 		var err error
-		if shadow, err = c.setUpShadow(&compat.Shadow{}, compared, logger); err != nil {
+		if shadow, err = c.setUpShadow(&compat.Shadow{}, metrics, logger); err != nil {
 			return nil, err
 		}
 	}

@@ -318,7 +318,7 @@ func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (
 	if gw.shadow == nil {
 		gw.shadow = &compat.Shadow{}
 	}
-	if _, err := cfg.setUpShadow(gw.shadow, gw.metrics.ShadowCompared, logger); err != nil {
+	if _, err := cfg.setUpShadow(gw.shadow, gw.metrics, logger); err != nil {
 		return nil, err
 	}
 	first, err := gw.build(cfg, nil)
@@ -416,7 +416,7 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 			gw.metrics.V1GuardWatches(id)
 		}
 	}
-	front, err := cfg.migrationRouter(v1, st, gw.shadow, gen.guard, gw.metrics.ShadowCompared, logger)
+	front, err := cfg.migrationRouter(v1, st, gw.shadow, gen.guard, gw.metrics, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +452,7 @@ func deviceSurface(front, issuer http.Handler, v1 *v1api.Handler, tel *telemetry
 	return &v1api.Front{
 		Handler: v1,
 		V1:      tel.Handler(front, describeV1),
-		Other:   withOps(tel.Handler(mux, describeOther), ready, tel),
+		Other:   withOps(tel.OtherHandler(mux, describeOther), ready, tel),
 	}
 }
 

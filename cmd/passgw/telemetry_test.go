@@ -333,16 +333,16 @@ func TestMetricsMove(t *testing.T) {
 		labels  map[string]string
 		atLeast float64
 	}{
-		{"passgw_v1_requests_total", map[string]string{"endpoint": "POST /reggie/v1/{requestor}/regcode", "format": "json", "status": "201"}, 1},
-		{"passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/config/{requestor}", "format": "json", "status": "200"}, 2},
-		{"passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/authorize", "format": "xml", "status": "200"}, 1},
-		{"passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/tokens/authz", "format": "xml", "status": "200"}, 1},
-		{"passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/authenticate", "format": "none", "status": "302"}, 1},
-		{"passgw_v1_request_duration_seconds_count", map[string]string{"endpoint": "GET /api/v1/authorize"}, 1},
-		{"passgw_v2_calls_total", map[string]string{"endpoint": "POST /api/v2/{serviceProvider}/decisions/authorize/{mvpd}", "status": "200"}, 1},
-		{"passgw_v2_calls_total", map[string]string{"endpoint": "POST /api/v2/{serviceProvider}/decisions/authorize/{mvpd}", "status": "401"}, 1},
-		{"passgw_v2_calls_total", map[string]string{"endpoint": "POST /o/client/token", "status": "201"}, 2},
-		{"passgw_v2_call_duration_seconds_count", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/configuration"}, 1},
+		{"passgw_v1_requests_total", map[string]string{"method": "POST", "route": "/reggie/v1/{requestor}/regcode", "format": "json", "code": "201"}, 1},
+		{"passgw_v1_requests_total", map[string]string{"method": "GET", "route": "/api/v1/config/{requestor}", "format": "json", "code": "200"}, 2},
+		{"passgw_v1_requests_total", map[string]string{"method": "GET", "route": "/api/v1/authorize", "format": "xml", "code": "200"}, 1},
+		{"passgw_v1_requests_total", map[string]string{"method": "GET", "route": "/api/v1/tokens/authz", "format": "xml", "code": "200"}, 1},
+		{"passgw_v1_requests_total", map[string]string{"method": "GET", "route": "/api/v1/authenticate", "format": "none", "code": "302"}, 1},
+		{"passgw_v1_request_duration_seconds_count", map[string]string{"method": "GET", "route": "/api/v1/authorize"}, 1},
+		{"passgw_v2_calls_total", map[string]string{"method": "POST", "route": "/api/v2/{serviceProvider}/decisions/authorize/{mvpd}", "code": "200"}, 1},
+		{"passgw_v2_calls_total", map[string]string{"method": "POST", "route": "/api/v2/{serviceProvider}/decisions/authorize/{mvpd}", "code": "401"}, 1},
+		{"passgw_v2_calls_total", map[string]string{"method": "POST", "route": "/o/client/token", "code": "201"}, 2},
+		{"passgw_v2_call_duration_seconds_count", map[string]string{"method": "GET", "route": "/api/v2/{serviceProvider}/configuration"}, 1},
 		{"passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "miss"}, 1},
 		{"passgw_cache_lookups_total", map[string]string{"cache": "config", "result": "hit"}, 1},
 		{"passgw_cache_lookups_total", map[string]string{"cache": "profiles", "result": "hit"}, 1},
@@ -355,7 +355,7 @@ func TestMetricsMove(t *testing.T) {
 		}
 	}
 	// Config is fetched once and then served from the cache.
-	if n := after[testenv.MetricSeries("passgw_v2_calls_total", map[string]string{"endpoint": "GET /api/v2/{serviceProvider}/configuration", "status": "200"})]; n != 1 {
+	if n := after[testenv.MetricSeries("passgw_v2_calls_total", map[string]string{"method": "GET", "route": "/api/v2/{serviceProvider}/configuration", "code": "200"})]; n != 1 {
 		t.Errorf("v2 configuration fetched %v times, want 1", n)
 	}
 	for key := range after {
@@ -516,7 +516,7 @@ func TestExampleConfigStarts(t *testing.T) {
 	}
 	samples := testenv.MetricSamples(t, resp.Body)
 	resp.Body.Close()
-	if n := samples[testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"endpoint": "GET /api/v1/config/{requestor}", "format": "json", "status": "200"})]; n != 1 {
+	if n := samples[testenv.MetricSeries("passgw_v1_requests_total", map[string]string{"method": "GET", "route": "/api/v1/config/{requestor}", "format": "json", "code": "200"})]; n != 1 {
 		t.Errorf("config calls counted %v, want 1", n)
 	}
 
