@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/passgw/passgw/v2client"
@@ -30,10 +31,11 @@ func (b *BudgetConfig) provision(field string, bad func(field, format string, ar
 	}
 }
 
-// budget is the upstream budget of the configuration, nil when off.
-func (c *Config) budget(now func() time.Time) *v2client.Budget {
+// budget is the upstream budget of the configuration, nil when off; now and
+// sleep (nil: the real clock) are its clock.
+func (c *Config) budget(now func() time.Time, sleep func(context.Context, time.Duration) error) *v2client.Budget {
 	if c.UpstreamBudget.Off {
 		return nil
 	}
-	return &v2client.Budget{MaxWait: c.UpstreamBudget.MaxWait, MaxDevices: c.UpstreamBudget.MaxDevices, Now: now}
+	return &v2client.Budget{MaxWait: c.UpstreamBudget.MaxWait, MaxDevices: c.UpstreamBudget.MaxDevices, Now: now, Sleep: sleep}
 }

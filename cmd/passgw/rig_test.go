@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +36,9 @@ const (
 )
 
 // rig is a gateway built by newGatewayHandler in front of a real sandbox,
-// both on loopback, sharing one fake clock. Unlike testWorld its
+// both on loopback, sharing one fake clock; the gateway's upstream budget,
+// when a test turns it on, waits for a device's turn by moving that clock
+// (waits). Unlike testWorld its
 // configuration is the test's: by default REF30 with caller_auth required
 // and throttling off, plus REF30B.
 type rig struct {
@@ -50,6 +53,31 @@ type rig struct {
 	client    *http.Client
 	configure func(*Config)
 	logger    *slog.Logger
+	// waits records the upstream budget's waits for a device's turn.
+	waits *budgetWaits
+}
+
+// budgetWaits is what the gateway's upstream budget waited: on the rig's
+// manual clock a wait for a device's turn moves the clock.
+type budgetWaits struct {
+	clock *testenv.Clock
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (w *budgetWaits) sleep(ctx context.Context, d time.Duration) error {
+	w.mu.Lock()
+	w.waits = append(w.waits, d)
+	w.mu.Unlock()
+	w.clock.Advance(d)
+	return ctx.Err()
+}
+
+// all returns the waits so far.
+func (w *budgetWaits) all() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.waits)
 }
 
 // rigConfig is the rig's configuration before the test's changes.
@@ -100,7 +128,8 @@ func newRigLogging(t *testing.T, configure func(*Config), logs *syncBuffer, logg
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	r := &rig{t: t, clock: clock, sandbox: sb, store: store.NewMemory(clock.Now), logs: logs, configure: configure, logger: logger}
+	r := &rig{t: t, clock: clock, sandbox: sb, store: store.NewMemory(clock.Now), logs: logs, configure: configure, logger: logger,
+		waits: &budgetWaits{clock: clock}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gateway logs:\n%s\nsandbox logs:\n%s", logs, sbLogs)
@@ -133,7 +162,7 @@ func (r *rig) start() {
 	if err := cfg.provision(func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
-	h, err := newGatewayHandler(cfg, r.sandbox.URL, r.logger, hooks{Now: r.clock.Now, Store: r.store})
+	h, err := newGatewayHandler(cfg, r.sandbox.URL, r.logger, hooks{Now: r.clock.Now, Store: r.store, Sleep: r.waits.sleep})
 	if err != nil {
 		t.Fatal(err)
 	}

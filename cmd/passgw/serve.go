@@ -266,6 +266,9 @@ type hooks struct {
 	// read their counts). Nil makes a fresh one when a requestor is in
 	// shadow mode.
 	Shadow *compat.Shadow
+	// Sleep, when set, is how the upstream budget waits for a device's
+	// turn (v2client.Budget.Sleep): tests on a manual clock move it there.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // newGatewayHandler builds the gateway's HTTP surface: the v1 API answered
@@ -294,7 +297,7 @@ func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (
 	client := &v2client.Client{BaseURL: upstreamURL, Timeout: cfg.UpstreamTimeout, Logger: logger.With("component", "v2client"),
 		HTTPClient: &http.Client{Transport: upstreamTransport()},
 		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker")),
-		Budget:     cfg.budget(h.Now)}
+		Budget:     cfg.budget(h.Now, h.Sleep)}
 	tokens, err := cfg.tokenSource(client, gw.store, now, logger.With("component", "tokens"))
 	if err != nil {
 		return nil, err
