@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // Op is one logical device operation. Each is one device-facing HTTP call,
@@ -271,7 +271,7 @@ func (d *v2Device) do(ctx context.Context, op Op) error {
 // signIn plays the user's browser: the authenticate URL, the MVPD form
 // (alice), and the redirects back.
 func signIn(ctx context.Context, browser *http.Client, start string) error {
-	if _, err := v2test.SignIn(ctx, browser, start, user, password); err != nil {
+	if _, err := sandbox.SignIn(ctx, browser, start, user, password); err != nil {
 		return &opError{op: OpSignIn, detail: err.Error()}
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // Role is one of the server processes the harness starts.
@@ -24,7 +24,7 @@ type Role string
 // The roles a benchmark run starts, each in its own process so that the
 // operating system accounts CPU time and memory to each separately.
 const (
-	RoleSandbox Role = "sandbox" // the v2 service (v2test), throttling off
+	RoleSandbox Role = "sandbox" // the v2 service (package sandbox), throttling off
 	RoleGateway Role = "gateway" // passgw answering v1 through the sandbox
 	RoleProxy   Role = "proxy"   // the plain httputil.ReverseProxy baseline
 )
@@ -34,7 +34,7 @@ const (
 const StatsPath = "/_bench/stats"
 
 // ResetPath, on the sandbox role, forgets every session, profile and
-// recorded request between measurements (v2test records each request it
+// recorded request between measurements (the sandbox records each request it
 // serves, which would otherwise grow for the whole run).
 const ResetPath = "/_bench/reset"
 
@@ -110,8 +110,8 @@ func NewSandbox(baseURL string, latency time.Duration) (http.Handler, error) {
 	return h, err
 }
 
-func newSandbox(baseURL string, latency time.Duration) (*v2test.Server, http.Handler, error) {
-	sb, err := v2test.New(v2test.Config{BaseURL: baseURL, DisableThrottling: true})
+func newSandbox(baseURL string, latency time.Duration) (*sandbox.Server, http.Handler, error) {
+	sb, err := sandbox.New(sandbox.Config{BaseURL: baseURL, DisableThrottling: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,7 +121,7 @@ func newSandbox(baseURL string, latency time.Duration) (*v2test.Server, http.Han
 		if d <= 0 {
 			return nil
 		}
-		_, err := sb.AddFault(v2test.Fault{Kind: v2test.FaultLatency, Path: "/api/v2/**", Latency: v2test.Duration(d)})
+		_, err := sb.AddFault(sandbox.Fault{Kind: sandbox.FaultLatency, Path: "/api/v2/**", Latency: sandbox.Duration(d)})
 		return err
 	}
 	if err := addLatency(latency); err != nil {

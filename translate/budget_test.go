@@ -9,7 +9,7 @@ import (
 
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // withBudget plans the gateway's v2 calls inside each device's allowance on
@@ -73,7 +73,7 @@ func TestUpstream429HoldsTheDeviceOneSecond(t *testing.T) {
 	// Credentials first, so that only device calls follow.
 	checkNotThrottled(t, checkauthn(b), "first call of device B")
 
-	if _, err := e.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultThrottle, Path: "/api/v2/*/profiles", Count: 1}); err != nil {
+	if _, err := e.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultThrottle, Path: "/api/v2/*/profiles", Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	checkThrottled(t, checkauthn(a), "device A throttled upstream")
@@ -119,7 +119,7 @@ func TestUpstream429OnDCRHoldsTheGatewaysOwnCalls(t *testing.T) {
 		_, err := e.gw.CheckAuthn(e.ctx, &v1model.CheckAuthnRequest{Device: d})
 		return err
 	}
-	if _, err := e.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultThrottle, Path: "/o/client/token", Count: 1}); err != nil {
+	if _, err := e.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultThrottle, Path: "/o/client/token", Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	checkThrottled(t, checkauthn(a), "device A while the gateway's token call is throttled")

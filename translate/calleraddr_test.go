@@ -10,7 +10,7 @@ import (
 
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // upstreamConnection is what one v2 request said of its caller: the
@@ -172,7 +172,7 @@ func TestResumeCarriesRegisteringDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var create *v2test.Request
+	var create *sandbox.Request
 	for _, r := range e.sandbox.Requests()[mark:] {
 		if r.Method == http.MethodPost && r.Path == "/api/v2/REF30/sessions" {
 			create = &r
@@ -255,7 +255,7 @@ func TestResumeCarriesRegisteringDevice(t *testing.T) {
 }
 
 // resumeRequest finds the resume (POST sessions/{code}) of code among reqs.
-func resumeRequest(t *testing.T, reqs []v2test.Request, code string) v2test.Request {
+func resumeRequest(t *testing.T, reqs []sandbox.Request, code string) sandbox.Request {
 	t.Helper()
 	for _, r := range reqs {
 		if r.Method == http.MethodPost && r.Path == "/api/v2/REF30/sessions/"+code {
@@ -263,7 +263,7 @@ func resumeRequest(t *testing.T, reqs []v2test.Request, code string) v2test.Requ
 		}
 	}
 	t.Fatalf("no resume of %s among %d requests", code, len(reqs))
-	return v2test.Request{}
+	return sandbox.Request{}
 }
 
 // decodedInfo decodes an X-Device-Info header value.

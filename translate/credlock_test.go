@@ -18,7 +18,7 @@ import (
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // sharedStore opens one gateway instance's handle on a store that every
@@ -149,7 +149,7 @@ func TestTokenSourcesShareOneRegistration(t *testing.T) {
 	for _, kind := range sharedStores {
 		t.Run(kind.name, func(t *testing.T) {
 			clock := newTestClock()
-			sb, err := v2test.NewServer(v2test.Config{Now: clock.Now, IDs: v2test.DeterministicIDs(7), DisableThrottling: true})
+			sb, err := sandbox.NewServer(sandbox.Config{Now: clock.Now, IDs: sandbox.DeterministicIDs(7), DisableThrottling: true})
 			if err != nil {
 				t.Fatal(err)
 			}

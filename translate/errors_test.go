@@ -8,7 +8,7 @@ import (
 
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 func TestFromV2(t *testing.T) {
@@ -72,7 +72,7 @@ func TestFromV2(t *testing.T) {
 func TestUpstreamFailures(t *testing.T) {
 	blockForever := func(ctx context.Context, _ time.Duration) error { <-ctx.Done(); return ctx.Err() }
 	e := newEnv(t,
-		envOption{sandbox: func(c *v2test.Config) { c.Sleep = blockForever }},
+		envOption{sandbox: func(c *sandbox.Config) { c.Sleep = blockForever }},
 		envOption{client: func(c *v2client.Client) { c.Timeout = 300 * time.Millisecond }},
 	)
 	d := testDevice("faulty")
@@ -83,20 +83,20 @@ func TestUpstreamFailures(t *testing.T) {
 	const path = "/api/v2/*/decisions/authorize/*"
 	tests := []struct {
 		name   string
-		fault  v2test.Fault
+		fault  sandbox.Fault
 		status int
 		code   string
 		action string
 		alert  bool
 	}{
-		{"credentials refused after refresh", v2test.Fault{Kind: v2test.FaultStatus, Status: 401}, 500, v1model.CodeInternalError, v1model.ActionRetry, true},
-		{"throttled", v2test.Fault{Kind: v2test.FaultThrottle}, 429, "", "", false},
-		{"internal error", v2test.Fault{Kind: v2test.FaultStatus, Status: 500}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
-		{"unavailable", v2test.Fault{Kind: v2test.FaultStatus, Status: 503}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
-		{"connection dropped", v2test.Fault{Kind: v2test.FaultDrop}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
-		{"timeout", v2test.Fault{Kind: v2test.FaultLatency, Latency: v2test.Duration(time.Hour)}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
-		{"device info refused", v2test.Fault{Kind: v2test.FaultStatus, Status: 400, Code: "invalid_header_device_info"}, 400, v1model.CodeInvalidDeviceInfo, v1model.ActionNone, false},
-		{"profile expired", v2test.Fault{Kind: v2test.FaultStatus, Status: 403, Code: "authenticated_profile_expired"}, 403, v1model.CodeAuthenticationSessionExpired, v1model.ActionAuthentication, false},
+		{"credentials refused after refresh", sandbox.Fault{Kind: sandbox.FaultStatus, Status: 401}, 500, v1model.CodeInternalError, v1model.ActionRetry, true},
+		{"throttled", sandbox.Fault{Kind: sandbox.FaultThrottle}, 429, "", "", false},
+		{"internal error", sandbox.Fault{Kind: sandbox.FaultStatus, Status: 500}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"unavailable", sandbox.Fault{Kind: sandbox.FaultStatus, Status: 503}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"connection dropped", sandbox.Fault{Kind: sandbox.FaultDrop}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"timeout", sandbox.Fault{Kind: sandbox.FaultLatency, Latency: sandbox.Duration(time.Hour)}, 500, v1model.CodeInternalError, v1model.ActionRetry, false},
+		{"device info refused", sandbox.Fault{Kind: sandbox.FaultStatus, Status: 400, Code: "invalid_header_device_info"}, 400, v1model.CodeInvalidDeviceInfo, v1model.ActionNone, false},
+		{"profile expired", sandbox.Fault{Kind: sandbox.FaultStatus, Status: 403, Code: "authenticated_profile_expired"}, 403, v1model.CodeAuthenticationSessionExpired, v1model.ActionAuthentication, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

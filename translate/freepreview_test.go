@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/v1model"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // TestFreePreviewAuthenticates: a free preview authenticates the device at
@@ -72,7 +72,7 @@ func TestFreePreviewAuthenticates(t *testing.T) {
 func TestFreePreviewNotStarted(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("preview-not-started")
-	id, err := e.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultStatus, Status: 503, Path: "/api/v2/*/decisions/authorize/*", Count: 1})
+	id, err := e.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultStatus, Status: 503, Path: "/api/v2/*/decisions/authorize/*", Count: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestFreePreviewNotStarted(t *testing.T) {
 func TestFreePreviewForgotten(t *testing.T) {
 	e := newEnv(t)
 	d := testDevice("preview-forgotten")
-	id, err := e.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultStatus, Status: 503, Path: "/api/v2/*/decisions/authorize/*", Count: 1})
+	id, err := e.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultStatus, Status: 503, Path: "/api/v2/*/decisions/authorize/*", Count: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 const (
@@ -34,14 +34,14 @@ type env struct {
 	t       testing.TB
 	ctx     context.Context
 	clock   *testenv.Clock
-	sandbox *v2test.Server
+	sandbox *sandbox.Server
 	store   store.Store
 	gw      *Gateway
 	logs    *testenv.LogBuffer
 }
 
 type envOption struct {
-	sandbox func(*v2test.Config)
+	sandbox func(*sandbox.Config)
 	client  func(*v2client.Client)
 	gateway func(*GatewayConfig)
 }
@@ -50,13 +50,13 @@ type envOption struct {
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	clock := newTestClock()
-	scfg := v2test.Config{Now: clock.Now, IDs: v2test.DeterministicIDs(42), DisableThrottling: true}
+	scfg := sandbox.Config{Now: clock.Now, IDs: sandbox.DeterministicIDs(42), DisableThrottling: true}
 	for _, o := range opts {
 		if o.sandbox != nil {
 			o.sandbox(&scfg)
 		}
 	}
-	sb, err := v2test.NewServer(scfg)
+	sb, err := sandbox.NewServer(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func (e *env) secondScreen(code, mvpd, user string) {
 	if err != nil {
 		e.t.Fatalf("Authenticate: %v", err)
 	}
-	landed, err := v2test.SignIn(e.ctx, &http.Client{}, redirect.URL, user, user+"-pass")
+	landed, err := sandbox.SignIn(e.ctx, &http.Client{}, redirect.URL, user, user+"-pass")
 	if err != nil {
 		e.t.Fatalf("SignIn(%s) via %s: %v", user, redirect.URL, err)
 	}
@@ -163,8 +163,8 @@ func v1err(t *testing.T, err error, status int, code string) *v1model.Error {
 }
 
 // upstream returns the sandbox requests whose path contains part.
-func (e *env) upstream(part string) []v2test.Request {
-	var out []v2test.Request
+func (e *env) upstream(part string) []sandbox.Request {
+	var out []sandbox.Request
 	for _, r := range e.sandbox.Requests() {
 		if strings.Contains(r.Path, part) {
 			out = append(out, r)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 func withPermitReuse(ttl time.Duration) envOption {
@@ -131,13 +131,13 @@ func TestPreauthorizePermitReuseOff(t *testing.T) {
 func TestPreauthorizePartialAnswer(t *testing.T) {
 	resources := []string{"news", "sports", "r1", "r2", "r3", "movies", "kids"}
 	tests := []struct {
-		fault      v2test.Fault
+		fault      sandbox.Fault
 		status     int
 		code, msg  string
 		allFailing bool
 	}{
-		{fault: v2test.Fault{Kind: v2test.FaultThrottle}, status: 429, msg: v1model.MsgTooManyRequests},
-		{fault: v2test.Fault{Kind: v2test.FaultStatus, Status: 503}, status: 500, code: v1model.CodeInternalError, msg: v1model.MsgInternalServerError},
+		{fault: sandbox.Fault{Kind: sandbox.FaultThrottle}, status: 429, msg: v1model.MsgTooManyRequests},
+		{fault: sandbox.Fault{Kind: sandbox.FaultStatus, Status: 503}, status: 500, code: v1model.CodeInternalError, msg: v1model.MsgInternalServerError},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault.Kind), func(t *testing.T) {
@@ -182,7 +182,7 @@ func TestPreauthorizePartialAnswer(t *testing.T) {
 		e := newEnv(t)
 		alice := testDevice("alice-tv")
 		e.signIn(alice, "AcmeCable", "alice")
-		if _, err := e.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultThrottle, Path: "/api/v2/*/decisions/preauthorize/*"}); err != nil {
+		if _, err := e.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultThrottle, Path: "/api/v2/*/decisions/preauthorize/*"}); err != nil {
 			t.Fatal(err)
 		}
 		_, err := e.gw.Preauthorize(e.ctx, &v1model.PreauthorizeRequest{Device: alice, Resources: resources})

@@ -2,7 +2,7 @@ package translate
 
 import (
 	"fmt"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 	"net/http"
 	"slices"
 	"strings"
@@ -218,7 +218,7 @@ func TestRegcodeLifetime(t *testing.T) {
 	if strings.Contains(redirect.URL, long.Code) {
 		t.Errorf("redirect %s: want the new v2 session's code, not the expired one", redirect.URL)
 	}
-	if _, err := v2test.SignIn(e.ctx, &http.Client{}, redirect.URL, "alice", "alice-pass"); err != nil {
+	if _, err := sandbox.SignIn(e.ctx, &http.Client{}, redirect.URL, "alice", "alice-pass"); err != nil {
 		t.Fatalf("sign-in through the renewed session: %v", err)
 	}
 	// The second screen asks again with the same code (a new session is not

@@ -27,7 +27,7 @@ import (
 
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // exchange is one HTTP request and its answer, as they crossed the wire.
@@ -580,7 +580,7 @@ func TestConformance(t *testing.T) {
 	ua := browser(t)
 	login := func(t *testing.T, code, user, pass string) {
 		t.Helper()
-		landed, err := v2test.SignIn(ctx, ua, c.AuthenticateURL(sp, code), user, pass)
+		landed, err := sandbox.SignIn(ctx, ua, c.AuthenticateURL(sp, code), user, pass)
 		if err != nil || landed != redirect {
 			t.Fatalf("sign-in as %s: landed %q, %v", user, landed, err)
 		}
@@ -675,22 +675,22 @@ func TestConformance(t *testing.T) {
 	s := must[*v2client.Session](t, "create")(c.CreateSession(ctx, sp, params(acme), bob...))
 	login(t, s.Code, "bob", "bob-pass")
 	ds = must[*v2client.Decisions](t, "authorize")(c.Authorize(ctx, sp, acme, []string{"movies"}, bob...))
-	wantItemError(t, ds, 0, v2test.CodeAuthorizationDeniedByMVPD)
+	wantItemError(t, ds, 0, sandbox.CodeAuthorizationDeniedByMVPD)
 	ds = must[*v2client.Decisions](t, "preauthorize")(c.Preauthorize(ctx, sp, acme, []string{"news", "movies"}, bob...))
 	if !ds.Decisions[0].Authorized {
 		t.Errorf("bob preauthorize news = %+v", ds.Decisions[0])
 	}
-	wantItemError(t, ds, 1, v2test.CodePreauthorizationDeniedByMVPD)
+	wantItemError(t, ds, 1, sandbox.CodePreauthorizationDeniedByMVPD)
 
 	carol := device("conformance-carol")
 	s = must[*v2client.Session](t, "create")(c.CreateSession(ctx, sp, params(beta), carol...))
 	login(t, s.Code, "carol", "carol-pass")
 	ds = must[*v2client.Decisions](t, "authorize")(c.Authorize(ctx, sp, beta, []string{mrss("movies", "TV-MA")}, carol...))
-	wantItemError(t, ds, 0, v2test.CodeDeniedByParentalControls)
+	wantItemError(t, ds, 0, sandbox.CodeDeniedByParentalControls)
 
 	stranger := device("conformance-stranger")
 	ds = must[*v2client.Decisions](t, "authorize")(c.Authorize(ctx, sp, acme, []string{"news"}, stranger...))
-	wantItemError(t, ds, 0, v2test.CodeProfileMissing)
+	wantItemError(t, ds, 0, sandbox.CodeProfileMissing)
 	h.ok(t)
 
 	// TempPass: permits, the profile, the resource limit on decisions and
@@ -706,9 +706,9 @@ func TestConformance(t *testing.T) {
 		t.Errorf("TempPass profile = %+v", tp)
 	}
 	ds = must[*v2client.Decisions](t, "authorize TempPass")(c.Authorize(ctx, sp, tempPass, []string{"sports", "movies", "kids"}, kiosk...))
-	wantItemError(t, ds, 2, v2test.CodeTempPassResourcesExceeded)
+	wantItemError(t, ds, 2, sandbox.CodeTempPassResourcesExceeded)
 	_, err = c.Profile(ctx, sp, tempPass, kiosk...)
-	wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTempPassResourcesExceeded)
+	wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTempPassResourcesExceeded)
 	h.ok(t)
 
 	// A second-screen style session on the TempPass MVPD gives a code that
@@ -755,19 +755,19 @@ func TestConformance(t *testing.T) {
 
 	// Error answers.
 	_, err = c.Profile(ctx, sp, "NoSuchMVPD", tv...)
-	wantTopLevel(t, err, http.StatusBadRequest, v2test.CodeInvalidIntegration)
+	wantTopLevel(t, err, http.StatusBadRequest, sandbox.CodeInvalidIntegration)
 	many := []string{"r1", "r2", "r3", "r4", "r5", "r6"}
 	_, err = c.Preauthorize(ctx, sp, acme, many, tv...)
-	wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTooManyResources)
+	wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTooManyResources)
 	_, err = c.Authorize(ctx, sp, acme, many, tv...)
-	wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTooManyResources)
+	wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTooManyResources)
 	bogus := &v2client.Client{BaseURL: sb.URL, HTTPClient: hc, Tokens: v2client.StaticToken("not-a-token")}
 	_, err = bogus.Configuration(ctx, sp, tv...)
-	wantTopLevel(t, err, http.StatusUnauthorized, v2test.CodeInvalidTokenClientApplication)
+	wantTopLevel(t, err, http.StatusUnauthorized, sandbox.CodeInvalidTokenClientApplication)
 	h.ok(t)
 
 	_, err = c.Profiles(ctx, sp) // no device headers
-	wantTopLevel(t, err, http.StatusBadRequest, v2test.CodeInvalidHeaderDeviceIdentifier)
+	wantTopLevel(t, err, http.StatusBadRequest, sandbox.CodeInvalidHeaderDeviceIdentifier)
 	req := must[*http.Request](t, "PUT")(http.NewRequestWithContext(ctx, http.MethodPut, sb.URL+"/api/v2/"+sp+"/sessions/"+full.Code, nil))
 	resp := must[*http.Response](t, "PUT")(hc.Do(req))
 	resp.Body.Close()
@@ -780,11 +780,11 @@ func TestConformance(t *testing.T) {
 	// profile endpoints.
 	sb.Advance(10 * time.Minute)
 	ds = must[*v2client.Decisions](t, "authorize TempPass")(c.Authorize(ctx, sp, tempPass, []string{"news"}, hotel...))
-	wantItemError(t, ds, 0, v2test.CodeTempPassDurationExceeded)
+	wantItemError(t, ds, 0, sandbox.CodeTempPassDurationExceeded)
 	_, err = c.Profile(ctx, sp, tempPass, hotel...)
-	wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTempPassDurationExceeded)
+	wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTempPassDurationExceeded)
 	_, err = c.ProfileByCode(ctx, sp, hs.Code, hotel...)
-	wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTempPassDurationExceeded)
+	wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTempPassDurationExceeded)
 	h.ok(t)
 
 	// Every operation of both documents was validated at least once.

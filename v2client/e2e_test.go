@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // The default fixture's names (DESIGN.md, "The sandbox").
@@ -39,11 +39,11 @@ var sandboxEpoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // ids. Throttling is off: the tests send far more than one request a second
 // from one address. Strict X-Device-Info checking proves the client's
 // device description is valid JSON with the five required keys.
-func startSandbox(t *testing.T) *v2test.Server {
+func startSandbox(t *testing.T) *sandbox.Server {
 	t.Helper()
-	sb, err := v2test.NewServer(v2test.Config{
+	sb, err := sandbox.NewServer(sandbox.Config{
 		Now:               func() time.Time { return sandboxEpoch },
-		IDs:               v2test.DeterministicIDs(42),
+		IDs:               sandbox.DeterministicIDs(42),
 		DisableThrottling: true,
 		StrictDeviceInfo:  true,
 	})
@@ -56,7 +56,7 @@ func startSandbox(t *testing.T) *v2test.Server {
 
 // newClient is a v2 client whose TokenSource registers with the sandbox's
 // software statement and judges token expiry on the sandbox clock.
-func newClient(sb *v2test.Server, hc *http.Client) *v2client.Client {
+func newClient(sb *sandbox.Server, hc *http.Client) *v2client.Client {
 	dcr := &v2client.Client{BaseURL: sb.URL, HTTPClient: hc}
 	return &v2client.Client{
 		BaseURL:    sb.URL,
@@ -282,7 +282,7 @@ func signIn(ctx context.Context, ua *http.Client, authenticateURL, username, pas
 // sleeping), stopping on a profile or when the session's notAfter passes.
 // Between polls it waits only tick of real time, for the browser to act.
 // It returns the profiles and how many polls saw an empty map.
-func pollProfile(ctx context.Context, sb *v2test.Server, c *v2client.Client, code string, notAfter time.Time, tick time.Duration, opts []v2client.Option) (*v2client.Profiles, int, error) {
+func pollProfile(ctx context.Context, sb *sandbox.Server, c *v2client.Client, code string, notAfter time.Time, tick time.Duration, opts []v2client.Option) (*v2client.Profiles, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	t := time.NewTicker(tick)
@@ -312,7 +312,7 @@ func pollProfile(ctx context.Context, sb *v2test.Server, c *v2client.Client, cod
 // loginDevice runs the primary-device flow for one user on a fresh device:
 // create a session, sign in through the browser while polling, and return
 // the profile found.
-func loginDevice(ctx context.Context, t *testing.T, sb *v2test.Server, c *v2client.Client, app *appServer, opts []v2client.Option, mvpd, username, password string) v2client.Profile {
+func loginDevice(ctx context.Context, t *testing.T, sb *sandbox.Server, c *v2client.Client, app *appServer, opts []v2client.Option, mvpd, username, password string) v2client.Profile {
 	t.Helper()
 	redirect := app.URL + "/signed-in/" + username
 	sess, err := c.CreateSession(ctx, sp, v2client.SessionParams{MVPD: mvpd, DomainName: appDomain, RedirectURL: redirect}, opts...)
@@ -436,7 +436,7 @@ func TestEndToEnd(t *testing.T) {
 		if !errors.As(err, &ee) {
 			t.Fatalf("errors.As(%v) found no *v2client.Error", err)
 		}
-		if ee.Code != v2test.CodeAuthorizationDeniedByMVPD || ee.Status != http.StatusForbidden || strings.TrimSpace(ee.Details) == "" {
+		if ee.Code != sandbox.CodeAuthorizationDeniedByMVPD || ee.Status != http.StatusForbidden || strings.TrimSpace(ee.Details) == "" {
 			t.Errorf("deny = %+v, want authorization_denied_by_mvpd 403 with details", ee)
 		}
 		// bob may still watch what he pays for.
@@ -458,7 +458,7 @@ func TestEndToEnd(t *testing.T) {
 		if d.Resource != mature {
 			t.Errorf("resource not echoed byte for byte: %q", d.Resource)
 		}
-		if d.Authorized || d.Error == nil || d.Error.Code != v2test.CodeDeniedByParentalControls {
+		if d.Authorized || d.Error == nil || d.Error.Code != sandbox.CodeDeniedByParentalControls {
 			t.Errorf("TV-MA decision = %+v, want authorization_denied_by_parental_controls", d)
 		}
 		ds, err = c.Authorize(ctx, sp, beta, []string{teen}, carolTV...)
@@ -485,11 +485,11 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := ds.Decisions[0]; d.Authorized || d.Error == nil || d.Error.Code != v2test.CodeTempPassResourcesExceeded || d.Error.Status != http.StatusForbidden {
+		if d := ds.Decisions[0]; d.Authorized || d.Error == nil || d.Error.Code != sandbox.CodeTempPassResourcesExceeded || d.Error.Status != http.StatusForbidden {
 			t.Errorf("4th resource = %+v, want item-level temporary_access_resources_limit_exceeded", d)
 		}
 		_, err = c.Profile(ctx, sp, tempPass, kiosk...)
-		wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTempPassResourcesExceeded)
+		wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTempPassResourcesExceeded)
 	})
 
 	t.Run("TempPass duration limit", func(t *testing.T) {
@@ -507,11 +507,11 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := ds.Decisions[0]; d.Authorized || d.Error == nil || d.Error.Code != v2test.CodeTempPassDurationExceeded {
+		if d := ds.Decisions[0]; d.Authorized || d.Error == nil || d.Error.Code != sandbox.CodeTempPassDurationExceeded {
 			t.Errorf("after 10 minutes = %+v, want item-level temporary_access_duration_limit_exceeded", d)
 		}
 		_, err = c.Profile(ctx, sp, tempPass, hotel...)
-		wantTopLevel(t, err, http.StatusForbidden, v2test.CodeTempPassDurationExceeded)
+		wantTopLevel(t, err, http.StatusForbidden, sandbox.CodeTempPassDurationExceeded)
 	})
 
 	t.Run("alice logs out", func(t *testing.T) {
@@ -545,7 +545,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := ds.Decisions[0]; d.Authorized || d.Error == nil || d.Error.Code != v2test.CodeProfileMissing {
+		if d := ds.Decisions[0]; d.Authorized || d.Error == nil || d.Error.Code != sandbox.CodeProfileMissing {
 			t.Errorf("authorize after logout = %+v, want authenticated_profile_missing", d)
 		}
 	})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // The long-run budget test: devices, each on its own address, call v1 at one
@@ -109,7 +109,7 @@ func (lr *longRun) at() time.Duration { return lr.r.clock.Now().Sub(lr.start).Ro
 // charge adds the upstream requests made for what to c, except those the
 // gateway made for itself (DCR, with no device address), which go to the
 // gateway's own row.
-func (lr *longRun) charge(what string, c *opCost, upstream []v2test.Request) {
+func (lr *longRun) charge(what string, c *opCost, upstream []sandbox.Request) {
 	for _, q := range upstream {
 		row := c
 		if q.Header.Get("X-Forwarded-For") == "" {
@@ -147,7 +147,7 @@ func (lr *longRun) want(d *longRunDevice, op string, status int, body string, ok
 
 // sandboxRoute names a sandbox request by the v2client route template its
 // path matches ("other" for none).
-func sandboxRoute(q v2test.Request) string {
+func sandboxRoute(q sandbox.Request) string {
 	segs := strings.Split(strings.Trim(q.Path, "/"), "/")
 	for _, route := range v2client.Routes() {
 		method, path, _ := strings.Cut(route, " ")
@@ -203,7 +203,7 @@ func (r *rig) browserSignIn(code, addr, userAgent string) {
 	})}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	landed, err := v2test.SignIn(ctx, browser, r.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass")
+	landed, err := sandbox.SignIn(ctx, browser, r.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass")
 	if err != nil {
 		r.t.Fatalf("sign in: %v", err)
 	}
@@ -354,7 +354,7 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 				if strings.HasPrefix(sandboxRoute(q), "POST ") || q.Header.Get("AP-Device-Identifier") != "" {
 					row = authn
 				}
-				lr.charge(webApp.name+" sign-in", row, []v2test.Request{q})
+				lr.charge(webApp.name+" sign-in", row, []sandbox.Request{q})
 			}
 		default:
 			status, body := lr.call(webApp, "checkauthn/{code}", http.MethodGet, "/api/v1/checkauthn/"+code+"?format=json&requestor=REF30", "")

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // TestAbandonedCallIsClientClosed: a device that gives up on a call while
@@ -14,7 +14,7 @@ import (
 // outside the 5xx series operators alert on, and logged without an error.
 func TestAbandonedCallIsClientClosed(t *testing.T) {
 	w := newObsWorld(t, nil)
-	if _, err := w.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultLatency, Latency: v2test.Duration(3 * time.Second), Path: "/api/v2/*/profiles"}); err != nil {
+	if _, err := w.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultLatency, Latency: sandbox.Duration(3 * time.Second), Path: "/api/v2/*/profiles"}); err != nil {
 		t.Fatal(err)
 	}
 	impatient := &http.Client{Timeout: 300 * time.Millisecond}

@@ -19,7 +19,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/passgw/passgw/compat"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 const deviceUsage = `usage: passgw device [flags]
@@ -124,7 +124,7 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "  signing in as %s on the sandbox's MVPD page\n\n", user)
 		browser := &http.Client{Timeout: *timeout, Transport: &compat.ThrottleRetry{Waited: func(time.Duration) { d.throttled.Add(1) }}}
-		if _, err := v2test.SignIn(ctx, browser, signInURL, user, password); err != nil {
+		if _, err := sandbox.SignIn(ctx, browser, signInURL, user, password); err != nil {
 			return &exitError{code: exitDeviceRefused, err: fmt.Errorf("sign-in as %s: %w", user, err)}
 		}
 		return nil

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 var (
@@ -105,7 +105,7 @@ func TestDeviceSignInURL(t *testing.T) {
 		if m := signInLine.FindStringSubmatch(lines.Text()); m != nil && !signedIn {
 			signedIn = true
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			landed, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, m[1], "alice", "alice-pass")
+			landed, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, m[1], "alice", "alice-pass")
 			cancel()
 			if err != nil || !strings.HasPrefix(landed, gw.URL+signedInPath) {
 				t.Fatalf("signing in at the printed URL %s: landed on %q, %v", m[1], landed, err)

@@ -18,7 +18,7 @@ import (
 	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store/redisstore"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // The fault matrix runs in its short form under `go test`; the long form is
@@ -98,7 +98,7 @@ type rowFigures struct {
 }
 
 func faultRows() []faultRow {
-	add := func(f ...v2test.Fault) func(*testing.T, *faultWorld) func() {
+	add := func(f ...sandbox.Fault) func(*testing.T, *faultWorld) func() {
 		return func(t *testing.T, w *faultWorld) func() {
 			for _, x := range f {
 				if _, err := w.sandbox.AddFault(x); err != nil {
@@ -109,23 +109,23 @@ func faultRows() []faultRow {
 		}
 	}
 	return []faultRow{
-		{name: "latency beyond the upstream timeout", inject: add(v2test.Fault{Kind: v2test.FaultLatency, Path: "/api/v2/**", Latency: v2test.Duration(time.Minute)}), dead: true},
-		{name: "upstream 500", inject: add(v2test.Fault{Kind: v2test.FaultStatus, Path: "/api/v2/**", Status: 500}), dead: true},
-		{name: "upstream 503", inject: add(v2test.Fault{Kind: v2test.FaultStatus, Path: "/api/v2/**", Status: 503}), dead: true},
-		{name: "429 burst", inject: add(v2test.Fault{Kind: v2test.FaultThrottle, Path: "/api/v2/**", Count: 40})},
-		{name: "dropped connections", inject: add(v2test.Fault{Kind: v2test.FaultDrop, Path: "/api/v2/**"}), dead: true},
-		{name: "early token expiry", inject: add(v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 4})},
+		{name: "latency beyond the upstream timeout", inject: add(sandbox.Fault{Kind: sandbox.FaultLatency, Path: "/api/v2/**", Latency: sandbox.Duration(time.Minute)}), dead: true},
+		{name: "upstream 500", inject: add(sandbox.Fault{Kind: sandbox.FaultStatus, Path: "/api/v2/**", Status: 500}), dead: true},
+		{name: "upstream 503", inject: add(sandbox.Fault{Kind: sandbox.FaultStatus, Path: "/api/v2/**", Status: 503}), dead: true},
+		{name: "429 burst", inject: add(sandbox.Fault{Kind: sandbox.FaultThrottle, Path: "/api/v2/**", Count: 40})},
+		{name: "dropped connections", inject: add(sandbox.Fault{Kind: sandbox.FaultDrop, Path: "/api/v2/**"}), dead: true},
+		{name: "early token expiry", inject: add(sandbox.Fault{Kind: sandbox.FaultExpireTokens, Path: "/api/v2/**", Count: 4})},
 		// The token endpoint refuses the refresh that the expiry forces.
 		{name: "DCR 401 mid-flight", inject: add(
-			v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
-			v2test.Fault{Kind: v2test.FaultStatus, Path: "/o/client/token", Status: 401, Count: 3},
+			sandbox.Fault{Kind: sandbox.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
+			sandbox.Fault{Kind: sandbox.FaultStatus, Path: "/o/client/token", Status: 401, Count: 3},
 		)},
 		// One spurious invalid_client: the gateway asks again before it
 		// registers again (which would orphan every device's profile, v2
 		// binding profiles to the client), so every device stays signed in.
 		{name: "DCR invalid_client once", inject: add(
-			v2test.Fault{Kind: v2test.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
-			v2test.Fault{Kind: v2test.FaultStatus, Path: "/o/client/token", Status: 400, Code: "invalid_client", Count: 1},
+			sandbox.Fault{Kind: sandbox.FaultExpireTokens, Path: "/api/v2/**", Count: 1},
+			sandbox.Fault{Kind: sandbox.FaultStatus, Path: "/o/client/token", Status: 400, Code: "invalid_client", Count: 1},
 		)},
 		{name: "slow clients holding connections", inject: holdSlowClients},
 		{name: "oversized headers and bodies", inject: sendOversized},

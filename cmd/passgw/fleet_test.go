@@ -20,7 +20,7 @@ import (
 
 	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/translate/store/redisstore"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 var fleetDevices = flag.Int("fleet-devices", 100, "devices of TestFleet, half JSON and half XML (each with its login web app)")
@@ -44,7 +44,7 @@ const (
 func TestFleet(t *testing.T) {
 	redis := redistest.Start(t)
 	sbLogs := &syncBuffer{}
-	sb, err := v2test.NewServer(v2test.Config{Logger: slog.New(slog.NewTextHandler(sbLogs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	sb, err := sandbox.NewServer(sandbox.Config{Logger: slog.New(slog.NewTextHandler(sbLogs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestFleet(t *testing.T) {
 type deviceFleet struct {
 	t        *testing.T
 	gateways [2]string
-	sandbox  *v2test.Server
+	sandbox  *sandbox.Server
 	client   *http.Client
 
 	mu sync.Mutex
@@ -371,7 +371,7 @@ func (d *fleetDevice) run() error {
 		"domain_name": {"localhost"}, "redirect_url": {base + signedInPath}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	landed, err := v2test.SignIn(ctx, browser, base+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass")
+	landed, err := sandbox.SignIn(ctx, browser, base+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass")
 	if err != nil {
 		return fmt.Errorf("sign-in: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // secondScreen plays the login web app and the user's browser: it opens the
@@ -21,7 +21,7 @@ func secondScreen(t *testing.T, w *testWorld, code, requestor, user string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	landed, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.authenticateURL(code, requestor), user, user+"-pass")
+	landed, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.authenticateURL(code, requestor), user, user+"-pass")
 	if err != nil {
 		t.Fatalf("sign-in as %s: %v", user, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/compat"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // Outcomes of golden record and check besides success, with their exit
@@ -139,7 +139,7 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 		// as the device's, so they wait out a 429 too.
 		client := &http.Client{Timeout: 30 * time.Second, Transport: &compat.ThrottleRetry{}}
 		rn.Browser = func(ctx context.Context, location, user, password string) error {
-			_, err := v2test.SignIn(ctx, client, location, user, password)
+			_, err := sandbox.SignIn(ctx, client, location, user, password)
 			return err
 		}
 	}

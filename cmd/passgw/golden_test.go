@@ -14,7 +14,7 @@ import (
 
 	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the expected responses in testdata/golden from the live answers (review the diff)")
@@ -99,7 +99,7 @@ func playScenario(t *testing.T, dir string, update bool) []string {
 		Header: http.Header{"X-Forwarded-For": {deviceIP}},
 		Clock:  worldClock(w).Clock,
 		Browser: func(ctx context.Context, location, user, password string) error {
-			landed, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, location, user, password)
+			landed, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, location, user, password)
 			if err != nil {
 				return err
 			}

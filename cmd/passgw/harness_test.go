@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // enhancedRequestor is the second requestor of the test gateway: the same
@@ -44,7 +44,7 @@ type testWorld struct {
 	t       *testing.T
 	URL     string // the gateway's base URL
 	clock   *testenv.Clock
-	sandbox *v2test.Server
+	sandbox *sandbox.Server
 	// client is a device: it does not follow redirects.
 	client *http.Client
 	logs   *syncBuffer
@@ -71,8 +71,8 @@ func startWorld(t *testing.T, before, after func(*Config), hk hooks) *testWorld 
 	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	logger, logs := testenv.DebugLogger(t)
 
-	sb, err := v2test.NewServer(v2test.Config{
-		Now: clock.Now, IDs: v2test.DeterministicIDs(1), DisableThrottling: true,
+	sb, err := sandbox.NewServer(sandbox.Config{
+		Now: clock.Now, IDs: sandbox.DeterministicIDs(1), DisableThrottling: true,
 		Logger: logger.With("component", "sandbox"),
 	})
 	if err != nil {

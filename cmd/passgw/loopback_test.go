@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // loopWorld is the gateway as `passgw serve` runs it (newGatewayHandler
@@ -28,7 +28,7 @@ type loopWorld struct {
 	URL     string // the gateway's base URL
 	Addr    string // the gateway's host:port
 	cfg     *Config
-	sandbox *v2test.Server
+	sandbox *sandbox.Server
 	// sandboxURL is the sandbox's base URL.
 	sandboxURL string
 	// sandboxServer is the sandbox's HTTP server.
@@ -109,7 +109,7 @@ func newLoopWorld(t *testing.T, opts loopOptions) *loopWorld {
 
 	up := &upstreamLog{}
 	sbSrv := httptest.NewUnstartedServer(up)
-	sb, err := v2test.New(v2test.Config{
+	sb, err := sandbox.New(sandbox.Config{
 		BaseURL: "http://" + sbSrv.Listener.Addr().String(), DisableThrottling: true, Sleep: opts.sandboxSleep,
 		Logger: logger.With("component", "sandbox"),
 	})
@@ -242,7 +242,7 @@ func (w *loopWorld) signIn(ctx context.Context, device string) error {
 	if r.Status != http.StatusFound {
 		return fmt.Errorf("authenticate: %d %s", r.Status, r.Body)
 	}
-	landed, err := v2test.SignIn(ctx, &http.Client{Timeout: hangBound}, r.Header.Get("Location"), "alice", "alice-pass")
+	landed, err := sandbox.SignIn(ctx, &http.Client{Timeout: hangBound}, r.Header.Get("Location"), "alice", "alice-pass")
 	if err != nil {
 		return fmt.Errorf("MVPD sign-in: %w", err)
 	}

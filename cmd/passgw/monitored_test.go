@@ -12,7 +12,7 @@ import (
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // Requestors of the monitored world, all on the sandbox's REF30: one per
@@ -71,8 +71,8 @@ func (w *obsWorld) driveEverySeries() {
 			t.Fatalf("%s: %d %s", c, resp.StatusCode, body)
 		}
 	}
-	for kind, status := range map[v2test.FaultKind]int{v2test.FaultThrottle: http.StatusTooManyRequests, v2test.FaultStatus: http.StatusInternalServerError} {
-		if _, err := w.sandbox.AddFault(v2test.Fault{Kind: kind, Status: status, Path: "/api/v2/*/profiles", Count: 1}); err != nil {
+	for kind, status := range map[sandbox.FaultKind]int{sandbox.FaultThrottle: http.StatusTooManyRequests, sandbox.FaultStatus: http.StatusInternalServerError} {
+		if _, err := w.sandbox.AddFault(sandbox.Fault{Kind: kind, Status: status, Path: "/api/v2/*/profiles", Count: 1}); err != nil {
 			t.Fatal(err)
 		}
 		target := "/api/v1/checkauthn?requestor=REF30&deviceId=faulted-" + string(kind)

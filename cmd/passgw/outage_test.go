@@ -16,7 +16,7 @@ import (
 	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store/redisstore"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // recoveryWait bounds how long the gateway may take to notice Redis is back
@@ -115,7 +115,7 @@ func TestRedisOutage(t *testing.T) {
 func TestRedisOutageNoLeak(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	redis := redistest.Start(t)
-	sb, err := v2test.NewServer(v2test.Config{DisableThrottling: true, Logger: slog.New(slog.DiscardHandler)})
+	sb, err := sandbox.NewServer(sandbox.Config{DisableThrottling: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

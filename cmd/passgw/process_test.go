@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // binDir holds the passgw binary the process tests run; it is built on
@@ -320,7 +320,7 @@ func browserSignIn(t *testing.T, base, code, user string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	landed, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, base+"/api/v1/authenticate?"+q.Encode(), user, user+"-pass")
+	landed, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, base+"/api/v1/authenticate?"+q.Encode(), user, user+"-pass")
 	if err != nil {
 		t.Fatalf("sign-in as %s: %v", user, err)
 	}

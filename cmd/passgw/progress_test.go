@@ -20,7 +20,7 @@ import (
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // TestMigrationProgressAcrossInstances signs N devices in through two
@@ -138,7 +138,7 @@ func signInVia(t *testing.T, w *obsWorld, requestor, deviceID, redirectBase stri
 		"domain_name": {"localhost"}, "redirect_url": {redirectBase + signedInPath}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass"); err != nil {
+	if _, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass"); err != nil {
 		t.Fatalf("%s sign-in: %v", requestor, err)
 	}
 	target := "/api/v1/tokens/authn?" + url.Values{"requestor": {requestor}, "deviceId": {deviceID}}.Encode()

@@ -21,7 +21,7 @@ import (
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/monitoring"
 	"github.com/passgw/passgw/translate/store/redisstore"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // The end-to-end test evaluates a copy of the rule file whose ranges are
@@ -282,7 +282,7 @@ func TestAlertsOnPrometheus(t *testing.T) {
 	})
 
 	// Fault 1: Adobe answers 500 to every v2 call.
-	if _, err := w.sandbox.AddFault(v2test.Fault{Kind: v2test.FaultStatus, Status: http.StatusInternalServerError, Path: "/api/v2/**"}); err != nil {
+	if _, err := w.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultStatus, Status: http.StatusInternalServerError, Path: "/api/v2/**"}); err != nil {
 		t.Fatal(err)
 	}
 	took := prom.waitAlerts("upstream 500s", "firing", 30*time.Second, "PassgwV1ServerErrors", "PassgwBreakerOpen")

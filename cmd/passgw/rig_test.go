@@ -17,7 +17,7 @@ import (
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // The world of the caller tests: REF30 requires caller credentials, its apps
@@ -46,7 +46,7 @@ type rig struct {
 	URL     string
 	handler http.Handler
 	clock   *testenv.Clock
-	sandbox *v2test.Server
+	sandbox *sandbox.Server
 	store   store.Store
 	logs    *syncBuffer
 	// client is a device: it does not follow redirects.
@@ -120,7 +120,7 @@ func newRigLogging(t *testing.T, configure func(*Config), logs *syncBuffer, logg
 	t.Helper()
 	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	sbLogs := &syncBuffer{}
-	sb, err := v2test.NewServer(v2test.Config{
+	sb, err := sandbox.NewServer(sandbox.Config{
 		Now: clock.Now, DisableThrottling: true,
 		Logger: slog.New(slog.NewTextHandler(sbLogs, nil)),
 	})
@@ -282,7 +282,7 @@ func (r *rig) signIn(deviceID string, header http.Header, username, password str
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	landed, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, r.URL+"/api/v1/authenticate?"+q.Encode(), username, password)
+	landed, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, r.URL+"/api/v1/authenticate?"+q.Encode(), username, password)
 	if err != nil {
 		r.t.Fatalf("sign in: %v", err)
 	}
@@ -292,7 +292,7 @@ func (r *rig) signIn(deviceID string, header http.Header, username, password str
 }
 
 // upstreamSince returns the sandbox requests received after the first n.
-func (r *rig) upstreamSince(n int) []v2test.Request {
+func (r *rig) upstreamSince(n int) []sandbox.Request {
 	return slices.Clone(r.sandbox.Requests()[n:])
 }
 
@@ -300,7 +300,7 @@ func (r *rig) upstreamSince(n int) []v2test.Request {
 func (r *rig) upstreamCount() int { return len(r.sandbox.Requests()) }
 
 // paths lists the method and path of each request.
-func paths(reqs []v2test.Request) []string {
+func paths(reqs []sandbox.Request) []string {
 	var out []string
 	for _, q := range reqs {
 		out = append(out, q.Method+" "+q.Path)

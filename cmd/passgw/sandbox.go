@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -29,9 +29,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	cfg := v2test.Config{Admin: *admin, DisableThrottling: *noThrottle, Logger: logger}
+	cfg := sandbox.Config{Admin: *admin, DisableThrottling: *noThrottle, Logger: logger}
 	if *fixture != "" {
-		f, err := v2test.LoadFixture(*fixture)
+		f, err := sandbox.LoadFixture(*fixture)
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	cfg.BaseURL = "http://" + ln.Addr().String()
-	sb, err := v2test.New(cfg)
+	sb, err := sandbox.New(cfg)
 	if err != nil {
 		ln.Close()
 		return err

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/translate"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // xmlDoc is a parsed v1 XML body: every element name, and the texts of
@@ -632,12 +632,12 @@ func TestErrorBodiesCarryNoSecrets(t *testing.T) {
 
 	// The gateway's own credentials refused and expired upstream, upstream
 	// errors.
-	faults := []v2test.Fault{
-		{Kind: v2test.FaultExpireTokens, Count: 1},
-		{Kind: v2test.FaultStatus, Status: 401, Path: "/api/v2/**", Count: 3},
-		{Kind: v2test.FaultStatus, Status: 401, Path: "/o/client/token", Code: "invalid_client", Count: 2},
-		{Kind: v2test.FaultStatus, Status: 500, Path: "/api/v2/**", Count: 1},
-		{Kind: v2test.FaultStatus, Status: 400, Path: "/api/v2/**", Code: "invalid_parameter_service_provider", Count: 1},
+	faults := []sandbox.Fault{
+		{Kind: sandbox.FaultExpireTokens, Count: 1},
+		{Kind: sandbox.FaultStatus, Status: 401, Path: "/api/v2/**", Count: 3},
+		{Kind: sandbox.FaultStatus, Status: 401, Path: "/o/client/token", Code: "invalid_client", Count: 2},
+		{Kind: sandbox.FaultStatus, Status: 500, Path: "/api/v2/**", Count: 1},
+		{Kind: sandbox.FaultStatus, Status: 400, Path: "/api/v2/**", Code: "invalid_parameter_service_provider", Count: 1},
 	}
 	for i, f := range faults {
 		if _, err := w.sandbox.AddFault(f); err != nil {

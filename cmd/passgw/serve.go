@@ -28,7 +28,7 @@ import (
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1api/callerauth"
 	"github.com/passgw/passgw/v2client"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // signedInPath is the gateway's own landing page after an MVPD login, the
@@ -223,10 +223,10 @@ func drainShadow(s *compat.Shadow, grace time.Duration, logger *slog.Logger) {
 	}
 }
 
-func startSandbox(cfg *Config, logger *slog.Logger) (net.Listener, *v2test.Server, error) {
-	sc := v2test.Config{Logger: logger.With("component", "sandbox")}
+func startSandbox(cfg *Config, logger *slog.Logger) (net.Listener, *sandbox.Server, error) {
+	sc := sandbox.Config{Logger: logger.With("component", "sandbox")}
 	if cfg.SandboxFixture != "" {
-		f, err := v2test.LoadFixture(cfg.SandboxFixture)
+		f, err := sandbox.LoadFixture(cfg.SandboxFixture)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -237,7 +237,7 @@ func startSandbox(cfg *Config, logger *slog.Logger) (net.Listener, *v2test.Serve
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	sc.BaseURL = "http://" + ln.Addr().String()
-	sb, err := v2test.New(sc)
+	sb, err := sandbox.New(sc)
 	if err != nil {
 		ln.Close()
 		return nil, nil, err

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/compat"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // gatedUpstream is the sandbox behind a proxy that holds every
@@ -35,7 +35,7 @@ type gatedUpstream struct {
 
 func newGatedUpstream(t *testing.T) *gatedUpstream {
 	t.Helper()
-	sb, err := v2test.NewServer(v2test.Config{DisableThrottling: true, Logger: slog.New(slog.DiscardHandler)})
+	sb, err := sandbox.NewServer(sandbox.Config{DisableThrottling: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

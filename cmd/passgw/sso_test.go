@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // ssoRig is a rig without caller authentication, the way most platform SSO
@@ -184,7 +184,7 @@ func TestPlatformSSOThroughGateway(t *testing.T) {
 }
 
 // findRequest returns the first request with method and path.
-func findRequest(t *testing.T, reqs []v2test.Request, method, path string) v2test.Request {
+func findRequest(t *testing.T, reqs []sandbox.Request, method, path string) sandbox.Request {
 	t.Helper()
 	for _, q := range reqs {
 		if q.Method == method && q.Path == path {
@@ -192,7 +192,7 @@ func findRequest(t *testing.T, reqs []v2test.Request, method, path string) v2tes
 		}
 	}
 	t.Fatalf("no %s %s among %v", method, path, paths(reqs))
-	return v2test.Request{}
+	return sandbox.Request{}
 }
 
 // TestAppleSSOProfileRequestWithoutDeviceID: the profile request with only

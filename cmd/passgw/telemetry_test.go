@@ -27,7 +27,7 @@ import (
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // obsWorld is a gateway with telemetry on (spans in memory, a metrics
@@ -35,7 +35,7 @@ import (
 type obsWorld struct {
 	t       *testing.T
 	URL     string
-	sandbox *v2test.Server
+	sandbox *sandbox.Server
 	spans   *tracetest.InMemoryExporter
 	tel     *telemetry.Telemetry
 	logs    *syncBuffer
@@ -53,7 +53,7 @@ func newObsWorldStore(t *testing.T, configure func(*Config), st store.Store) *ob
 	t.Helper()
 	logs := testenv.NewLogBuffer(t)
 	logger := slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	sb, err := v2test.NewServer(v2test.Config{DisableThrottling: true, Logger: logger.With("component", "sandbox")})
+	sb, err := sandbox.NewServer(sandbox.Config{DisableThrottling: true, Logger: logger.With("component", "sandbox")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func (w *obsWorld) signIn(deviceID string) string {
 		"domain_name": {"localhost"}, "redirect_url": {w.URL + signedInPath}}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := v2test.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass"); err != nil {
+	if _, err := sandbox.SignIn(ctx, &http.Client{Timeout: 10 * time.Second}, w.URL+"/api/v1/authenticate?"+q.Encode(), "alice", "alice-pass"); err != nil {
 		w.t.Fatalf("sign-in: %v", err)
 	}
 	return reg.Code

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/v2client/v2test"
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // throttledRig is a rig with the default throttle (1 call/s, one-time
@@ -159,8 +159,8 @@ func TestThrottleForwardedFor(t *testing.T) {
 }
 
 // v2Calls keeps the /api/v2 requests, dropping the gateway's own DCR calls.
-func v2Calls(reqs []v2test.Request) []v2test.Request {
-	var out []v2test.Request
+func v2Calls(reqs []sandbox.Request) []sandbox.Request {
+	var out []sandbox.Request
 	for _, q := range reqs {
 		if strings.HasPrefix(q.Path, "/api/v2/") {
 			out = append(out, q)
