@@ -42,6 +42,7 @@ type Metrics struct {
 	v1Fallback     *prometheus.GaugeVec
 	v1Switches     *prometheus.CounterVec
 	reload         *reloadSeries
+	budget         *budgetSeries
 }
 
 // Label values used where a request matches no known route, so that
@@ -129,6 +130,7 @@ func NewMetrics(version string) *Metrics {
 	}
 	m.alerts = newAlertSeries(m.registry)
 	m.reload = newReloadSeries(m.registry)
+	m.budget = newBudgetSeries(m.registry)
 	return m
 }
 

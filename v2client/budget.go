@@ -83,6 +83,9 @@ type Budget struct {
 	// Sleep waits for a call's turn; nil waits on a real timer, cut short
 	// when ctx ends. Tests on a manual clock advance it here.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Events, when set, is told of the calls the budget held back and of
+	// the holds after a 429 (metrics).
+	Events BudgetEvents
 
 	once  sync.Once
 	addrs tokenbucket.Buckets[string]
@@ -177,7 +180,7 @@ func refusal(d tokenbucket.Decision) error {
 	case d.OK:
 		return nil
 	case d.Held:
-		return fmt.Errorf("%w: %w: held for %s after a 429", ErrOverBudget, ErrThrottled, d.Wait.Round(time.Millisecond))
+		return fmt.Errorf("%w: %w: %w for %s", ErrOverBudget, ErrThrottled, errHeld, d.Wait.Round(time.Millisecond))
 	}
 	return fmt.Errorf("%w: %w: next turn in %s", ErrOverBudget, ErrThrottled, d.Wait.Round(time.Millisecond))
 }
@@ -225,15 +228,19 @@ func (b *Budget) spend(ctx context.Context, cl *call) error {
 	addr := budgetAddr(cl)
 	wait, err := b.reserve(addr, b.now())
 	if err != nil {
+		b.Events.refused(cl.route, err)
 		return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
 	}
 	if wait <= 0 {
 		return nil
 	}
-	if err := b.wait(ctx, wait); err != nil {
+	err = b.wait(ctx, wait)
+	b.Events.waited(cl.route, wait)
+	if err != nil {
 		return fmt.Errorf("v2client: %s %s: waiting %s for the device's turn: %w", cl.method, cl.path, wait, err)
 	}
 	if err := b.held(addr, b.now()); err != nil {
+		b.Events.refused(cl.route, err)
 		return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
 	}
 	return nil

@@ -45,6 +45,9 @@ func instrumentClient(tel *telemetry.Telemetry, c *v2client.Client) {
 		c.Tokens = tel.Metrics.Tokens(c.Tokens)
 	}
 	c.Outcome = tel.Metrics.V2Outcome
+	if c.Budget != nil {
+		c.Budget.Events = tel.Metrics.BudgetEvents()
+	}
 	if u, err := url.Parse(c.BaseURL); err == nil && c.Breaker != nil {
 		tel.Metrics.WatchBreaker(c.Breaker, u.Host)
 	}

@@ -1,0 +1,46 @@
+package v2client
+
+import (
+	"errors"
+	"time"
+)
+
+// BudgetEvents are the hooks through which a Budget tells what it did to the
+// calls it planned, for metrics. A nil field reports nothing. They are
+// called on the calling goroutine, outside the Budget's lock, and must not
+// block. Route is the call's route template (see Routes).
+type BudgetEvents struct {
+	// Waited reports a call that waited for its device's turn before being
+	// sent, with the wait planned for it (cut short when its context ended
+	// first).
+	Waited func(route string, wait time.Duration)
+	// Refused reports a call the Budget did not send, which the gateway
+	// answers with v1's 429: held is true when the device is held after an
+	// upstream 429, false when its next turn was further away than MaxWait.
+	Refused func(route string, held bool)
+	// Held reports an upstream 429 to a call, which holds its device's
+	// address for the Budget's Hold.
+	Held func(route string)
+}
+
+// errHeld marks the refusals of a held address, as opposed to those for
+// want of a turn.
+var errHeld = errors.New("held after a 429")
+
+func (e *BudgetEvents) waited(route string, d time.Duration) {
+	if e.Waited != nil {
+		e.Waited(route, d)
+	}
+}
+
+func (e *BudgetEvents) refused(route string, err error) {
+	if e.Refused != nil {
+		e.Refused(route, errors.Is(err, errHeld))
+	}
+}
+
+func (e *BudgetEvents) held(route string) {
+	if e.Held != nil {
+		e.Held(route)
+	}
+}
