@@ -91,8 +91,10 @@ type Progress struct {
 	platform *prometheus.Desc
 	dropped  prometheus.Counter
 
-	mu       sync.Mutex
-	pending  map[setKey]map[string]struct{} // set -> device ids
+	mu      sync.Mutex
+	pending map[pendingKey]*pendingDevice
+	// npending counts the set memberships waiting: two per state of a
+	// device (all platforms and its own).
 	npending int
 
 	flushMu sync.Mutex // one flush at a time
@@ -130,7 +132,7 @@ func (p *Progress) init() {
 		for _, r := range p.Requestors {
 			p.known[r] = true
 		}
-		p.pending = map[setKey]map[string]struct{}{}
+		p.pending = map[pendingKey]*pendingDevice{}
 		p.devices = prometheus.NewDesc("passgw_migration_devices",
 			"Distinct devices of a requestor (estimated, fleet-wide through the store: take the max across instances, not the sum) over a sliding window, by state: seen, signed_in_v2, signed_in_v1, v1_only (signed in on v1, not yet through v2).",
 			[]string{"requestor", "state", "window"}, nil)
@@ -194,15 +196,14 @@ func (p *Progress) Observe(route, requestor, deviceID string, info DeviceInforme
 		return
 	}
 	p.init()
-	requestor = p.requestor(requestor)
-	p.add(StateSeen, requestor, deviceID, info)
+	states := stateSeen
 	if status == 200 && authnCheck(route) {
-		state := StateSignedInV2
+		states |= stateSignedInV2
 		if backend == BackendV1 {
-			state = StateSignedInV1
+			states = stateSeen | stateSignedInV1
 		}
-		p.add(state, requestor, deviceID, info)
 	}
+	p.add(states, p.requestor(requestor), deviceID, info)
 }
 
 // ObserveShadow records the translated answer of a shadow comparison: a
@@ -213,7 +214,7 @@ func (p *Progress) ObserveShadow(route, requestor, deviceID string, info DeviceI
 		return
 	}
 	p.init()
-	p.add(StateSignedInV2, p.requestor(requestor), deviceID, info)
+	p.add(stateSignedInV2, p.requestor(requestor), deviceID, info)
 }
 
 // requestor is the label of a requestor: itself when configured.
@@ -224,41 +225,86 @@ func (p *Progress) requestor(r string) string {
 	return ProgressOther
 }
 
-// setKey names a set: a state of a requestor's devices, of one platform
-// or ("") all.
-type setKey struct{ state, requestor, platform string }
+// stateBits are the states of a device waiting to be added to the sets,
+// one bit each.
+type stateBits uint8
 
-// add puts the device in the sets of state, for all platforms and its own,
-// unless it is there already.
-func (p *Progress) add(state, requestor, deviceID string, info DeviceInformer) {
-	all := setKey{state, requestor, ""}
+const (
+	stateSeen stateBits = 1 << iota
+	stateSignedInV2
+	stateSignedInV1
+)
+
+// lastState is the highest bit of stateBits.
+const lastState = stateSignedInV1
+
+// name is the state of one bit.
+func (b stateBits) name() string {
+	switch b {
+	case stateSeen:
+		return StateSeen
+	case stateSignedInV2:
+		return StateSignedInV2
+	case stateSignedInV1:
+		return StateSignedInV1
+	}
+	return ""
+}
+
+// pendingKey is a device of a requestor waiting to be added to the sets.
+type pendingKey struct{ requestor, deviceID string }
+
+// pendingDevice is what is known of a waiting device: the states it
+// entered since the last flush and its platform.
+type pendingDevice struct {
+	states   stateBits
+	platform string
+}
+
+// add records that the device entered states. A device already waiting
+// in them costs one map lookup under the lock: a fleet's devices call many
+// times between two flushes, and only the first call of each reads the
+// platform.
+func (p *Progress) add(states stateBits, requestor, deviceID string, info DeviceInformer) {
+	k := pendingKey{requestor, deviceID}
 	p.mu.Lock()
-	_, known := p.pending[all][deviceID]
-	full := p.npending+2 > p.maxPending()
+	if d := p.pending[k]; d != nil {
+		p.addLocked(d, states)
+		p.mu.Unlock()
+		return
+	}
 	p.mu.Unlock()
-	if known {
-		return
-	}
-	if full {
-		p.dropped.Inc()
-		return
-	}
 	platform := PlatformUnknown
 	if info != nil {
 		platform = PlatformOf(info.DeviceInfo())
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, k := range [2]setKey{all, {state, requestor, platform}} {
-		set := p.pending[k]
-		if set == nil {
-			set = map[string]struct{}{}
-			p.pending[k] = set
+	d := p.pending[k]
+	if d == nil {
+		d = &pendingDevice{platform: platform}
+		if p.addLocked(d, states); d.states == 0 {
+			return // nothing fitted: the device does not wait
 		}
-		if _, ok := set[deviceID]; !ok {
-			set[deviceID] = struct{}{}
-			p.npending++
+		p.pending[k] = d
+		return
+	}
+	p.addLocked(d, states)
+}
+
+// addLocked adds to d the states it is not in yet, as far as MaxPending
+// allows; the others are dropped and counted. p.mu is held.
+func (p *Progress) addLocked(d *pendingDevice, states stateBits) {
+	for bit := stateSeen; bit <= lastState; bit <<= 1 {
+		if states&bit == 0 || d.states&bit != 0 {
+			continue
 		}
+		if p.npending+2 > p.maxPending() {
+			p.dropped.Inc()
+			continue
+		}
+		d.states |= bit
+		p.npending += 2
 	}
 }
 
@@ -331,20 +377,32 @@ func (p *Progress) Flush(ctx context.Context) {
 	defer p.flushMu.Unlock()
 	p.mu.Lock()
 	pending := p.pending
-	p.pending = map[setKey]map[string]struct{}{}
+	p.pending = map[pendingKey]*pendingDevice{}
 	p.npending = 0
 	p.mu.Unlock()
+	// Devices enter the sets as a hash: nothing in the store names one.
+	sets := map[setKey][]string{}
+	for k, d := range pending {
+		if d.states == 0 {
+			continue
+		}
+		member := HashDeviceID(k.deviceID)
+		for bit := stateSeen; bit <= lastState; bit <<= 1 {
+			if d.states&bit == 0 {
+				continue
+			}
+			all := setKey{bit.name(), k.requestor, ""}
+			own := setKey{bit.name(), k.requestor, d.platform}
+			sets[all] = append(sets[all], member)
+			sets[own] = append(sets[own], member)
+		}
+	}
 	now := p.now()
 	h, d := hourOf(now), dayOf(now)
 	hourEnd := time.Unix((h+25)*3600, 0)
 	dayEnd := time.Unix((d+8)*86400, 0)
-	for k, set := range pending {
+	for k, members := range sets {
 		base := setBase(k.state, k.requestor, k.platform)
-		// Devices enter the sets as a hash: nothing in the store names one.
-		members := make([]string, 0, len(set))
-		for id := range set {
-			members = append(members, HashDeviceID(id))
-		}
 		for _, b := range []struct {
 			key     string
 			expires time.Time
@@ -358,6 +416,10 @@ func (p *Progress) Flush(ctx context.Context) {
 		}
 	}
 }
+
+// setKey names a set: a state of a requestor's devices, of one platform
+// or ("") all.
+type setKey struct{ state, requestor, platform string }
 
 // Counts returns the figures, read from the store at most every
 // RefreshInterval (after adding the devices waiting in memory). When the

@@ -168,3 +168,26 @@ func TestHandlerFeedsProgress(t *testing.T) {
 		t.Errorf("REF30 roku_os 1d (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkProgressObserve counts answered v1 calls of 64 devices, as every
+// call does; between two flushes each device calls many times, so what a
+// call pays is a device already waiting. authorize is an authentication
+// check (seen and signed in), config is not.
+func BenchmarkProgressObserve(b *testing.B) {
+	for _, route := range []string{"GET /api/v1/authorize", "GET /api/v1/config/{requestor}"} {
+		b.Run(route, func(b *testing.B) {
+			p := &Progress{Store: store.NewMemory(nil), Requestors: []string{"REF30"}}
+			ids := make([]string, 64)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("device-%d", i)
+			}
+			var info DeviceInformer = DeviceInfo(deviceInfo("Android"))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				p.Observe(route, "REF30", ids[i%len(ids)], info, 200, BackendTranslate)
+				i++
+			}
+		})
+	}
+}
