@@ -27,6 +27,6 @@ COPY passgw.example.yaml /etc/passgw/passgw.yaml
 USER nonroot:nonroot
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/passgw", "healthcheck", "--url", "http://127.0.0.1:8080/readyz", "--timeout", "4s"]
+  CMD ["/usr/local/bin/passgw", "healthcheck", "--gateway", "http://127.0.0.1:8080", "--timeout", "4s"]
 ENTRYPOINT ["/usr/local/bin/passgw"]
 CMD ["serve", "--config", "/etc/passgw/passgw.yaml", "--addr", "0.0.0.0:8080"]

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -184,6 +189,66 @@ func TestServeShutdownLogged(t *testing.T) {
 		}
 		if strings.Contains(logs, "listening") {
 			t.Errorf("%v: the log says listening too (stdout says it):\n%s", sig, logs)
+		}
+	}
+}
+
+// TestCLIGatewayFlag proves status, healthcheck and device name a running
+// gateway by one flag, --gateway, and that --url, the name status and
+// healthcheck gave it before, still works, with a deprecation notice on
+// stderr: healthcheck probes /readyz of a base URL and a URL with a path
+// as it is; status reads /status.
+func TestCLIGatewayFlag(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var paths []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/readyz", "/healthz":
+			io.WriteString(w, "ok "+r.URL.Path)
+		case statusPath:
+			io.WriteString(w, `{"version":"v0","progress":{"at":"2026-12-07T00:00:00Z","requestors":{}}}`)
+		default:
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		}
+	}))
+	defer gw.Close()
+	for _, tt := range []struct {
+		args       []string
+		status     int
+		path       string // the path the gateway was asked for
+		out        string // on stdout
+		deprecated bool
+	}{
+		{[]string{"healthcheck", "--gateway", gw.URL}, 0, "/readyz", "ok /readyz", false},
+		{[]string{"healthcheck", "--gateway", gw.URL + "/healthz"}, 0, "/healthz", "ok /healthz", false},
+		{[]string{"healthcheck", "--url", gw.URL + "/readyz"}, 0, "/readyz", "ok /readyz", true},
+		{[]string{"healthcheck", "--gateway", gw.URL + "/starting"}, 1, "/starting", "", false},
+		{[]string{"status", "--gateway", gw.URL, "--json"}, 0, statusPath, `"version":"v0"`, false},
+		{[]string{"status", "--url", gw.URL + "/", "--json"}, 0, statusPath, `"version":"v0"`, true},
+	} {
+		mu.Lock()
+		paths = nil
+		mu.Unlock()
+		out, errOut, status := runPassgw(t, 30*time.Second, tt.args...)
+		mu.Lock()
+		asked := slices.Clone(paths)
+		mu.Unlock()
+		if status != tt.status || !strings.Contains(out, tt.out) || !slices.Equal(asked, []string{tt.path}) {
+			t.Errorf("passgw %v: exit status %d, stdout %q, asked for %v; want %d, %q, [%s]\nstderr: %s",
+				tt.args, status, out, asked, tt.status, tt.out, tt.path, errOut)
+		}
+		if got := strings.Contains(errOut, "--url is deprecated; use --gateway"); got != tt.deprecated {
+			t.Errorf("passgw %v: deprecation notice %v, want %v; stderr: %q", tt.args, got, tt.deprecated, errOut)
+		}
+	}
+	for _, cmd := range []string{"status", "healthcheck", "device"} {
+		out, _, _ := runPassgw(t, 30*time.Second, cmd, "--help")
+		if !strings.Contains(out, "-gateway URL") {
+			t.Errorf("passgw %s --help names no --gateway:\n%s", cmd, out)
 		}
 	}
 }

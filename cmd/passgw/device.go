@@ -61,7 +61,7 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprint(fs.Output(), deviceUsage)
 		fs.PrintDefaults()
 	}
-	gateway := fs.String("gateway", "http://127.0.0.1:8080", "base `URL` of the gateway (or of any v1 service)")
+	gateway := gatewayFlag(fs, "base `URL` of the gateway (or of any v1 service)", false)
 	requestor := fs.String("requestor", "REF30", "the requestor `ID`")
 	deviceID := fs.String("device-id", "", "the device's `ID` (default: a new one each run, so each run signs in afresh)")
 	resource := fs.String("resource", "news", "the `RESOURCE` to authorize and fetch a media token for")

@@ -199,9 +199,9 @@ func TestDockerfile(t *testing.T) {
 	if !ok || host != "0.0.0.0" || !slices.Contains(exposed, port) {
 		t.Errorf("CMD --addr %s: want 0.0.0.0 on an EXPOSEd port (%v)", serveArgs[i+1], exposed)
 	}
-	hcURL := hc[slices.Index(hc, "--url")+1]
-	if !strings.HasPrefix(hcURL, "http://127.0.0.1:"+port+"/readyz") {
-		t.Errorf("HEALTHCHECK probes %s, want /readyz on port %s", hcURL, port)
+	hcURL := hc[slices.Index(hc, "--gateway")+1]
+	if probe, err := probeURL(hcURL); err != nil || probe != "http://127.0.0.1:"+port+"/readyz" {
+		t.Errorf("HEALTHCHECK --gateway %s probes %s (%v), want /readyz on port %s", hcURL, probe, err, port)
 	}
 
 	// The command lines are ones this binary accepts.
@@ -214,7 +214,7 @@ func TestDockerfile(t *testing.T) {
 	}))
 	defer ready.Close()
 	hcArgs := slices.Clone(hc[1:])
-	hcArgs[slices.Index(hcArgs, "--url")+1] = strings.Replace(hcURL, "http://127.0.0.1:"+port, ready.URL, 1)
+	hcArgs[slices.Index(hcArgs, "--gateway")+1] = strings.Replace(hcURL, "http://127.0.0.1:"+port, ready.URL, 1)
 	if err := run(ctx, hcArgs, io.Discard, io.Discard); err != nil {
 		t.Errorf("HEALTHCHECK command %v: %v", hcArgs, err)
 	}

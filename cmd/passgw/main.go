@@ -6,8 +6,8 @@
 //	passgw golden record|check --target URL [--ignore SELECTORS] [--browser] DIR
 //	passgw golden replay --addr HOST:PORT DIR
 //	passgw bench    [flags]
-//	passgw healthcheck [--url URL] [--timeout DURATION]
-//	passgw status   [--url URL] [--json] [--platforms]
+//	passgw healthcheck [--gateway URL] [--timeout DURATION]
+//	passgw status   [--gateway URL] [--json] [--platforms]
 //	passgw version
 //	passgw help [COMMAND]
 //

@@ -96,7 +96,7 @@ func TestMigrationProgressAcrossInstances(t *testing.T) {
 
 	// The operator's one command, against instance B.
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"status", "--url", b.URL, "--platforms"}, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"status", "--gateway", b.URL, "--platforms"}, &out, &errOut); err != nil {
 		t.Fatalf("passgw status: %v\n%s", err, errOut.String())
 	}
 	var seen, signed, v1, v1only int

@@ -55,7 +55,7 @@ func statusHandler(p *telemetry.Progress) http.Handler {
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://127.0.0.1:8080", "base `URL` of the gateway's operator endpoints")
+	base := gatewayFlag(fs, "base `URL` of the gateway's operator endpoints", true)
 	asJSON := fs.Bool("json", false, "print the endpoint's JSON as is")
 	platforms := fs.Bool("platforms", false, "add a line per platform under each requestor")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the answer")
@@ -66,19 +66,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	deprecatedAlias(fs, stderr)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	target := strings.TrimSuffix(*base, "/") + statusPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	resp, body, err := getAnswer(ctx, target, 4<<20)
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
