@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/bench"
-	"github.com/passgw/passgw/translate"
 )
 
 // roleCommand is the hidden first argument of `passgw bench` that runs one
@@ -187,17 +186,7 @@ func benchGateway(ctx context.Context, addr, upstream, storeURL string, stderr i
 		Throttle: ThrottleConfig{Off: true},
 		// Load comes from one address; the sandbox's throttle is off too.
 		UpstreamBudget: BudgetConfig{Off: true},
-		Requestors: []RequestorConfig{
-			{
-				Requestor: translate.Requestor{
-					ID:             "REF30",
-					DomainName:     "localhost",
-					RedirectURL:    "http://" + addr + signedInPath,
-					AllowedDomains: []string{"localhost", "example.com"},
-				},
-				SoftwareStatement: sandboxStatement,
-			},
-		},
+		Requestors:     []RequestorConfig{sandboxRequestor("REF30", "http://"+addr)},
 	}
 	if err := cfg.provision(os.Getenv); err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", err)

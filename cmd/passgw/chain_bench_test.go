@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1api/callerauth"
@@ -103,17 +102,7 @@ func deviceChain(tb testing.TB) http.Handler {
 		Addr:           "127.0.0.1:0",
 		Throttle:       ThrottleConfig{Off: true},
 		UpstreamBudget: BudgetConfig{Off: true},
-		Requestors: []RequestorConfig{
-			{
-				Requestor: translate.Requestor{
-					ID:             "REF30",
-					DomainName:     "localhost",
-					RedirectURL:    "http://localhost" + signedInPath,
-					AllowedDomains: []string{"localhost"},
-				},
-				SoftwareStatement: sandboxStatement,
-			},
-		},
+		Requestors:     []RequestorConfig{sandboxRequestor("REF30", "http://localhost")},
 	}
 	if err := cfg.provision(func(string) string { return "" }); err != nil {
 		tb.Fatal(err)

@@ -181,6 +181,23 @@ type RequestorConfig struct {
 // accepts for REF30.
 const sandboxStatement = "sandbox-statement"
 
+// sandboxRequestor is requestor id of the sandbox's service provider REF30,
+// with its login web app on localhost (example.com allowed too) and the
+// user's browser sent back to publicURL's signed-in page: the requestor a
+// configuration without any gets on the sandbox.
+func sandboxRequestor(id, publicURL string) RequestorConfig {
+	return RequestorConfig{
+		Requestor: translate.Requestor{
+			ID:              id,
+			ServiceProvider: "REF30",
+			DomainName:      "localhost",
+			RedirectURL:     strings.TrimSuffix(publicURL, "/") + signedInPath,
+			AllowedDomains:  []string{"localhost", "example.com"},
+		},
+		SoftwareStatement: sandboxStatement,
+	}
+}
+
 var upstreams = map[string]string{
 	"production":         v2client.ProductionURL,
 	"staging":            v2client.StagingURL,
@@ -311,15 +328,7 @@ func (c *Config) provision(getenv func(string) string) error {
 		if !c.sandbox() {
 			bad("requestors", "at least one requestor is required with a real upstream")
 		} else {
-			c.Requestors = []RequestorConfig{{
-				Requestor: translate.Requestor{
-					ID:             "REF30",
-					DomainName:     "localhost",
-					RedirectURL:    strings.TrimSuffix(c.PublicURL, "/") + signedInPath,
-					AllowedDomains: []string{"localhost", "example.com"},
-				},
-				SoftwareStatement: sandboxStatement,
-			}}
+			c.Requestors = []RequestorConfig{sandboxRequestor("REF30", c.PublicURL)}
 		}
 	}
 	for i := range c.Requestors {

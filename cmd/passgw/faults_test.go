@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -234,18 +233,9 @@ func runFaultRow(t *testing.T, row faultRow) rowFigures {
 		c.UpstreamBreaker = BreakerConfig{Cooldown: faultBreakerCooldown}
 		// The sandbox requestor with enhanced errors, so that every 500
 		// says what the device should do.
-		c.Requestors = []RequestorConfig{
-			{
-				Requestor: translate.Requestor{
-					ID:             "REF30",
-					DomainName:     "localhost",
-					RedirectURL:    c.PublicURL + signedInPath,
-					AllowedDomains: []string{"localhost", "example.com"},
-					EnhancedErrors: true,
-				},
-				SoftwareStatement: sandboxStatement,
-			},
-		}
+		ref30 := sandboxRequestor("REF30", c.PublicURL)
+		ref30.EnhancedErrors = true
+		c.Requestors = []RequestorConfig{ref30}
 	}}
 	var redis *redistest.Server
 	if row.redis {

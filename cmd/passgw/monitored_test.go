@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -42,16 +41,7 @@ func newMonitoredWorld(t *testing.T, st store.Store) (w, v1 *obsWorld) {
 func monitoredRequestors(base string) []RequestorConfig {
 	var out []RequestorConfig
 	for _, id := range []string{"REF30", monitoredShadow, monitoredCanary} {
-		out = append(out, RequestorConfig{
-			Requestor: translate.Requestor{
-				ID:              id,
-				ServiceProvider: "REF30",
-				DomainName:      "localhost",
-				RedirectURL:     base + signedInPath,
-				AllowedDomains:  []string{"localhost", "example.com"},
-			},
-			SoftwareStatement: sandboxStatement,
-		})
+		out = append(out, sandboxRequestor(id, base))
 	}
 	return out
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
-	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -83,18 +82,10 @@ func (w *budgetWaits) all() []time.Duration {
 // rigConfig is the rig's configuration before the test's changes.
 func rigConfig(base string) *Config {
 	requestor := func(id, statement string) RequestorConfig {
-		return RequestorConfig{
-			Requestor: translate.Requestor{
-				ID:              id,
-				ServiceProvider: "REF30",
-				DomainName:      "localhost",
-				RedirectURL:     base + signedInPath,
-				AllowedDomains:  []string{"localhost", "example.com"},
-			},
-			SoftwareStatement: sandboxStatement,
-			CallerAuth:        "required",
-			DeviceStatements:  []string{statement},
-		}
+		r := sandboxRequestor(id, base)
+		r.CallerAuth = "required"
+		r.DeviceStatements = []string{statement}
+		return r
 	}
 	ref30 := requestor("REF30", rigStatement)
 	ref30.SigningKeys = map[string]string{rigPublicKey: rigPrivateKey}
