@@ -54,10 +54,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	chart := fs.String("chart", "", "write a latency-versus-load chart to `FILE.svg`")
 	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write CPU profiles of the gateway, proxy and sandbox processes into `DIR`")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var err error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -80,11 +81,25 @@ func startWorld(t *testing.T, before, after func(*Config), hk hooks) *testWorld 
 	}
 	t.Cleanup(sb.Close)
 
+	ids := &counter{format: "00000000-0000-4000-8000-%012d"}
+	codes := &counter{format: "GW%05d"}
+	reqIDs := &counter{format: "req-%06d"}
+	hk.Now, hk.NewID, hk.NewCode, hk.RequestID = clock.Now, ids.Next, codes.Next, reqIDs.Next
+	base, _ := serveGateway(t, sb.URL, logger, hk, before, after)
+	return &testWorld{t: t, URL: base, clock: clock, sandbox: sb, logs: logs, client: deviceClient()}
+}
+
+// serveGateway serves the gateway newGatewayHandler builds in front of
+// upstream on a fresh loopback port, until the test ends, and returns its
+// base URL and handler. Its Config has the port's address and base URL,
+// the v1 throttle and the upstream budget off like the sandbox's throttle
+// (on a fixed clock their one-call-per-second buckets would never refill);
+// before (may be nil) changes it ahead of provisioning, after (may be nil)
+// once provisioned.
+func serveGateway(t *testing.T, upstream string, logger *slog.Logger, hk hooks, before, after func(*Config)) (string, http.Handler) {
+	t.Helper()
 	gw := httptest.NewUnstartedServer(nil)
 	base := "http://" + gw.Listener.Addr().String()
-	// The v1 throttle and the upstream budget are off like the sandbox's
-	// throttle: on a fixed clock their one-call-per-second buckets would
-	// never refill.
 	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}, UpstreamBudget: BudgetConfig{Off: true}}
 	if before != nil {
 		before(cfg)
@@ -95,56 +110,65 @@ func startWorld(t *testing.T, before, after func(*Config), hk hooks) *testWorld 
 	if after != nil {
 		after(cfg)
 	}
-
-	ids := &counter{format: "00000000-0000-4000-8000-%012d"}
-	codes := &counter{format: "GW%05d"}
-	reqIDs := &counter{format: "req-%06d"}
-	hk.Now, hk.NewID, hk.NewCode, hk.RequestID = clock.Now, ids.Next, codes.Next, reqIDs.Next
-	h, err := newGatewayHandler(cfg, sb.URL, logger, hk)
+	h, err := newGatewayHandler(cfg, upstream, logger, hk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw.Config.Handler = h
 	gw.Start()
 	t.Cleanup(gw.Close)
+	return base, h
+}
 
-	return &testWorld{
-		t: t, URL: base, clock: clock, sandbox: sb, logs: logs,
-		client: &http.Client{
-			Timeout:       20 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+// deviceClient is the HTTP client of a test device: it does not follow
+// redirects, so that the test sees each one the gateway answers.
+func deviceClient() *http.Client {
+	return &http.Client{
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// deviceCall sends a device call with client and returns the answer and
+// its body; a non-empty form is the body, as a form unless header says
+// otherwise.
+func deviceCall(t *testing.T, client *http.Client, method, target string, header http.Header, form string) (*http.Response, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if form != "" {
+		rd = strings.NewReader(form)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, target, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, target, err)
+	}
+	return resp, b
 }
 
 // do sends a device call to the gateway and returns the status, headers and
 // body.
 func (w *testWorld) do(method, target string, header map[string]string, body string) (*http.Response, []byte) {
 	w.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, w.URL+target, rd)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
+	h := http.Header{}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	resp, err := w.client.Do(req)
-	if err != nil {
-		w.t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		w.t.Fatalf("%s %s: reading body: %v", method, target, err)
-	}
-	return resp, b
+	return deviceCall(w.t, w.client, method, w.URL+target, h, body)
 }
 
 // authenticateURL is the v1 second-screen URL a login web app opens for

@@ -19,10 +19,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	gateway := gatewayFlag(fs, "base `URL` of the gateway's operator endpoints, whose /readyz is probed; a URL with a path (.../healthz) is probed as it is", true)
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	setUsage(fs, "usage: passgw healthcheck [flags]\n\nProbes a running gateway, for container health checks: exit status 0 when its /readyz answers 200\nwithin --timeout (its body printed), 1 otherwise.\n")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	deprecatedAlias(fs, stderr)

@@ -158,6 +158,15 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return &exitError{code: exitUsage, err: err, reported: true}
 }
 
+// parseNoArgs is parseFlags for a command that takes no arguments: any
+// left after the flags is a usage error.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return noArgs(fs)
+}
+
 // noArgs refuses arguments left after the flags (a usage error).
 func noArgs(fs *flag.FlagSet) error {
 	if fs.NArg() == 0 {
@@ -171,10 +180,7 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	setUsage(fs, "usage: passgw version\n\nPrints the module version, the VCS revision it was built from and the Go version.\n")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(stdout, versionLine(version))

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -79,25 +77,20 @@ func (w *budgetWaits) all() []time.Duration {
 	return slices.Clone(w.waits)
 }
 
-// rigConfig is the rig's configuration before the test's changes.
-func rigConfig(base string) *Config {
+// rigRequestors are the rig's requestors before the test's changes.
+func rigRequestors(c *Config) {
 	requestor := func(id, statement string) RequestorConfig {
-		r := sandboxRequestor(id, base)
+		r := sandboxRequestor(id, c.PublicURL)
 		r.CallerAuth = "required"
 		r.DeviceStatements = []string{statement}
 		return r
 	}
 	ref30 := requestor("REF30", rigStatement)
 	ref30.SigningKeys = map[string]string{rigPublicKey: rigPrivateKey}
-	return &Config{
-		PublicURL:      base,
-		Throttle:       ThrottleConfig{Off: true},
-		UpstreamBudget: BudgetConfig{Off: true},
-		Requestors:     []RequestorConfig{ref30, requestor(rigOtherRequestor, rigOtherStatement)},
-	}
+	c.Requestors = []RequestorConfig{ref30, requestor(rigOtherRequestor, rigOtherStatement)}
 }
 
-// newRig starts a sandbox and a gateway configured by rigConfig and then
+// newRig starts a sandbox and a gateway configured by rigRequestors and then
 // configure (may be nil), logging at debug level as text into r.logs.
 func newRig(t *testing.T, configure func(*Config)) *rig {
 	logs := &syncBuffer{}
@@ -141,58 +134,20 @@ func (r *rig) instance() *rig {
 
 // start serves a gateway for r on a fresh loopback port.
 func (r *rig) start() {
-	t := r.t
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	cfg := rigConfig(base)
-	cfg.Addr = srv.Listener.Addr().String()
-	if r.configure != nil {
-		r.configure(cfg)
-	}
-	if err := cfg.provision(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
-	}
-	h, err := newGatewayHandler(cfg, r.sandbox.URL, r.logger, hooks{Now: r.clock.Now, Store: r.store, Sleep: r.waits.sleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = h
-	srv.Start()
-	t.Cleanup(srv.Close)
-	r.URL, r.handler = base, h
-	r.client = &http.Client{
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	r.t.Helper()
+	r.URL, r.handler = serveGateway(r.t, r.sandbox.URL, r.logger, hooks{Now: r.clock.Now, Store: r.store, Sleep: r.waits.sleep}, func(c *Config) {
+		rigRequestors(c)
+		if r.configure != nil {
+			r.configure(c)
+		}
+	}, nil)
+	r.client = deviceClient()
 }
 
 // do sends a device call; a non-empty body is a form.
 func (r *rig) do(method, target string, header http.Header, body string) (*http.Response, string) {
 	r.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, r.URL+target, rd)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		r.t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		r.t.Fatalf("%s %s: reading body: %v", method, target, err)
-	}
+	resp, b := deviceCall(r.t, r.client, method, r.URL+target, header, body)
 	return resp, string(b)
 }
 

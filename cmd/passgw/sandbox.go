@@ -21,10 +21,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	admin := fs.Bool("admin", false, "serve the /_sandbox/ admin endpoints (fault injection, clock, reset)")
 	noThrottle := fs.Bool("no-throttle", false, "switch off the per-device throttle")
 	setUsage(fs, "usage: passgw sandbox [flags]\n\nRuns the sandbox alone: a fake of Adobe Pass REST API v2 and DCR with mock MVPD sign-in pages\n(alice/alice-pass, bob/bob-pass, carol/carol-pass), for a gateway started with --upstream URL.\n")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))

@@ -57,10 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sandboxAddr := fs.String("sandbox-addr", "", "`HOST:PORT` of the embedded sandbox (default 127.0.0.1:8081)")
 	storeURL := fs.String("store", "", "where state is kept: memory (one instance) or redis://HOST:PORT/DB, shared by several instances (default memory)")
 	setUsage(fs, serveUsage)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	src := &configSource{path: *configFile, addr: *addr, upstream: *upstream, sandboxAddr: *sandboxAddr, store: *storeURL}

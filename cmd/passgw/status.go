@@ -60,10 +60,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	platforms := fs.Bool("platforms", false, "add a line per platform under each requestor")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the answer")
 	setUsage(fs, "usage: passgw status [flags]\n\nPrints a running gateway's migration progress, read from its /status endpoint: per requestor, the\ndistinct devices seen, signed in through v2, signed in on v1, and on v1 only.\n")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	deprecatedAlias(fs, stderr)

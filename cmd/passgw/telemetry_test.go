@@ -59,54 +59,17 @@ func newObsWorldStore(t *testing.T, configure func(*Config), st store.Store) *ob
 	}
 	t.Cleanup(sb.Close)
 
-	gw := httptest.NewUnstartedServer(nil)
-	base := "http://" + gw.Listener.Addr().String()
-	cfg := &Config{Addr: gw.Listener.Addr().String(), PublicURL: base, Throttle: ThrottleConfig{Off: true}, UpstreamBudget: BudgetConfig{Off: true}}
-	if configure != nil {
-		configure(cfg)
-	}
-	if err := cfg.provision(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
-	}
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	tel := &telemetry.Telemetry{TracerProvider: tp, Metrics: telemetry.NewMetrics("test"), Logger: logger.With("component", "http")}
-	h, err := newGatewayHandler(cfg, sb.URL, logger, hooks{Telemetry: tel, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw.Config.Handler = h
-	gw.Start()
-	t.Cleanup(gw.Close)
-	return &obsWorld{t: t, URL: base, sandbox: sb, spans: spans, tel: tel, logs: logs, device: &http.Client{
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	base, _ := serveGateway(t, sb.URL, logger, hooks{Telemetry: tel, Store: st}, configure, nil)
+	return &obsWorld{t: t, URL: base, sandbox: sb, spans: spans, tel: tel, logs: logs, device: deviceClient()}
 }
 
 // call sends a device call; header may carry a traceparent.
 func (w *obsWorld) call(method, target string, header http.Header, form string) (*http.Response, string) {
 	w.t.Helper()
-	var body io.Reader
-	if form != "" {
-		body = strings.NewReader(form)
-	}
-	req, err := http.NewRequest(method, w.URL+target, body)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	if form != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := w.device.Do(req)
-	if err != nil {
-		w.t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := deviceCall(w.t, w.device, method, w.URL+target, header, form)
 	return resp, string(b)
 }
 
