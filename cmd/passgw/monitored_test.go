@@ -2,14 +2,10 @@ package main
 
 import (
 	"errors"
-	"io"
 	"net/http"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -89,33 +85,3 @@ func (w *obsWorld) driveEverySeries() {
 		return nil
 	})
 }
-
-// exported scrapes the gateway's /metrics over HTTP and returns each
-// series name with the label names its samples carry.
-func (w *obsWorld) exported() map[string]map[string]bool {
-	t := w.t
-	t.Helper()
-	resp, err := http.Get(w.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
-	}
-	out := map[string]map[string]bool{}
-	for key := range testenv.MetricSamples(t, resp.Body) {
-		name, labels, _ := strings.Cut(key, "{")
-		if out[name] == nil {
-			out[name] = map[string]bool{}
-		}
-		for _, m := range labelPair.FindAllStringSubmatch(labels, -1) {
-			out[name][m[1]] = true
-		}
-	}
-	return out
-}
-
-// labelPair matches one label of a sample in the text format.
-var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"`)
