@@ -5,18 +5,18 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/redisproc"
 )
 
 // ErrNoRedis is returned when redis-server is not installed.
-var ErrNoRedis = redistest.ErrNotInstalled
+var ErrNoRedis = redisproc.ErrNotInstalled
 
 // startRedis starts a throwaway redis-server (no persistence) on a free
 // loopback port with its files in dir.
 func startRedis(dir string) (*proc, error) {
-	s, err := redistest.Launch(context.Background(), dir)
+	s, err := redisproc.Launch(context.Background(), dir)
 	if err != nil {
-		if errors.Is(err, redistest.ErrNotInstalled) {
+		if errors.Is(err, redisproc.ErrNotInstalled) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("bench: %w", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/redisproc"
 	"github.com/passgw/passgw/internal/testenv"
 )
 
@@ -38,7 +39,7 @@ type SentinelSet struct {
 func StartSentinel(t testing.TB, downAfter time.Duration) *SentinelSet {
 	t.Helper()
 	s := &SentinelSet{Master: Start(t)}
-	s.Replica = Start(t, "--replicaof", "127.0.0.1", strconv.Itoa(s.Master.port))
+	s.Replica = Start(t, "--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port()))
 	eventuallyTrue(t, "replica in sync", func() (bool, error) {
 		info, err := s.Replica.DoString("INFO", "replication")
 		return strings.Contains(info, "master_link_status:up"), err
@@ -50,18 +51,18 @@ func StartSentinel(t testing.TB, downAfter time.Duration) *SentinelSet {
 			"sentinel down-after-milliseconds %s %d\n"+
 			"sentinel failover-timeout %s %d\n"+
 			"sentinel parallel-syncs %s 1\n",
-			MasterSet, s.Master.port, MasterSet, downAfter.Milliseconds(), MasterSet, (4 * downAfter).Milliseconds(), MasterSet)
+			MasterSet, s.Master.Port(), MasterSet, downAfter.Milliseconds(), MasterSet, (4 * downAfter).Milliseconds(), MasterSet)
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sn, err := launch(context.Background(), &Server{dir: dir, sentinel: conf}, "redis-sentinel")
-		if errors.Is(err, ErrNotInstalled) {
+		sp, err := redisproc.LaunchSentinel(context.Background(), dir, conf)
+		if errors.Is(err, redisproc.ErrNotInstalled) {
 			testenv.Missing(t, "redis-sentinel", err)
 		}
 		if err != nil {
 			t.Fatalf("sentinel %d: %v", i, err)
 		}
-		sn.t = t
+		sn := &Server{Server: sp, t: t}
 		t.Cleanup(sn.Stop)
 		s.Sentinels = append(s.Sentinels, sn)
 	}
@@ -134,7 +135,7 @@ func StartCluster(t testing.TB, n int, nodeTimeout time.Duration) *ClusterSet {
 		}
 	}
 	for _, node := range c.Nodes[1:] {
-		if _, err := c.Nodes[0].Do("CLUSTER", "MEET", "127.0.0.1", strconv.Itoa(node.port)); err != nil {
+		if _, err := c.Nodes[0].Do("CLUSTER", "MEET", "127.0.0.1", strconv.Itoa(node.Port())); err != nil {
 			t.Fatal(err)
 		}
 	}

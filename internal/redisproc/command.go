@@ -1,4 +1,4 @@
-package redistest
+package redisproc
 
 import (
 	"bufio"
@@ -22,9 +22,9 @@ func (e Error) Error() string { return "redis: " + string(e) }
 // Do sends one command to the Redis server (or sentinel) at addr on a
 // connection of its own and returns the reply: a string for a simple or
 // bulk string, nil for a nil bulk or array, an int64 for an integer, a []any
-// for an array, and an Error for an error reply. Tests use it to drive the
-// servers they start (FLUSHALL, CONFIG SET, CLUSTER ...) independently of
-// the client library under test.
+// for an array, and an Error for an error reply. It drives the servers
+// started here (FLUSHALL, CONFIG SET, CLUSTER ...) independently of the
+// client library the gateway uses.
 func Do(addr string, args ...string) (any, error) {
 	c, err := net.DialTimeout("tcp", addr, commandTimeout)
 	if err != nil {
