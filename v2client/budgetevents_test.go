@@ -87,3 +87,25 @@ func TestBudgetEventsReported(t *testing.T) {
 	step("a 429 and a call in its hold", budgetEvent{kind: "held", route: RouteProfiles},
 		budgetEvent{kind: "refused", route: RouteProfiles, held: true})
 }
+
+// TestBudgetRefusalNotRetried: a call the Budget refuses is refused once and
+// not retried, whatever the Client's retries, and nothing reaches the
+// upstream.
+func TestBudgetRefusalNotRetried(t *testing.T) {
+	up, c, clock := newBreakerWorld(t, http.StatusOK)
+	c.Breaker, c.Retries = nil, 3
+	refused := 0
+	c.Budget = &Budget{Burst: -1, MaxWait: -1, Now: clock.Now,
+		Events: BudgetEvents{Refused: func(string, bool) { refused++ }}}
+	ctx := context.Background()
+	if err := callProfiles(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	hits := up.hits.Load()
+	if err := callProfiles(ctx, c); !errors.Is(err, ErrOverBudget) {
+		t.Fatalf("a second call at once without burst: %v, want ErrOverBudget", err)
+	}
+	if refused != 1 || up.hits.Load() != hits {
+		t.Fatalf("%d refusals and %d upstream requests for one refused call, want 1 and none", refused, up.hits.Load()-hits)
+	}
+}

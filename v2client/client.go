@@ -392,10 +392,12 @@ type bearerHeader struct {
 }
 
 // transient reports whether a transport failure may be retried: not our own
-// timeout (the device is already waiting), not the caller giving up and not
-// an open circuit (the upstream is known to be down).
+// timeout (the device is already waiting), not the caller giving up, not an
+// open circuit (the upstream is known to be down) and not a Budget refusal
+// (the device is held, or its turn is beyond MaxWait: asking again at once
+// is refused again).
 func transient(ctx context.Context, err error) bool {
-	return ctx.Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrCircuitOpen)
+	return ctx.Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrCircuitOpen) && !errors.Is(err, ErrOverBudget)
 }
 
 func retryableStatus(status int) bool {
