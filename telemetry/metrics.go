@@ -43,6 +43,7 @@ type Metrics struct {
 	v1Switches     *prometheus.CounterVec
 	reload         *reloadSeries
 	budget         *budgetSeries
+	conns          *connSeries
 }
 
 // Label values used where a request matches no known route, so that
@@ -131,6 +132,7 @@ func NewMetrics(version string) *Metrics {
 	m.alerts = newAlertSeries(m.registry)
 	m.reload = newReloadSeries(m.registry)
 	m.budget = newBudgetSeries(m.registry)
+	m.conns = newConnSeries(m.registry)
 	return m
 }
 

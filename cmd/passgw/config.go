@@ -30,6 +30,9 @@ import (
 type Config struct {
 	// Addr is where the gateway listens. Default 127.0.0.1:8080.
 	Addr string `yaml:"addr"`
+	// Connections caps the connections held open on Addr, in total and
+	// per client address.
+	Connections ConnectionsConfig `yaml:"connections"`
 	// PublicURL is the base URL devices and browsers reach the gateway at
 	// (used for the default post-login landing page). Default http://Addr.
 	PublicURL string `yaml:"public_url"`
@@ -241,6 +244,7 @@ func (c *Config) provision(getenv func(string) string) error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "%v", err)
 	}
+	c.Connections.provision(bad)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}

@@ -182,9 +182,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Info("shutdown: draining the calls in flight; new connections are refused",
 			"cause", context.Cause(ctx).Error(), "shutdown_timeout", cfg.ShutdownTimeout)
 	})
+	capped := gw.capListener(ln)
 	g.Go(func() error {
 		defer stopSandbox()
-		err := serveUntilDone(ctx, newGatewayServer(gw, logger), ln, cfg.ShutdownTimeout)
+		err := serveUntilDone(ctx, newGatewayServer(gw, logger), capped, cfg.ShutdownTimeout)
 		grace := cfg.ShutdownTimeout
 		if at := stopping.Load(); at != 0 {
 			grace -= time.Since(time.Unix(0, at))
