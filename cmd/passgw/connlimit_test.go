@@ -307,6 +307,14 @@ func TestConnectionFlood(t *testing.T) {
 		t.Errorf("another address waited %v for an answer during the flood", during)
 	}
 
+	// The other addresses' calls are over once the server has closed
+	// their connections.
+	eventually(t, "the other addresses' connections closed", 5*time.Second, func() error {
+		if got := w.metric("passgw_connections_open", nil); got != perAddress {
+			return fmt.Errorf("open: %v, want %d", got, perAddress)
+		}
+		return nil
+	})
 	// Two more addresses at their cap fill the total.
 	second := w.flood("127.0.0.6", perAddress)
 	third := w.flood("127.0.0.7", perAddress)
