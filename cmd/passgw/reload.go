@@ -47,6 +47,11 @@ type gateway struct {
 	// opsApart reports that the operator endpoints have a listener of
 	// their own (ops.addr), so the device listener does not serve /ops/.
 	opsApart bool
+	// callScope opens a store call scope for each device call
+	// (store.WithCallBound), so that a stalled Redis holds a device at most
+	// the store's timeout whatever the number of store operations its call
+	// needs. The in-memory store does not stall.
+	callScope bool
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]
@@ -69,6 +74,9 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !gw.opsApart && strings.HasPrefix(r.URL.Path, opsPrefix) {
 		gw.serveOps(w, r)
 		return
+	}
+	if gw.callScope {
+		r = r.WithContext(store.WithCallBound(r.Context()))
 	}
 	gw.cur.Load().handler.ServeHTTP(w, r)
 }

@@ -22,7 +22,7 @@ func (s *Store) AddDistinct(ctx context.Context, key string, expires time.Time, 
 	if !expires.IsZero() {
 		cmds = append(cmds, s.Client.B().Pexpireat().Key(k).MillisecondsTimestamp(expires.Add(s.grace()).UnixMilli()).Build())
 	}
-	if err := firstError(s.Client.DoMulti(ctx, cmds...)); err != nil {
+	if err := firstError(s.doMulti(ctx, cmds...)); err != nil {
 		return opErr("add distinct", key, err)
 	}
 	return nil
@@ -40,7 +40,7 @@ func (s *Store) CountDistinct(ctx context.Context, keys ...string) (uint64, erro
 	for i, k := range keys {
 		ks[i] = s.key(k)
 	}
-	n, err := s.Client.Do(ctx, s.Client.B().Pfcount().Key(ks...).Build()).AsInt64()
+	n, err := s.do(ctx, s.Client.B().Pfcount().Key(ks...).Build()).AsInt64()
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: count distinct: %w", err)
 	}

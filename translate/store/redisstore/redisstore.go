@@ -89,8 +89,10 @@ type Store struct {
 	// and entries a frozen test clock considers live are not reclaimed
 	// early. Zero means DefaultExpiryGrace.
 	ExpiryGrace time.Duration
-	// Timeout bounds each call whose context has no earlier deadline. Zero
-	// means DefaultTimeout; negative, no bound beyond the context's.
+	// Timeout bounds each call whose context has no earlier deadline, and
+	// all the calls made under one call scope (store.WithCallBound)
+	// together. Zero means DefaultTimeout; negative, no bound beyond the
+	// context's.
 	Timeout time.Duration
 	// Retries is how many times Set is sent again, at once, after a
 	// connection error (the client resends the scripts itself, as
@@ -130,7 +132,7 @@ func Open(rawURL string, now func() time.Time) (*Store, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if err := s.Client.Do(ctx, s.Client.B().Ping().Build()).Error(); err != nil {
+	if err := s.do(ctx, s.Client.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
 	return nil
@@ -142,7 +144,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// bound returns ctx limited to Timeout, unless it ends by then anyway.
+// bound returns ctx limited to Timeout, unless it ends by then anyway;
+// under a call scope (store.WithCallBound), to what the call's earlier
+// store operations left of Timeout.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	d := s.Timeout
 	if d == 0 {
@@ -151,10 +155,45 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 	if d < 0 {
 		return ctx, func() {}
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return ctx, func() {}
+	return store.BoundCall(ctx, d)
+}
+
+// await returns call's result, or, under a call scope, failed(ctx.Err())
+// as soon as ctx ends if call has not returned by then. The client honours
+// a context's end while a command waits for its answer, but not while it
+// waits for a connection another caller is dialing (its handshake bounded
+// by that caller's context): a device's call must not wait out another
+// call's bound on a stalled server. The abandoned call ends by itself
+// within its own bounds.
+func await[T any](ctx context.Context, call func() T, failed func(error) T) T {
+	if !store.InCallScope(ctx) {
+		return call()
 	}
-	return context.WithTimeout(ctx, d)
+	done := make(chan T, 1)
+	go func() { done <- call() }()
+	select {
+	case r := <-done:
+		return r
+	case <-ctx.Done():
+		select {
+		case r := <-done: // answered in the same instant: keep the answer
+			return r
+		default:
+			return failed(ctx.Err())
+		}
+	}
+}
+
+// do is Client.Do under await.
+func (s *Store) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	return await(ctx, func() rueidis.RedisResult { return s.Client.Do(ctx, cmd) }, rueidis.NewErrorResult)
+}
+
+// doMulti is Client.DoMulti under await; a call abandoned answers one
+// error.
+func (s *Store) doMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
+	return await(ctx, func() []rueidis.RedisResult { return s.Client.DoMulti(ctx, cmds...) },
+		func(err error) []rueidis.RedisResult { return []rueidis.RedisResult{rueidis.NewErrorResult(err)} })
 }
 
 func (s *Store) key(k string) string {
@@ -257,7 +296,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vals, err := s.Client.Do(ctx, s.hmget(key)).ToArray()
+	vals, err := s.do(ctx, s.hmget(key)).ToArray()
 	if err != nil {
 		return nil, opErr("get", key, err)
 	}
@@ -311,7 +350,7 @@ func (s *Store) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
 		cmds[i] = s.hmget(k)
 	}
 	out := make([][]byte, len(keys))
-	for i, res := range s.Client.DoMulti(ctx, cmds...) {
+	for i, res := range s.doMulti(ctx, cmds...) {
 		vals, err := res.ToArray()
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: get %d keys: %w", len(keys), err)
@@ -329,7 +368,7 @@ func (s *Store) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
 func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args ...string) rueidis.RedisResult {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return script.Exec(ctx, s.Client, []string{s.key(key)}, args)
+	return await(ctx, func() rueidis.RedisResult { return script.Exec(ctx, s.Client, []string{s.key(key)}, args) }, rueidis.NewErrorResult)
 }
 
 // Set implements store.Store.
@@ -370,7 +409,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	var err error
 	// Set is idempotent, so it may be resent after a connection error.
 	for attempt := 0; attempt <= max(retries, 0); attempt++ {
-		if err = firstError(s.Client.DoMulti(ctx, cmds...)); err == nil || !retryable(ctx, err) {
+		if err = firstError(s.doMulti(ctx, cmds...)); err == nil || !retryable(ctx, err) {
 			break
 		}
 	}
@@ -461,7 +500,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	// Deleting twice is deleting once: safe to resend.
-	if err := s.Client.Do(ctx, s.Client.B().Del().Key(s.key(key)).Build().ToRetryable()).Error(); err != nil {
+	if err := s.do(ctx, s.Client.B().Del().Key(s.key(key)).Build().ToRetryable()).Error(); err != nil {
 		return opErr("delete", key, err)
 	}
 	return nil
