@@ -65,11 +65,24 @@ func (rd *Readiness) Check(ctx context.Context) []string {
 
 // ServeHTTP implements http.Handler.
 func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rd.serve(w, r, true)
+}
+
+// Terse is rd answering the verdict alone: the same status, "ready" or
+// "not ready", without the failed checks and details. Their names and
+// error texts (store addresses, upstream errors, requestors) are for
+// operators, not for whoever reaches a public listener; failures are
+// still logged.
+func (rd *Readiness) Terse() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rd.serve(w, r, false) })
+}
+
+func (rd *Readiness) serve(w http.ResponseWriter, r *http.Request, full bool) {
 	failed := rd.Check(r.Context())
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	var details []string
-	if rd.Details != nil {
+	if rd.Details != nil && full {
 		details = rd.Details()
 	}
 	if len(failed) == 0 {
@@ -84,5 +97,7 @@ func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
 	fmt.Fprintln(w, "not ready")
-	fmt.Fprintln(w, strings.Join(append(failed, details...), "\n"))
+	if full {
+		fmt.Fprintln(w, strings.Join(append(failed, details...), "\n"))
+	}
 }

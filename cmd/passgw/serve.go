@@ -429,7 +429,7 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 	// CORS outside everything else on the device paths, so that throttled
 	// and error answers carry the grant too, as Adobe's did.
 	cors := cfg.cors()
-	gen.handler = deviceSurface(cors.Wrap(front), cors.Wrap(gw.throttle.Wrap(issuer)), v1, h.Telemetry, ready)
+	gen.handler = deviceSurface(cors.Wrap(front), cors.Wrap(gw.throttle.Wrap(issuer)), v1, h.Telemetry, publicReadiness(cfg, ready))
 	gen.ops = withOps(http.NotFoundHandler(), ready, h.Telemetry)
 	return gen, nil
 }

@@ -147,6 +147,18 @@ func readiness(st store.Store, tokens v2client.TokenProvider, cfg *Config, logge
 	return rd
 }
 
+// publicReadiness is /readyz as the device listener serves it: the verdict
+// alone (200 ready or 503 not ready), since the failed checks name store
+// addresses and carry upstream error texts that are for operators; in
+// full at log level debug (a development set-up) or on the operator
+// listener (ops.addr), which is served rd itself.
+func publicReadiness(cfg *Config, rd *telemetry.Readiness) http.Handler {
+	if logLevel(cfg) <= slog.LevelDebug {
+		return rd
+	}
+	return rd.Terse()
+}
+
 // withOps serves the operator endpoints in front of the device-facing
 // handler: /healthz (the process answers), /readyz and, when metrics are
 // on, /metrics and /status (the migration progress figures, JSON, which

@@ -147,6 +147,7 @@ log_buffer: {off: true}
 throttle: {off: true}
 upstream_budget: {off: true}
 dcr_keys: [%q]
+ops: {addr: 127.0.0.1:0}
 v1_upstream: %s
 v1_guard: {window: %s, min_calls: 5, failure_share: 0.5}
 requestors:
@@ -285,7 +286,8 @@ requestors:
 				t.Errorf("instance %s: no log line names %s", name, r)
 			}
 		}
-		resp, err := http.Get(p.URL + "/readyz")
+		// The guard's lines are for operators: on the operator listener.
+		resp, err := http.Get(opsURLOf(t, p) + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +295,7 @@ requestors:
 		resp.Body.Close()
 		for _, r := range []string{"REF30", "REF30P"} {
 			if resp.StatusCode != 200 || !strings.Contains(string(b), "v1 guard: requestor "+r+" answered through translate since ") {
-				t.Errorf("instance %s /readyz: %d %s", name, resp.StatusCode, b)
+				t.Errorf("instance %s /readyz on the operator listener: %d %s", name, resp.StatusCode, b)
 			}
 		}
 	}
@@ -308,4 +310,16 @@ func scrapeURL(t *testing.T, base string) map[string]float64 {
 	}
 	defer resp.Body.Close()
 	return testenv.MetricSamples(t, resp.Body)
+}
+
+var opsListening = regexp.MustCompile(`(?m)^passgw operator endpoints on (http://\S+)`)
+
+// opsURLOf is the operator listener's URL a serve process printed.
+func opsURLOf(t *testing.T, p *proc) string {
+	t.Helper()
+	m := opsListening.FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("%s printed no operator listener:\n%s", p.name, p.stdout)
+	}
+	return m[1]
 }
