@@ -17,19 +17,8 @@ import (
 // timestamps (degraded AuthZAll answers carry none).
 const DefaultAuthorizationTTL = time.Hour
 
-// keptDecision is a v2 permit kept for tokens/authz and tokens/media, keyed
-// by requestor, device and resource.
-type keptDecision struct {
-	Resource string    `json:"resource"`
-	MVPD     string    `json:"mvpd"`
-	UserID   string    `json:"userId,omitempty"`
-	NotAfter time.Time `json:"notAfter"`
-	// The media token of the permit, handed out at most once.
-	MediaToken    string    `json:"mediaToken,omitempty"`
-	MediaNotAfter time.Time `json:"mediaNotAfter,omitzero"`
-}
-
-func (k *keptDecision) authz(rq *Requestor) *v1model.AuthzToken {
+// authzToken is the v1 authorization token of a kept decision.
+func authzToken(k *keptDecision, rq *Requestor) *v1model.AuthzToken {
 	return &v1model.AuthzToken{Requestor: rq.ID, MVPD: k.MVPD, Resource: k.Resource, Expires: k.NotAfter}
 }
 
@@ -41,7 +30,7 @@ func (g *Gateway) Authorize(ctx context.Context, req *v1model.AuthorizeRequest) 
 		if err != nil {
 			return nil, err
 		}
-		return k.authz(rq), nil
+		return authzToken(k, rq), nil
 	})
 }
 
@@ -183,7 +172,7 @@ func (g *Gateway) authzToken(ctx context.Context, rq *Requestor, req *v1model.Au
 	case err == nil && expired(g.now(), k.NotAfter):
 		return nil, v1model.ErrGone(v1model.CodeAuthorizationExpired)
 	case err == nil:
-		return k.authz(rq), nil
+		return authzToken(&k, rq), nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, v1model.ErrInternal(err)
 	}

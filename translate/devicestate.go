@@ -3,6 +3,7 @@ package translate
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -126,21 +127,28 @@ func (g *Gateway) stateSet(ctx context.Context, dv *device, key string, value []
 	return g.store.Set(ctx, key, append(tagGeneration(gen, len(value)), value...), ttl)
 }
 
+// errMalformedState is returned for a device state value without its
+// generation tag.
+var errMalformedState = errors.New("translate: malformed device state value")
+
+// tagGeneration starts a device state value with the device's generation,
+// a uvarint-length-prefixed string, with room for the value after it.
 func tagGeneration(gen string, room int) []byte {
 	b := make([]byte, 0, binary.MaxVarintLen64+len(gen)+room)
-	return appendString(b, gen)
+	b = binary.AppendUvarint(b, uint64(len(gen)))
+	return append(b, gen...)
 }
 
 func untagGeneration(gen, key string, b []byte) ([]byte, error) {
-	d := decoder{b: b}
-	tag := d.raw()
-	if d.err != nil {
-		return nil, fmt.Errorf("store: get %q: %w", key, errMalformed)
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return nil, fmt.Errorf("store: get %q: %w", key, errMalformedState)
 	}
+	tag, value := b[w:w+int(n)], b[w+int(n):]
 	if string(tag) != gen {
 		return nil, fmt.Errorf("store: get %q: earlier generation: %w", key, store.ErrNotFound)
 	}
-	return d.b, nil
+	return value, nil
 }
 
 // getState decodes the device's value under key (see stateGet).

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1model"
-	"github.com/passgw/passgw/v2client"
 )
 
 // benchDeviceInfo is the device information a set-top box sends.
@@ -161,36 +159,4 @@ func BenchmarkRegistrationRecordMemory(b *testing.B) {
 	}
 	b.ReportMetric(perRecord, "heap-bytes/record")
 	b.ReportMetric(stored, "value-bytes/record")
-}
-
-// BenchmarkStoredValues measures decoding what a call reads from the store:
-// the cached profiles of every call and the kept decision of tokens/authz
-// and mediatoken, in their binary form and, for comparison, as JSON.
-func BenchmarkStoredValues(b *testing.B) {
-	set := profileSet{Profiles: map[string]v2client.Profile{"AcmeCable": {
-		NotBefore: v2client.MillisFromInt(1772445600000), NotAfter: v2client.MillisFromInt(1772532000000),
-		Issuer: "AcmeCable", Type: "regular",
-		Attributes: map[string]v2client.Attribute{"userID": {Value: json.RawMessage(`"alice"`)}, "zip": {Value: json.RawMessage(`["10001"]`)}},
-	}}, Seen: &seenProfile{MVPD: "AcmeCable", NotAfter: time.UnixMilli(1772532000000)}}
-	k := keptDecision{Resource: "sports", MVPD: "AcmeCable", UserID: "alice", NotAfter: time.Now(), MediaToken: strings.Repeat("t", 200), MediaNotAfter: time.Now()}
-	run := func(name string, v interface{ AppendBinary([]byte) ([]byte, error) }, decode func([]byte) error) {
-		bin, _ := v.AppendBinary(nil)
-		js, _ := json.Marshal(v)
-		for _, f := range []struct {
-			form string
-			b    []byte
-		}{{"binary", bin}, {"json", js}} {
-			b.Run(name+"/"+f.form, func(b *testing.B) {
-				b.ReportAllocs()
-				b.ReportMetric(float64(len(f.b)), "bytes")
-				for b.Loop() {
-					if err := decode(f.b); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
-	}
-	run("profiles", set, func(b []byte) error { var v profileSet; return v.UnmarshalBinary(b) })
-	run("decision", k, func(b []byte) error { var v keptDecision; return v.UnmarshalBinary(b) })
 }

@@ -60,59 +60,22 @@ func better(a, b *authn) bool {
 	return a.MVPD < b.MVPD
 }
 
-// seenProfile remembers the last profile a device acted with, so that once
-// it is gone the gateway can tell "expired" from "never signed in".
-type seenProfile struct {
-	MVPD     string    `json:"mvpd"`
-	NotAfter time.Time `json:"notAfter"`
+// seenBy reports whether s records a as seen.
+func seenBy(s *seenProfile, a *authn) bool {
+	return s != nil && s.MVPD == a.MVPD && s.NotAfter.Equal(a.Profile.NotAfter.Time())
 }
 
-// tempPass remembers a free preview, because v2 lists temporary profiles only
-// per MVPD, never in the device's profile list.
-type tempPass struct {
-	MVPD     string `json:"mvpd"`
-	Identity string `json:"identity,omitempty"`
-	// Until is when the gateway forgets the free preview: a device that has
-	// not started its trial by then must ask for a new one.
-	Until time.Time `json:"until,omitzero"`
-}
-
-// authn is the authentication a free preview gives before its trial starts.
-// v2 has no profile yet (the TempPass clock starts at the first
+// freePreviewAuthn is the authentication a free preview gives before its
+// trial starts. v2 has no profile yet (the TempPass clock starts at the first
 // authorization), yet v1 devices were authenticated from the free preview
 // on: the TempPass MVPD acts, without a user id, until the gateway would
 // forget the free preview.
-func (tp *tempPass) authn() *authn {
+func freePreviewAuthn(tp *tempPass) *authn {
 	return &authn{MVPD: tp.MVPD, Profile: v2client.Profile{
 		NotAfter: v2client.MillisOf(tp.Until),
 		Issuer:   "Adobe",
 		Type:     "temporary",
 	}}
-}
-
-// profileSet is a cached profiles answer.
-type profileSet struct {
-	Profiles map[string]v2client.Profile `json:"profiles"`
-	// Pending is the device's free preview when v2 answered no TempPass
-	// profile for it: the trial exists but its clock has not started.
-	Pending *tempPass `json:"pending,omitempty"`
-	// TempPassOver reports that v2 refused the free preview's TempPass
-	// profile because the trial's time or resources are used up.
-	TempPassOver bool `json:"tempPassOver,omitempty"`
-	// TempPass is the device's free preview when the answer was read, so
-	// that decisions find its promotional identity without another store
-	// read. A new free preview drops the cached answer.
-	TempPass *tempPass `json:"tempPass,omitempty"`
-	// Seen is the profile remembered as last seen when the answer was
-	// cached. Within the cache's life (never past a profile's notAfter) the
-	// same profile is chosen, so calls answered from the cache need not
-	// remember it again.
-	Seen *seenProfile `json:"seen,omitempty"`
-}
-
-// seenBy reports whether s records a as seen.
-func (s *seenProfile) seenBy(a *authn) bool {
-	return s != nil && s.MVPD == a.MVPD && s.NotAfter.Equal(a.Profile.NotAfter.Time())
 }
 
 // deviceAuthn returns the profile the device acts with, or ok false when it
@@ -128,10 +91,10 @@ func (g *Gateway) deviceAuthn(ctx context.Context, dv *device) (a *authn, expire
 	now := g.now()
 	a, ok := chooseProfile(set.Profiles, now)
 	if !ok && set.Pending != nil && now.Before(set.Pending.Until) {
-		a, ok = set.Pending.authn(), true
+		a, ok = freePreviewAuthn(set.Pending), true
 	}
 	if ok && !a.Profile.NotAfter.IsZero() {
-		if !set.Seen.seenBy(a) {
+		if !seenBy(set.Seen, a) {
 			if err := g.see(ctx, dv, a); err != nil {
 				return nil, false, err
 			}

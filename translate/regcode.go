@@ -11,28 +11,6 @@ import (
 	"github.com/passgw/passgw/v2client"
 )
 
-// regRecord is a stored registration: the v1 record plus what the gateway
-// needs to act for the registering device later, when a second-screen call
-// names only the code.
-type regRecord struct {
-	Registration    v1model.Registration `json:"registration"`
-	ServiceProvider string               `json:"serviceProvider"`
-	SessionID       string               `json:"sessionId,omitempty"`
-	// Local marks a code the gateway issued itself because v2 answered
-	// "authorize": the device was already signed in.
-	Local bool `json:"local,omitempty"`
-	// The registering device. Its SSO tokens are deliberately not kept.
-	DeviceID   string `json:"deviceId"`
-	DeviceInfo []byte `json:"deviceInfo,omitempty"`
-	IP         string `json:"ip,omitempty"`
-	UserAgent  string `json:"userAgent,omitempty"`
-	// FilledIP and FilledPort report that the gateway filled DeviceInfo's
-	// connectionIp / connectionPort from the device's connection: a call
-	// another caller makes for the device carries that caller's instead.
-	FilledIP   bool `json:"filledIp,omitempty"`
-	FilledPort bool `json:"filledPort,omitempty"`
-}
-
 func regKey(code string) string { return store.Key("reg", code) }
 
 func (g *Gateway) registrations() store.Records[regRecord] {
