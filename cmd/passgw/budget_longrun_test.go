@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +36,13 @@ import (
 // same on a loaded machine as on an idle one and takes a few seconds; the
 // 50 ms the budget adds between two turns (v2client.DefaultBudgetSlack) is
 // the margin for the jitter of a real network, which this run does not
-// spend.
+// spend. With -longrun.realtime, TestUpstreamBudgetLongRunRealTime runs the
+// same minute on the real clock instead, every device on its own goroutine,
+// so that the time between the gateway's planning and the sandbox's count
+// is a real one (it takes the minute).
+
+var longRunRealTime = flag.Bool("longrun.realtime", false,
+	"run TestUpstreamBudgetLongRunRealTime: the long-run budget test on the real clock (a minute)")
 
 // longRunSeconds is the length of the run, in the devices' seconds.
 const longRunSeconds = 60
@@ -62,6 +71,8 @@ type longRun struct {
 	t     *testing.T
 	r     *rig
 	start time.Time
+	sent  int        // the sandbox requests before the run
+	mu    sync.Mutex // costs and throttled, when devices call at once
 	costs map[string]*opCost
 	// throttled lists every 429, v1 or upstream, with when and who.
 	throttled []string
@@ -74,25 +85,31 @@ type longRunDevice struct {
 	tick func(k int)
 }
 
-// call makes one v1 call of op for d and charges the upstream calls made
-// meanwhile to op: the devices call one after another, so every sandbox
-// request between the call and its answer is the call's.
+// call makes one v1 call of op for d and charges to op the upstream calls
+// made meanwhile for d's address: a device makes one call at a time.
 func (lr *longRun) call(d *longRunDevice, op, method, target, form string) (int, string) {
 	lr.t.Helper()
 	header := http.Header{"X-Forwarded-For": {d.addr}, "User-Agent": {d.userAgent}, "Accept": {"application/json"}}
 	from := lr.r.upstreamCount()
 	resp, body := lr.r.do(method, target, header, form)
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
 	c := lr.cost(d.name, op)
 	c.calls++
 	c.statuses[resp.StatusCode]++
 	if resp.StatusCode == http.StatusTooManyRequests {
 		lr.throttled = append(lr.throttled, fmt.Sprintf("t=%s %s %s: v1 429", lr.at(), d.name, op))
 	}
-	lr.charge(d.name+" "+op, c, lr.r.upstreamSince(from))
+	lr.charge(d.name+" "+op, c, forAddr(lr.r.upstreamSince(from), d.addr))
 	return resp.StatusCode, body
 }
 
-// cost is the row of device's op.
+// forAddr keeps the requests forwarded for addr ("" for the gateway's own).
+func forAddr(reqs []sandbox.Request, addr string) []sandbox.Request {
+	return slices.DeleteFunc(reqs, func(q sandbox.Request) bool { return q.Header.Get("X-Forwarded-For") != addr })
+}
+
+// cost is the row of device's op; lr.mu is held.
 func (lr *longRun) cost(device, op string) *opCost {
 	key := device + " " + op
 	c := lr.costs[key]
@@ -106,15 +123,10 @@ func (lr *longRun) cost(device, op string) *opCost {
 // at is the time into the run.
 func (lr *longRun) at() time.Duration { return lr.r.clock.Now().Sub(lr.start).Round(time.Millisecond) }
 
-// charge adds the upstream requests made for what to c, except those the
-// gateway made for itself (DCR, with no device address), which go to the
-// gateway's own row.
+// charge adds the upstream requests made for what to c; lr.mu is held.
 func (lr *longRun) charge(what string, c *opCost, upstream []sandbox.Request) {
 	for _, q := range upstream {
 		row := c
-		if q.Header.Get("X-Forwarded-For") == "" {
-			row = lr.cost("gateway", "own calls")
-		}
 		row.v2++
 		row.routes[sandboxRoute(q)]++
 		if q.Status == http.StatusTooManyRequests {
@@ -141,7 +153,7 @@ func (lr *longRun) alternating(d *longRunDevice, even, odd func(k int) (op, targ
 func (lr *longRun) want(d *longRunDevice, op string, status int, body string, ok ...int) {
 	lr.t.Helper()
 	if !slices.Contains(ok, status) {
-		lr.t.Fatalf("t=%s %s %s: status %d, want %v; body %s", lr.r.clock.Now().Sub(lr.start), d.name, op, status, ok, body)
+		lr.t.Errorf("t=%s %s %s: status %d, want %v; body %s", lr.at(), d.name, op, status, ok, body)
 	}
 }
 
@@ -235,6 +247,22 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // what the design gives.
 func TestUpstreamBudgetLongRun(t *testing.T) {
 	t.Parallel()
+	runLongRun(t, false)
+}
+
+// TestUpstreamBudgetLongRunRealTime is TestUpstreamBudgetLongRun on the real
+// clock (-longrun.realtime): the devices call at once, each on its own
+// goroutine, for a minute.
+func TestUpstreamBudgetLongRunRealTime(t *testing.T) {
+	if !*longRunRealTime {
+		t.Skip("a minute on the real clock: run with -longrun.realtime")
+	}
+	runLongRun(t, true)
+}
+
+// runLongRun runs the long-run budget test, on the rig's manual clock or,
+// with realTime, on the real one.
+func runLongRun(t *testing.T, realTime bool) {
 	r := newRig(t, func(c *Config) {
 		c.Throttle = ThrottleConfig{}     // v1's throttle, as deployed
 		c.UpstreamBudget = BudgetConfig{} // the default budget
@@ -250,7 +278,7 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 	}
 	r.clock.Advance(12 * time.Hour)
 
-	lr := &longRun{t: t, r: r, start: r.clock.Now(), costs: map[string]*opCost{}}
+	lr := &longRun{t: t, r: r, start: r.clock.Now(), sent: r.upstreamCount(), costs: map[string]*opCost{}}
 	q := func(id string, more ...string) string {
 		v := url.Values{"requestor": {"REF30"}, "deviceId": {id}, "format": {"json"}}
 		for i := 0; i+1 < len(more); i += 2 {
@@ -298,7 +326,8 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 		}
 	}
 
-	var code string
+	var code atomic.Pointer[string] // the login device's, for its web app
+	code.Store(new(string))
 	signedIn := -1 // the second the device learnt of its sign-in
 	login := &longRunDevice{name: "login device", addr: "203.0.113.15", userAgent: "AppleCoreMedia/1.0.0.21J354 (Apple TV; U; CPU OS 17_0 like Mac OS X; en_us)"}
 	login.tick = func(k int) {
@@ -310,11 +339,11 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 				Code string `json:"code"`
 			}
 			if err := json.Unmarshal([]byte(body), &reg); err != nil || reg.Code == "" {
-				t.Fatalf("regcode body %s: %v", body, err)
+				t.Errorf("regcode body %s: %v", body, err)
 			}
-			code = reg.Code
+			code.Store(&reg.Code)
 		case signedIn < 0:
-			status, body := lr.call(login, "checkauthn/{code}", http.MethodGet, "/api/v1/checkauthn/"+code+"?"+q("lr-login"), "")
+			status, body := lr.call(login, "checkauthn/{code}", http.MethodGet, "/api/v1/checkauthn/"+*code.Load()+"?"+q("lr-login"), "")
 			lr.want(login, "checkauthn/{code}", status, body, http.StatusOK, http.StatusForbidden)
 			if status == http.StatusOK {
 				signedIn = k
@@ -338,18 +367,20 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 		switch {
 		case k < 2 || webAppDone:
 		case k == 2:
-			status, body := lr.call(webApp, "regcode/{code}", http.MethodGet, "/reggie/v1/REF30/regcode/"+code+"?format=json", "")
+			status, body := lr.call(webApp, "regcode/{code}", http.MethodGet, "/reggie/v1/REF30/regcode/"+*code.Load()+"?format=json", "")
 			lr.want(webApp, "regcode/{code}", status, body, http.StatusOK)
 		case k == signInAt:
 			// The v1 authenticate call (its resume) is the gateway's; the
 			// browser's own requests to Adobe (the authenticate page, the
 			// MVPD's) count against the same address in Adobe's throttle.
 			from := r.upstreamCount()
-			r.browserSignIn(code, webApp.addr, webApp.userAgent)
+			r.browserSignIn(*code.Load(), webApp.addr, webApp.userAgent)
+			lr.mu.Lock()
+			defer lr.mu.Unlock()
 			authn, browser := lr.cost(webApp.name, "authenticate"), lr.cost(webApp.name, "browser at Adobe")
 			authn.calls++
 			authn.statuses[http.StatusFound]++
-			for _, q := range r.upstreamSince(from) {
+			for _, q := range forAddr(r.upstreamSince(from), webApp.addr) {
 				row := browser
 				if strings.HasPrefix(sandboxRoute(q), "POST ") || q.Header.Get("AP-Device-Identifier") != "" {
 					row = authn
@@ -357,22 +388,28 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 				lr.charge(webApp.name+" sign-in", row, []sandbox.Request{q})
 			}
 		default:
-			status, body := lr.call(webApp, "checkauthn/{code}", http.MethodGet, "/api/v1/checkauthn/"+code+"?format=json&requestor=REF30", "")
+			status, body := lr.call(webApp, "checkauthn/{code}", http.MethodGet, "/api/v1/checkauthn/"+*code.Load()+"?format=json&requestor=REF30", "")
 			lr.want(webApp, "checkauthn/{code}", status, body, http.StatusOK, http.StatusForbidden)
 			webAppDone = status == http.StatusOK
 		}
 	}
 
 	devices := []*longRunDevice{guide, player, home, temp, login, webApp}
-	for k := range longRunSeconds {
-		if next := lr.start.Add(time.Duration(k) * time.Second); r.clock.Now().Before(next) {
-			r.clock.Advance(next.Sub(r.clock.Now()))
-		}
-		for _, d := range devices {
-			d.tick(k)
+	if realTime {
+		lr.runRealTime(devices)
+	} else {
+		for k := range longRunSeconds {
+			if next := lr.start.Add(time.Duration(k) * time.Second); r.clock.Now().Before(next) {
+				r.clock.Advance(next.Sub(r.clock.Now()))
+			}
+			for _, d := range devices {
+				d.tick(k)
+			}
 		}
 	}
 	elapsed := r.clock.Now().Sub(lr.start)
+	// The gateway's own calls (DCR) name no device address.
+	lr.charge("the gateway's own calls", lr.cost("gateway", "own calls"), forAddr(r.upstreamSince(lr.sent), ""))
 
 	if len(lr.throttled) > 0 {
 		t.Errorf("%d calls throttled in %s:\n%s", len(lr.throttled), elapsed, strings.Join(lr.throttled, "\n"))
@@ -474,6 +511,53 @@ func TestUpstreamBudgetLongRun(t *testing.T) {
 
 // ceilDiv is how many spans of d a run of total begins.
 func ceilDiv(total, d time.Duration) int { return int((total + d - 1) / d) }
+
+// runRealTime runs the devices on the real clock, each on its own
+// goroutine; the rig's clock follows the real one (to the millisecond) and
+// the budget waits on real timers. A device's first call starts the count
+// of the v1 throttle (one call per whole second since a device's first, as
+// Adobe counts); its later calls go half a second into each following
+// second, so that the jitter of a loaded machine (up to half a second) never
+// puts two in one second, as it would with calls on the second.
+func (lr *longRun) runRealTime(devices []*longRunDevice) {
+	r := lr.r
+	r.waits.mu.Lock()
+	r.waits.real = true
+	r.waits.mu.Unlock()
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	realStart := time.Now()
+	wg.Go(func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if d := lr.start.Add(time.Since(realStart)).Sub(r.clock.Now()); d > 0 {
+				r.clock.Advance(d)
+			}
+		}
+	})
+	var calls sync.WaitGroup
+	for _, d := range devices {
+		calls.Go(func() {
+			for k := range longRunSeconds {
+				at := time.Duration(k) * time.Second
+				if k > 0 {
+					at += time.Second / 2
+				}
+				time.Sleep(time.Until(realStart.Add(at)))
+				d.tick(k)
+			}
+		})
+	}
+	calls.Wait()
+	stop()
+	wg.Wait()
+}
 
 // report logs the cost of each operation.
 func (lr *longRun) report() {

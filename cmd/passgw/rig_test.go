@@ -58,6 +58,9 @@ type rig struct {
 // manual clock a wait for a device's turn moves the clock.
 type budgetWaits struct {
 	clock *testenv.Clock
+	// real makes waits real, for a test that has the clock follow the
+	// real one.
+	real  bool
 	mu    sync.Mutex
 	waits []time.Duration
 }
@@ -65,7 +68,17 @@ type budgetWaits struct {
 func (w *budgetWaits) sleep(ctx context.Context, d time.Duration) error {
 	w.mu.Lock()
 	w.waits = append(w.waits, d)
+	real := w.real
 	w.mu.Unlock()
+	if real {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return ctx.Err()
+	}
 	w.clock.Advance(d)
 	return ctx.Err()
 }
