@@ -6,10 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -110,10 +108,7 @@ func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call
 		span := trace.SpanFromContext(r.Context())
 		recording := span.IsRecording()
 		if recording {
-			attrs := []attribute.KeyValue{attribute.String("http.route", routePath(name))}
-			// The raw path carries registration codes; the template is what
-			// identifies the operation.
-			attrs = append(attrs, attribute.String("url.path", routePath(name)))
+			attrs := make([]attribute.KeyValue, 0, 2)
 			if rq := st.call.Requestor(); rq != "" {
 				attrs = append(attrs, AttrRequestor.String(rq))
 			}
@@ -133,6 +128,7 @@ func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call
 			if reqID != "" {
 				span.SetAttributes(AttrRequestID.String(reqID))
 			}
+			endServer(span, status)
 		}
 		took := time.Since(start)
 		method, route := RouteLabels(name, r.Method)
@@ -159,22 +155,10 @@ func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call
 		}
 		logCall(r.Context(), t.Logger, level, name, status, format, took, reqID)
 	})
-	traced := otelhttp.NewHandler(inner, "v1",
-		otelhttp.WithTracerProvider(t.tracerProvider()),
-		otelhttp.WithPropagators(t.propagator()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			if st, ok := r.Context().Value(callKey{}).(*callState); ok {
-				return st.route
-			}
-			return ""
-		}),
-	)
 	if !t.tracing() {
-		// No span is recorded: skip otelhttp, whose spans would be no-ops
-		// but whose attribute and metric bookkeeping (for the global
-		// meter, which the gateway does not use) would still cost every
-		// call. The incoming trace context is still taken over, for the
-		// v2 calls the call makes.
+		// No span is recorded: no span is started, whose attributes would
+		// still cost every call. The incoming trace context is still taken
+		// over, for the v2 calls the call makes.
 		prop := t.propagator()
 		// The default propagator reads only traceparent (with tracestate)
 		// and baggage; most devices send neither, and looking them up
@@ -188,10 +172,18 @@ func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call
 			inner.ServeHTTP(w, r.WithContext(newCallContext(ctx, describe(r))))
 		})
 	}
-	// Matching a route is a sizeable share of a cheap call: match once, for
-	// the span name and for the handler.
+	tracer := t.tracerProvider().Tracer(tracerName)
+	prop := t.propagator()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		traced.ServeHTTP(w, r.WithContext(newCallContext(r.Context(), describe(r))))
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		// Matching a route is a sizeable share of a cheap call: match
+		// once, for the span and for the handler.
+		cc := newCallContext(ctx, describe(r))
+		template := cc.st.route
+		ctx, span := tracer.Start(cc, spanName(MethodLabel(r.Method), template),
+			trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(serverAttrs(r, template)...))
+		defer span.End()
+		inner.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -264,14 +256,6 @@ func (c *callContext) Value(key any) any {
 func HashDeviceID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:8])
-}
-
-// routePath is the path part of a "METHOD /path" route name.
-func routePath(name string) string {
-	if _, p, ok := strings.Cut(name, " "); ok {
-		return p
-	}
-	return name
 }
 
 // statusRecorder remembers the status a handler answered with.

@@ -128,18 +128,24 @@ func TestHandlerAndTransportTrace(t *testing.T) {
 		AttrFormat:     "json",
 		AttrRequestID:  "req-1",
 		"http.route":   "/api/v1/checkauthn/{code}",
-		"url.path":     "/api/v1/checkauthn/{code}",
 	} {
 		if sa[k] != want {
 			t.Errorf("server attribute %s = %q, want %q", k, sa[k], want)
 		}
 	}
+	// The path carries the registration code: absent, never a template.
+	if p, ok := sa["url.path"]; ok {
+		t.Errorf("server attribute url.path = %q, want none", p)
+	}
 	if len(HashDeviceID(testDeviceID)) != 16 {
 		t.Errorf("device hash %q, want 16 hex digits", HashDeviceID(testDeviceID))
 	}
 	ca := attrMap(clientSpan.Attributes())
-	if want := upstream.URL + "/api/v2/{serviceProvider}/profiles/code/{code}"; ca["url.full"] != want {
-		t.Errorf("client url.full %q, want %q", ca["url.full"], want)
+	if want := "/api/v2/{serviceProvider}/profiles/code/{code}"; ca["url.template"] != want {
+		t.Errorf("client url.template %q, want %q", ca["url.template"], want)
+	}
+	if u, ok := ca["url.full"]; ok {
+		t.Errorf("client url.full %q, want none (the path carries the code)", u)
 	}
 	if ca["http.response.status_code"] != "200" {
 		t.Errorf("client status attribute %q", ca["http.response.status_code"])
@@ -212,12 +218,12 @@ func TestHandlerCountsOutcomes(t *testing.T) {
 			if len(ended) != 1 {
 				t.Fatalf("%d spans", len(ended))
 			}
-			wantRoute := tt.call.route
-			if wantRoute == "" {
-				wantRoute = RouteUnmatched
+			wantName := tt.call.route
+			if wantName == "" {
+				wantName = tt.method
 			}
-			if ended[0].Name() != wantRoute {
-				t.Errorf("span %q, want %q", ended[0].Name(), wantRoute)
+			if ended[0].Name() != wantName {
+				t.Errorf("span %q, want %q", ended[0].Name(), wantName)
 			}
 			a := attrMap(ended[0].Attributes())
 			if a[AttrFormat] != tt.call.format || a[AttrDeviceHash] != tt.wantDevice || a[AttrRequestor] != tt.call.requestor {

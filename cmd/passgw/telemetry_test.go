@@ -280,6 +280,26 @@ func TestTraceOfDeviceFlow(t *testing.T) {
 		}
 	}
 
+	// HTTP semantic conventions: the route's path in http.route (server)
+	// or url.template (client); url.path and url.full real, never a
+	// template.
+	for _, s := range spans {
+		attrs := attrValues(s.Attributes)
+		_, path, _ := strings.Cut(s.Name, " ")
+		key := "http.route"
+		if s.SpanKind == trace.SpanKindClient {
+			key = "url.template"
+		}
+		if attrs[key] != path {
+			t.Errorf("span %q: %s = %q, want %q", s.Name, key, attrs[key], path)
+		}
+		for _, k := range []string{"url.path", "url.full"} {
+			if strings.Contains(attrs[k], "{") {
+				t.Errorf("span %q: %s = %q is a template", s.Name, k, attrs[k])
+			}
+		}
+	}
+
 	// Every log line of a v1 call names its request id.
 	reqID := attrValues(servers["GET /api/v1/authorize"][0].Attributes)["passgw.request_id"]
 	traceID := servers["GET /api/v1/authorize"][0].SpanContext.TraceID().String()
