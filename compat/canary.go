@@ -70,7 +70,7 @@ func (rt *Router) pinned(ctx context.Context, key string) bool {
 	}
 	_, err := rt.Store.Get(ctx, key)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		rt.logger().WarnContext(ctx, "compat: canary: reading the store failed; the hash decides", "error", err.Error())
+		rt.logger().WarnContext(ctx, "reading the canary pin from the store failed; the hash decides", "error", err.Error())
 	}
 	return err == nil
 }
@@ -99,7 +99,7 @@ func (rt *Router) serveCanary(w http.ResponseWriter, r *http.Request, call Call)
 	}
 	for _, k := range keys {
 		if err := rt.Store.Set(ctx, k, []byte(ModeTranslate), ttl); err != nil {
-			rt.logger().WarnContext(ctx, "compat: canary: pinning a device to translate failed", "error", err.Error())
+			rt.logger().WarnContext(ctx, "pinning a canary device to translate failed", "error", err.Error())
 		}
 	}
 }

@@ -235,7 +235,7 @@ func (g *Guard) observe(key, host string, failed bool) {
 	if g.Sticky {
 		next = "it stays on translate until an operator releases it"
 	}
-	g.logger().Error("v1 end-of-life guard: the v1 upstream stopped answering; the requestor's calls are now answered through translate ("+next+")",
+	g.logger().Error("the v1 upstream stopped answering; the requestor's calls are now answered through translate ("+next+")",
 		"requestor", guardName(key), "reason", reason)
 	if g.Switched != nil {
 		g.Switched(guardName(key), true)
@@ -296,7 +296,7 @@ func (g *Guard) restore(key, why string) bool {
 	}
 	*s = guardState{}
 	t.mu.Unlock()
-	g.logger().Warn("v1 end-of-life guard: the requestor goes back to its configured mode ("+why+")", "requestor", guardName(key))
+	g.logger().Warn("the requestor goes back to its configured mode ("+why+")", "requestor", guardName(key))
 	if g.Switched != nil {
 		g.Switched(guardName(key), false)
 	}

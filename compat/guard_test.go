@@ -136,7 +136,7 @@ func TestGuardDiverts(t *testing.T) {
 					t.Errorf("shadow compared with a failing v1: %+v", c)
 				}
 				if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "requestor=REF30") ||
-					!strings.Contains(logs.String(), "v1 end-of-life guard") {
+					!strings.Contains(logs.String(), "the v1 upstream stopped answering") {
 					t.Errorf("no error line naming the requestor:\n%s", logs)
 				}
 				st := rt.Guard.Status()

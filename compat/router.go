@@ -96,7 +96,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	head, complete := rt.peekBody(r)
 	pol := rt.Policy(call.Requestor)
 	if pol.Mode.NeedsUpstream() && pol.Upstream == nil {
-		rt.logger().ErrorContext(r.Context(), "compat: no v1 upstream for a requestor in mode "+string(pol.Mode), "requestor", call.Requestor)
+		rt.logger().ErrorContext(r.Context(), "no v1 upstream for a requestor in mode "+string(pol.Mode), "requestor", call.Requestor)
 		writeV1Error(w, r, http.StatusInternalServerError)
 		return
 	}
@@ -117,18 +117,18 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch pol.Mode {
 	case ModePassthrough:
 		rt.routed(r, call.Requestor, pol.Mode, false)
-		rt.proxy(w, r, pol)
+		rt.proxy(w, r, call, pol)
 	case ModeShadow:
 		rt.routed(r, call.Requestor, pol.Mode, false)
 		if rt.Shadow == nil || !call.ReadOnly || !complete {
-			rt.proxy(w, r, pol)
+			rt.proxy(w, r, call, pol)
 			return
 		}
 		rt.shadow(w, r, call, head, pol)
 	case ModeCanary:
 		if !rt.canaryTranslate(r.Context(), call, pol.CanaryPercent) {
 			rt.routed(r, call.Requestor, pol.Mode, false)
-			rt.proxy(w, r, pol)
+			rt.proxy(w, r, call, pol)
 			return
 		}
 		rt.routed(r, call.Requestor, pol.Mode, true)
@@ -175,7 +175,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // the hop-by-hop headers. Each answer, or its absence, is counted by the
 // Guard for pol's requestor; answered reports that v1 answered and not
 // with a failure (see Guard).
-func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, pol Policy) (answered bool) {
+func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, call Call, pol Policy) (answered bool) {
 	upstream := pol.Upstream
 	device := v1api.DeviceAddr(r, rt.TrustedProxies)
 	failed, canceled := false, false
@@ -207,8 +207,14 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, pol Policy) (ans
 				if errors.As(err, &uerr) {
 					err = uerr.Err
 				}
-				rt.logger().WarnContext(r.Context(), "compat: v1 upstream did not answer",
-					"host", upstream.Host, "path", r.URL.Path, "error", err.Error())
+				// The path may carry a registration code: the call's
+				// route names it.
+				route := call.Op
+				if route == "" {
+					route = "unmatched"
+				}
+				rt.logger().WarnContext(r.Context(), "v1 upstream did not answer",
+					"host", upstream.Host, "route", route, "error", err.Error())
 			}
 			if canceled && r.Context().Err() != nil {
 				// The device went away: no one to answer, and no

@@ -144,7 +144,7 @@ func (rt *Router) shadow(w http.ResponseWriter, r *http.Request, call Call, body
 	// Copied before the proxy gets r: it reads the body and adds headers.
 	req := r.Clone(context.WithoutCancel(r.Context()))
 	cw := &capture{ResponseWriter: w}
-	answered := rt.proxy(cw, r, pol)
+	answered := rt.proxy(cw, r, call, pol)
 	if !answered || cw.truncated || cw.status == 0 {
 		return
 	}
@@ -184,7 +184,7 @@ func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 Response,
 		if s.Failed != nil {
 			s.Failed(call.Op)
 		}
-		s.logger().WarnContext(ctx, "compat: shadow: the translated call failed", "endpoint", call.Op)
+		s.logger().WarnContext(ctx, "the translated call failed", "route", call.Op)
 		return
 	}
 	got := rec.response()
@@ -218,7 +218,7 @@ func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 Response,
 		Request: redactedRequest(req, body), V1: v1, Translate: got, Diff: d,
 	}
 	if err := s.Record(diff); err != nil {
-		s.logger().WarnContext(ctx, "compat: shadow: recording a difference failed", "endpoint", call.Op, "error", err.Error())
+		s.logger().WarnContext(ctx, "recording a difference failed", "route", call.Op, "error", err.Error())
 	}
 }
 

@@ -42,6 +42,10 @@ func (l *logHandler) WithGroup(name string) slog.Handler {
 	return &logHandler{next: l.next.WithGroup(name)}
 }
 
+// DurationMS is d as the value of a duration_ms log attribute:
+// milliseconds, to the microsecond.
+func DurationMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
 func hasAttr(r slog.Record, key string) bool {
 	found := false
 	r.Attrs(func(a slog.Attr) bool {
@@ -51,14 +55,16 @@ func hasAttr(r slog.Record, key string) bool {
 	return found
 }
 
-// logCall logs the "v1 call" line of one answered call: its route
-// template, status, format, duration and, when the answer has one, its
-// request id. l may be nil (nothing is logged). The record is built here
+// logCall logs the access-log line of one answered call, msg ("v1 call"
+// or "call"): its method and route (as RouteLabels gives them), status,
+// format, duration_ms (milliseconds, to the microsecond: the one key and
+// unit of durations in the gateway's log lines) and, when the answer has
+// one, its request id. l may be nil (nothing is logged). The record is built here
 // rather than by Logger.LogAttrs, which looks up the caller's program
 // counter for a source location the gateway never prints — as costly as
 // formatting the whole line — and whose attribute slice escapes to the
 // heap; a handler set to add sources prints none for this line.
-func logCall(ctx context.Context, l *slog.Logger, level slog.Level, route string, status int, format string, took time.Duration, reqID string) {
+func logCall(ctx context.Context, l *slog.Logger, level slog.Level, msg, method, route string, status int, format string, took time.Duration, reqID string) {
 	if l == nil {
 		return
 	}
@@ -66,9 +72,9 @@ func logCall(ctx context.Context, l *slog.Logger, level slog.Level, route string
 	if !h.Enabled(ctx, level) {
 		return
 	}
-	r := slog.NewRecord(time.Now(), level, "v1 call", 0)
-	r.AddAttrs(slog.String("route", route), slog.Int("status", status),
-		slog.String("format", format), slog.Duration("took", took))
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(slog.String("method", method), slog.String("route", route), slog.Int("status", status),
+		slog.String("format", format), slog.Float64("duration_ms", DurationMS(took)))
 	if reqID != "" {
 		r.AddAttrs(slog.String("request_id", reqID))
 	}

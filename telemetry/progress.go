@@ -409,7 +409,7 @@ func (p *Progress) Flush(ctx context.Context) {
 		}{{bucketKey(base, "h", h), hourEnd}, {bucketKey(base, "d", d), dayEnd}} {
 			if err := p.sets.AddDistinct(ctx, b.key, b.expires, members...); err != nil {
 				if p.Logger != nil {
-					p.Logger.WarnContext(ctx, "migration progress: adding devices to the store failed; they are not counted", "error", err.Error())
+					p.Logger.WarnContext(ctx, "adding devices to the store failed; they are not counted", "error", err.Error())
 				}
 				return
 			}
@@ -442,7 +442,7 @@ func (p *Progress) Counts(ctx context.Context) (ProgressCounts, error) {
 	p.snapTried = p.now()
 	if err != nil {
 		if p.Logger != nil {
-			p.Logger.WarnContext(ctx, "migration progress: reading the counts failed", "error", err.Error())
+			p.Logger.WarnContext(ctx, "reading the counts failed", "error", err.Error())
 		}
 		return p.snap, err
 	}

@@ -153,7 +153,11 @@ func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
-		logCall(r.Context(), t.Logger, level, name, status, format, took, reqID)
+		msg := "v1 call"
+		if !v1 {
+			msg = "call"
+		}
+		logCall(r.Context(), t.Logger, level, msg, method, route, status, format, took, reqID)
 	})
 	if !t.tracing() {
 		// No span is recorded: no span is started, whose attributes would

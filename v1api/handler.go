@@ -221,7 +221,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelDebug, "v1 request",
 		slog.String("op", rt.name), slog.String("requestor", c.device.Requestor),
-		slog.String("request_id", c.requestID), slog.Duration("took", h.cfg.Now().Sub(start)))
+		slog.String("request_id", c.requestID), slog.Float64("duration_ms", float64(h.cfg.Now().Sub(start).Microseconds())/1e3))
 }
 
 // prepare fills the device of c: requestor, caller, device facts.

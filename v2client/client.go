@@ -189,6 +189,15 @@ type call struct {
 	opts        []Option
 }
 
+// name names the call in errors and log lines: its route template, as its
+// path may carry a registration code.
+func (cl *call) name() string {
+	if cl.route != "" {
+		return cl.route
+	}
+	return cl.method
+}
+
 func formCall(route, sp, path string, form url.Values, headers headerSet, opts []Option) *call {
 	return &call{method: http.MethodPost, sp: sp, path: path, route: route, contentType: ContentTypeForm,
 		body: []byte(form.Encode()), headers: headers, opts: opts}
@@ -239,7 +248,7 @@ func (c *Client) run(ctx context.Context, cl *call) (answer, error) {
 	if auth {
 		t, err := c.Tokens.AccessToken(ctx, cl.sp)
 		if err != nil {
-			return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+			return answer{}, fmt.Errorf("v2client: %s: %w", cl.name(), err)
 		}
 		token = t
 	}
@@ -314,7 +323,7 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (a
 	}
 	req, err := http.NewRequestWithContext(&routeContext{Context: actx, route: cl.route}, cl.method, u, body)
 	if err != nil {
-		return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+		return answer{}, fmt.Errorf("v2client: %s: %w", cl.name(), err)
 	}
 	var bearer string
 	if token != "" {
@@ -323,12 +332,18 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (a
 	dropped := fillHeader(req.Header, cl.contentType, bearer, cl.headers, cl.opts)
 	log := c.Logger
 	if len(dropped) > 0 && log != nil {
-		log.LogAttrs(ctx, slog.LevelDebug, "adobe pass: headers not listed for endpoint, not sent",
-			slog.String("path", cl.path), slog.Any("headers", dropped))
+		log.LogAttrs(ctx, slog.LevelDebug, "headers not listed for endpoint, not sent",
+			slog.String("route", cl.name()), slog.Any("headers", dropped))
 	}
 
 	start := time.Now()
 	resp, err := c.httpClient().Do(req)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The URL may carry a registration code: the error names the
+		// route instead, as it may be logged.
+		ue.URL = c.base() + routePath(cl.route)
+	}
 	if err == nil {
 		var b []byte
 		b, err = readBody(resp)
@@ -336,22 +351,22 @@ func (c *Client) send(ctx context.Context, cl *call, token string, retry int) (a
 		if err == nil {
 			if log != nil && log.Enabled(ctx, slog.LevelDebug) {
 				log.LogAttrs(ctx, slog.LevelDebug, "adobe pass call",
-					slog.String("method", cl.method), slog.String("path", cl.path),
+					slog.String("method", cl.method), slog.String("route", routePath(cl.route)),
 					slog.Int("status", resp.StatusCode), slog.Int("retry", retry),
-					slog.Duration("elapsed", time.Since(start)))
+					slog.Float64("duration_ms", durationMS(time.Since(start))))
 			}
 			return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: b}, nil
 		}
 	}
 	if log != nil {
 		log.LogAttrs(ctx, slog.LevelDebug, "adobe pass call failed",
-			slog.String("method", cl.method), slog.String("path", cl.path),
-			slog.Int("retry", retry), slog.Duration("elapsed", time.Since(start)), slog.Any("error", err))
+			slog.String("method", cl.method), slog.String("route", routePath(cl.route)),
+			slog.Int("retry", retry), slog.Float64("duration_ms", durationMS(time.Since(start))), slog.Any("error", err))
 	}
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return answer{}, fmt.Errorf("v2client: %s %s: %w after %s: %w", cl.method, cl.path, ErrTimeout, c.timeout(), err)
+		return answer{}, fmt.Errorf("v2client: %s: %w after %s: %w", cl.name(), ErrTimeout, c.timeout(), err)
 	}
-	return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+	return answer{}, fmt.Errorf("v2client: %s: %w", cl.name(), err)
 }
 
 // readBody reads the answer's body, at most maxBody bytes of it. A body of
@@ -409,10 +424,10 @@ func decode(cl *call, ans *answer, out any) error {
 		return nil
 	}
 	if len(bytes.TrimSpace(ans.body)) == 0 {
-		return fmt.Errorf("v2client: %s %s: %d with an empty body", cl.method, cl.path, ans.status)
+		return fmt.Errorf("v2client: %s: %d with an empty body", cl.name(), ans.status)
 	}
 	if err := json.Unmarshal(ans.body, out); err != nil {
-		return fmt.Errorf("v2client: %s %s: decoding %d %s answer: %w", cl.method, cl.path, ans.status, ans.contentType, err)
+		return fmt.Errorf("v2client: %s: decoding %d %s answer: %w", cl.name(), ans.status, ans.contentType, err)
 	}
 	return nil
 }
@@ -420,7 +435,7 @@ func decode(cl *call, ans *answer, out any) error {
 // httpError builds the error of a non-2xx answer, decoding an Enhanced Error
 // or DCR error body when there is one.
 func (c *Client) httpError(cl *call, ans *answer) *HTTPError {
-	he := &HTTPError{StatusCode: ans.status, Method: cl.method, Path: cl.path, ContentType: ans.contentType}
+	he := &HTTPError{StatusCode: ans.status, Method: cl.method, Path: cl.path, Route: cl.route, ContentType: ans.contentType}
 	if mt, _, err := mime.ParseMediaType(ans.contentType); err == nil && mt == "text/html" {
 		return he
 	}

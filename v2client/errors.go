@@ -106,16 +106,23 @@ func (e *DCRError) Error() string {
 // errors.As reaches the wrapped *Error or *DCRError directly, and errors.Is
 // matches ErrThrottled for a 429.
 type HTTPError struct {
-	StatusCode  int
-	Method      string
-	Path        string // request path, without the query
+	StatusCode int
+	Method     string
+	Path       string // request path, without the query
+	// Route is the call's route template ("" when unknown), which names
+	// the call in Error: the path may carry a registration code.
+	Route       string
 	ContentType string
 	Enhanced    *Error
 	DCR         *DCRError
 }
 
 func (e *HTTPError) Error() string {
-	msg := fmt.Sprintf("v2client: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	name := e.Route
+	if name == "" {
+		name = e.Method + " " + e.Path
+	}
+	msg := fmt.Sprintf("v2client: %s: %d %s", name, e.StatusCode, http.StatusText(e.StatusCode))
 	switch {
 	case e.Enhanced != nil:
 		msg += ": " + e.Enhanced.Error()

@@ -3,6 +3,8 @@ package v2client
 import (
 	"context"
 	"net/http"
+	"strings"
+	"time"
 )
 
 // The route templates of the Adobe Pass REST API v2 and DCR endpoints the
@@ -58,3 +60,14 @@ func RouteOf(r *http.Request) string {
 	}
 	return ""
 }
+
+// routePath is the path of a route template ("/api/v2/{serviceProvider}/profiles"
+// of "GET /api/v2/{serviceProvider}/profiles").
+func routePath(route string) string {
+	_, path, _ := strings.Cut(route, " ")
+	return path
+}
+
+// durationMS is d as the duration_ms of a log line: milliseconds, to the
+// microsecond.
+func durationMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }

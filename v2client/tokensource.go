@@ -269,7 +269,7 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 			// Two instances fetching a token each is harmless, so a broken
 			// lock stops only registration (see register).
 			lockErr = err
-			ts.logger().WarnContext(ctx, "adobe pass: credential lock unavailable", "service_provider", sp, "error", err)
+			ts.logger().WarnContext(ctx, "credential lock unavailable", "service_provider", sp, "error", err)
 		}
 	}
 
@@ -285,8 +285,8 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 			cred, registered = c, true
 			tok, err = ts.Client.Token(ctx, cred, ts.dcrOptions()...)
 		} else if d := ts.confirmRefusal(); d > 0 {
-			ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, asking again before registering again",
-				"service_provider", sp, "client_id", cred.ClientID, "after", d)
+			ts.logger().WarnContext(ctx, "client credentials refused, asking again before registering again",
+				"service_provider", sp, "client_id", cred.ClientID, "wait_ms", durationMS(d))
 			if err := ts.sleep(ctx, d); err != nil {
 				return "", fmt.Errorf("v2client: access token for %s: %w", sp, err)
 			}
@@ -294,12 +294,12 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 		}
 	}
 	if pinned && IsInvalidClient(err) {
-		ts.logger().ErrorContext(ctx, "adobe pass: pinned client credentials refused; replace them in the configuration",
+		ts.logger().ErrorContext(ctx, "pinned client credentials refused; replace them in the configuration",
 			"service_provider", sp, "client_id", cred.ClientID)
 		return "", fmt.Errorf("v2client: access token for %s: pinned client credentials refused: %w", sp, err)
 	}
 	if IsInvalidClient(err) && !registered {
-		ts.logger().WarnContext(ctx, "adobe pass: client credentials refused, registering again",
+		ts.logger().WarnContext(ctx, "client credentials refused, registering again",
 			"service_provider", sp, "client_id", cred.ClientID)
 		if cred, err = ts.renewCredentials(ctx, sp, cred, lockErr); err != nil {
 			return "", err
@@ -314,10 +314,10 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 		tok.CreatedAt = ts.now().UnixMilli()
 	}
 	if err := ts.store().SaveToken(ctx, sp, *tok); err != nil {
-		ts.logger().WarnContext(ctx, "adobe pass: storing access token failed", "service_provider", sp, "error", err)
+		ts.logger().WarnContext(ctx, "storing access token failed", "service_provider", sp, "error", err)
 	}
 	ts.remember(sp, *tok)
-	ts.logger().InfoContext(ctx, "adobe pass: access token obtained", "service_provider", sp, "token", *tok)
+	ts.logger().InfoContext(ctx, "access token obtained", "service_provider", sp, "token", *tok)
 	return tok.AccessToken, nil
 }
 
@@ -326,7 +326,7 @@ func (ts *TokenSource) obtain(ctx context.Context, sp, rejected string) (string,
 func (ts *TokenSource) stored(ctx context.Context, sp, rejected string) (AccessToken, bool) {
 	t, ok, err := ts.store().LoadToken(ctx, sp)
 	if err != nil {
-		ts.logger().WarnContext(ctx, "adobe pass: loading stored access token failed", "service_provider", sp, "error", err)
+		ts.logger().WarnContext(ctx, "loading stored access token failed", "service_provider", sp, "error", err)
 		return AccessToken{}, false
 	}
 	if !ok || t.AccessToken == rejected || !ts.fresh(t) {
@@ -352,7 +352,7 @@ func (ts *TokenSource) holdStored(ctx context.Context, sp string) {
 	}
 	c, ok, err := ts.store().LoadCredentials(ctx, sp)
 	if err != nil {
-		ts.logger().WarnContext(ctx, "adobe pass: loading client credentials failed", "service_provider", sp, "error", err)
+		ts.logger().WarnContext(ctx, "loading client credentials failed", "service_provider", sp, "error", err)
 		return
 	}
 	if ok {
@@ -404,8 +404,8 @@ func (ts *TokenSource) awaitStored(ctx context.Context, sp string) (ClientCreden
 	if ok || err != nil || ts.AdoptWait <= 0 {
 		return c, ok, err
 	}
-	ts.logger().InfoContext(ctx, "adobe pass: no client credentials stored; waiting for a running instance to write its own back before registering",
-		"service_provider", sp, "wait", ts.AdoptWait)
+	ts.logger().InfoContext(ctx, "no client credentials stored; waiting for a running instance to write its own back before registering",
+		"service_provider", sp, "wait_ms", durationMS(ts.AdoptWait))
 	pause := ts.AdoptWait / adoptPolls
 	for i := range adoptPolls {
 		d := pause
@@ -417,7 +417,7 @@ func (ts *TokenSource) awaitStored(ctx context.Context, sp string) (ClientCreden
 		}
 		if c, ok, err = ts.store().LoadCredentials(ctx, sp); ok || err != nil {
 			if ok {
-				ts.logger().InfoContext(ctx, "adobe pass: adopted the client credentials another instance wrote back",
+				ts.logger().InfoContext(ctx, "adopted the client credentials another instance wrote back",
 					"service_provider", sp, "client_id", c.ClientID)
 			}
 			return c, ok, err
@@ -479,7 +479,7 @@ func (ts *TokenSource) WriteBack(ctx context.Context) {
 			continue
 		}
 		if err := ts.store().SaveToken(ctx, sp, t); err != nil {
-			ts.logger().WarnContext(ctx, "adobe pass: writing back the access token failed", "service_provider", sp, "error", err)
+			ts.logger().WarnContext(ctx, "writing back the access token failed", "service_provider", sp, "error", err)
 		}
 	}
 }
@@ -490,7 +490,7 @@ func (ts *TokenSource) writeBackCredentials(ctx context.Context, sp string, c Cl
 	log := ts.logger()
 	stored, ok, err := ts.store().LoadCredentials(ctx, sp)
 	if err != nil {
-		log.WarnContext(ctx, "adobe pass: checking the stored client credentials failed", "service_provider", sp, "error", err)
+		log.WarnContext(ctx, "checking the stored client credentials failed", "service_provider", sp, "error", err)
 		return true
 	}
 	if !ok {
@@ -502,10 +502,10 @@ func (ts *TokenSource) writeBackCredentials(ctx context.Context, sp string, c Cl
 		}
 		switch {
 		case err != nil:
-			log.ErrorContext(ctx, "adobe pass: client credentials missing from the store; writing them back failed",
+			log.ErrorContext(ctx, "client credentials missing from the store; writing them back failed",
 				"service_provider", sp, "error", err)
 		case added:
-			log.WarnContext(ctx, "adobe pass: client credentials missing from the store; wrote back those in use",
+			log.WarnContext(ctx, "client credentials missing from the store; wrote back those in use",
 				"service_provider", sp, "client_id", c.ClientID)
 		}
 		return true // whatever was added meanwhile is adopted next round
@@ -519,7 +519,7 @@ func (ts *TokenSource) writeBackCredentials(ctx context.Context, sp string, c Cl
 		delete(ts.cache, sp)
 	}
 	ts.mu.Unlock()
-	log.WarnContext(ctx, "adobe pass: the store holds other client credentials than those in use; adopted them",
+	log.WarnContext(ctx, "the store holds other client credentials than those in use; adopted them",
 		"service_provider", sp, "client_id", stored.ClientID, "replaced_client_id", c.ClientID)
 	return false
 }
@@ -540,7 +540,7 @@ func (ts *TokenSource) replaced(ctx context.Context, sp string, refused ClientCr
 	c, ok, err := ts.store().LoadCredentials(ctx, sp)
 	if err != nil {
 		// The refused credentials are dead whatever the store holds.
-		ts.logger().WarnContext(ctx, "adobe pass: loading client credentials failed", "service_provider", sp, "error", err)
+		ts.logger().WarnContext(ctx, "loading client credentials failed", "service_provider", sp, "error", err)
 		return ClientCredentials{}, false
 	}
 	if !ok || c.ClientID == refused.ClientID {
@@ -571,10 +571,10 @@ func (ts *TokenSource) register(ctx context.Context, sp string, lockErr error) (
 	if err := ts.store().SaveCredentials(ctx, sp, *c); err != nil {
 		// Keep using them in this process; the operator must fix the store
 		// before a restart forces another registration.
-		ts.logger().ErrorContext(ctx, "adobe pass: storing client credentials failed", "service_provider", sp, "error", err)
+		ts.logger().ErrorContext(ctx, "storing client credentials failed", "service_provider", sp, "error", err)
 	}
 	ts.keep(sp, *c)
-	ts.logger().InfoContext(ctx, "adobe pass: client registered", "service_provider", sp, "credentials", *c)
+	ts.logger().InfoContext(ctx, "client registered", "service_provider", sp, "credentials", *c)
 	return *c, nil
 }
 

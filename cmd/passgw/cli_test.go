@@ -180,8 +180,8 @@ func TestServeShutdownLogged(t *testing.T) {
 		logs := p.stderr.String()
 		cause := map[syscall.Signal]string{syscall.SIGINT: "interrupt", syscall.SIGTERM: "terminated"}[sig]
 		for _, want := range []string{
-			`msg="shutdown: draining the calls in flight; new connections are refused" cause="` + cause + ` signal received" shutdown_timeout=10s`,
-			`msg="shutdown: done" took=`,
+			`msg="shutting down: draining the calls in flight; new connections are refused" cause="` + cause + ` signal received" shutdown_timeout_ms=10000`,
+			`msg="shut down" duration_ms=`,
 		} {
 			if countLines(logs, want) != 1 {
 				t.Errorf("%v: the log does not hold %s once:\n%s", sig, want, logs)

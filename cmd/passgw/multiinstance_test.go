@@ -38,7 +38,7 @@ func TestMultiInstance(t *testing.T) {
 	twoInstanceFlows(t, c.a.URL, c.b.URL, c.sandboxURL)
 
 	// Instance B used the v2 client registration A made and stored.
-	if n := countLines(c.a.stderr.String()+c.b.stderr.String(), "adobe pass: client registered"); n != 1 {
+	if n := countLines(c.a.stderr.String()+c.b.stderr.String(), `msg="client registered" component=tokens`); n != 1 {
 		t.Errorf("the gateway registered with Adobe Pass %d times across instances, want once", n)
 	}
 }

@@ -37,7 +37,7 @@ func TestRestartWithRedis(t *testing.T) {
 	verifyMediaToken(t, sandbox.URL, m.SerializedToken, "sports")
 	d.call("logout after restart", base, http.MethodDelete, "/api/v1/logout", nil, http.StatusNoContent)
 
-	if n := countLines(first+gw.stderr.String(), "adobe pass: client registered"); n != 1 {
+	if n := countLines(first+gw.stderr.String(), `msg="client registered" component=tokens`); n != 1 {
 		t.Errorf("registered with Adobe Pass %d times across the restart, want once", n)
 	}
 }
@@ -70,7 +70,7 @@ func TestRestartInMemory(t *testing.T) {
 	d.call("checkauthn after signing in again", base, http.MethodGet, "/api/v1/checkauthn/"+code, nil, http.StatusOK)
 	d.call("authorize after signing in again", base, http.MethodGet, "/api/v1/authorize", sports, http.StatusOK)
 	d.call("mediatoken after signing in again", base, http.MethodGet, "/api/v1/mediatoken", sports, http.StatusOK)
-	if n := countLines(gw.stderr.String(), "adobe pass: client registered"); n != 1 {
+	if n := countLines(gw.stderr.String(), `msg="client registered" component=tokens`); n != 1 {
 		t.Errorf("the restarted gateway registered %d times, want once (a fresh registration)", n)
 	}
 }

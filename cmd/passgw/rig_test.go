@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -52,6 +53,8 @@ type rig struct {
 	logger    *slog.Logger
 	// waits records the upstream budget's waits for a device's turn.
 	waits *budgetWaits
+	// tel writes the access log (one line per call) to logger.
+	tel *telemetry.Telemetry
 }
 
 // budgetWaits is what the gateway's upstream budget waited: on the rig's
@@ -126,7 +129,8 @@ func newRigLogging(t *testing.T, configure func(*Config), logs *syncBuffer, logg
 	}
 	t.Cleanup(sb.Close)
 	r := &rig{t: t, clock: clock, sandbox: sb, store: store.NewMemory(clock.Now), logs: logs, configure: configure, logger: logger,
-		waits: &budgetWaits{clock: clock}}
+		waits: &budgetWaits{clock: clock},
+		tel:   &telemetry.Telemetry{Logger: logger.With("component", "http")}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gateway logs:\n%s\nsandbox logs:\n%s", logs, sbLogs)
@@ -148,7 +152,7 @@ func (r *rig) instance() *rig {
 // start serves a gateway for r on a fresh loopback port.
 func (r *rig) start() {
 	r.t.Helper()
-	r.URL, r.handler = serveGateway(r.t, r.sandbox.URL, r.logger, hooks{Now: r.clock.Now, Store: r.store, Sleep: r.waits.sleep}, func(c *Config) {
+	r.URL, r.handler = serveGateway(r.t, r.sandbox.URL, r.logger, hooks{Now: r.clock.Now, Store: r.store, Sleep: r.waits.sleep, Telemetry: r.tel}, func(c *Config) {
 		rigRequestors(c)
 		if r.configure != nil {
 			r.configure(c)
@@ -225,7 +229,7 @@ func bearer(token string) http.Header {
 // signIn registers deviceID for a code (with header, e.g. a credential)
 // and signs the user in on the sandbox's MVPD page, as the second screen
 // does.
-func (r *rig) signIn(deviceID string, header http.Header, username, password string) {
+func (r *rig) signIn(deviceID string, header http.Header, username, password string) (code string) {
 	r.t.Helper()
 	resp, body := r.do(http.MethodPost, "/reggie/v1/REF30/regcode?format=json", header, "deviceId="+url.QueryEscape(deviceID))
 	r.want(resp, body, http.StatusCreated)
@@ -248,6 +252,7 @@ func (r *rig) signIn(deviceID string, header http.Header, username, password str
 	if !strings.HasPrefix(landed, r.URL+signedInPath) {
 		r.t.Fatalf("browser landed on %s, want the gateway's signed-in page", landed)
 	}
+	return reg.Code
 }
 
 // upstreamSince returns the sandbox requests received after the first n.

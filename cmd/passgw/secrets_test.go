@@ -12,7 +12,8 @@ import (
 )
 
 // TestNoSecretsInLogs runs a full flow with every kind of credential —
-// device DCR registration and tokens (good, wrong and tampered), a signed
+// registration codes (the device's, and the v2 session codes the sandbox
+// handed out), device DCR registration and tokens (good, wrong and tampered), a signed
 // header (accepted, then replayed), the gateway's own v2 registration and
 // tokens (refreshed once after the sandbox forgets them) — with every log
 // line at debug level captured as JSON, and searches the logs for each
@@ -26,7 +27,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	resp, body := r.tokenRequest(id, secret+"x")
 	r.want(resp, body, http.StatusBadRequest)
 	tok := r.token(id, secret)
-	r.signIn("dev-s", bearer(tok), "alice", "alice-pass")
+	code := r.signIn("dev-s", bearer(tok), "alice", "alice-pass")
 	q := "?requestor=REF30&deviceId=dev-s&format=json"
 	for _, target := range []string{
 		"/api/v1/checkauthn" + q,
@@ -59,6 +60,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 
 	// The gateway's own v2 credentials, as the sandbox received them.
 	secrets := map[string]string{
+		"registration code":            code,
 		"device client secret":         secret,
 		"device access token":          tok,
 		"device access token MAC":      tok[strings.LastIndexByte(tok, '.')+1:],
@@ -83,6 +85,13 @@ func TestNoSecretsInLogs(t *testing.T) {
 			if v, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok && v != "" {
 				v2Tokens[v] = true
 			}
+			// The v2 session codes the sandbox handed out, as the gateway
+			// sent them back in paths.
+			for _, seg := range []string{"/sessions/", "/profiles/code/"} {
+				if _, c, ok := strings.Cut(req.Path, seg); ok && c != "" && !strings.Contains(c, "/") {
+					secrets["v2 session code "+c] = c
+				}
+			}
 		}
 	}
 	if len(v2Tokens) < 2 {
@@ -98,11 +107,12 @@ func TestNoSecretsInLogs(t *testing.T) {
 	out := logs.String()
 	// The capture works: debug lines of every layer are there, with the
 	// identifiers that are not secrets.
-	for _, want := range []string{`"level":"DEBUG"`, `"component":"v2client"`, `"component":"v1api"`, `"component":"dcr"`, `"component":"callerauth"`, "/api/v2/REF30/"} {
+	for _, want := range []string{`"level":"DEBUG"`, `"component":"v2client"`, `"component":"v1api"`, `"component":"dcr"`, `"component":"callerauth"`, `"route":"/api/v2/{serviceProvider}/`} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("logs lack %s: the capture is broken", want)
 		}
 	}
+	checkLogConventions(t, out)
 	for name, s := range secrets {
 		if s == "" {
 			t.Fatalf("%s: empty", name)
@@ -135,4 +145,50 @@ func mustBase64(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkLogConventions reads JSON log lines: durations are logged under
+// duration_ms (or another key ending in _ms) as a number of milliseconds,
+// never as slog formats a time.Duration under another key; the lines that
+// time an operation carry duration_ms; no message repeats its component.
+func checkLogConventions(t *testing.T, out string) {
+	t.Helper()
+	timed := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		msg, _ := rec["msg"].(string)
+		for k, v := range rec {
+			switch {
+			case k == "took" || k == "elapsed" || k == "after" || k == "wait" || k == "latency":
+				t.Errorf("%q: duration under %q, want duration_ms or a key ending in _ms", msg, k)
+			case strings.HasSuffix(k, "_ms"):
+				if _, ok := v.(float64); !ok {
+					t.Errorf("%q: %s = %v, want a number of milliseconds", msg, k, v)
+				}
+			}
+		}
+		switch msg {
+		case "v1 call", "call", "v1 request", "adobe pass call", "adobe pass call failed":
+			timed[msg]++
+			if _, ok := rec["duration_ms"].(float64); !ok {
+				t.Errorf("%q line without duration_ms: %s", msg, line)
+			}
+		}
+		if comp, _ := rec["component"].(string); comp != "" && strings.HasPrefix(strings.ToLower(msg), comp+":") {
+			t.Errorf("message %q repeats its component %q", msg, comp)
+		}
+		for _, prefix := range []string{"adobe pass:", "compat:", "shadow:", "v1 end-of-life guard:", "migration progress:"} {
+			if strings.HasPrefix(msg, prefix) {
+				t.Errorf("message %q names its component, which the component attribute says", msg)
+			}
+		}
+	}
+	for _, msg := range []string{"v1 call", "call", "v1 request", "adobe pass call"} {
+		if timed[msg] == 0 {
+			t.Errorf("no %q line: the capture is broken", msg)
+		}
+	}
 }

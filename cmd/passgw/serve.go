@@ -179,8 +179,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stopping.Store(time.Now().UnixNano())
 		// The cause names the signal ("interrupt signal received") or the
 		// failure that stops the gateway.
-		logger.Info("shutdown: draining the calls in flight; new connections are refused",
-			"cause", context.Cause(ctx).Error(), "shutdown_timeout", cfg.ShutdownTimeout)
+		logger.Info("shutting down: draining the calls in flight; new connections are refused",
+			"cause", context.Cause(ctx).Error(), "shutdown_timeout_ms", telemetry.DurationMS(cfg.ShutdownTimeout))
 	})
 	capped := gw.capListener(ln)
 	g.Go(func() error {
@@ -195,7 +195,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	err = g.Wait()
 	if at := stopping.Load(); at != 0 {
-		logger.Info("shutdown: done", "took", time.Since(time.Unix(0, at)).Round(time.Millisecond).String())
+		logger.Info("shut down", "duration_ms", telemetry.DurationMS(time.Since(time.Unix(0, at))))
 	}
 	return err
 }
@@ -217,7 +217,7 @@ func drainShadow(s *compat.Shadow, grace time.Duration, logger *slog.Logger) {
 	select {
 	case <-done:
 	case <-t.C:
-		logger.Warn("shutdown: shadow comparisons still running at the end of shutdown_timeout were abandoned")
+		logger.Warn("shutting down: shadow comparisons still running at the end of shutdown_timeout were abandoned")
 	}
 }
 

@@ -187,7 +187,7 @@ func newTelemetry(ctx context.Context, getenv func(string) string, logger *slog.
 		return nil, nil, fmt.Errorf("tracing: %w", err)
 	}
 	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
-		logger.Info("tracing: spans exported over OTLP")
+		logger.Info("spans exported over OTLP", "component", "tracing")
 	}
 	return &telemetry.Telemetry{
 		TracerProvider: tp,
@@ -201,7 +201,7 @@ func flushTraces(shutdown func(context.Context) error, grace time.Duration, logg
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := shutdown(ctx); err != nil {
-		logger.Warn("tracing: flushing spans at exit", "error", err)
+		logger.Warn("flushing spans at exit failed", "component", "tracing", "error", err)
 	}
 }
 

@@ -279,7 +279,7 @@ requestors:
 			if v := m[testenv.MetricSeries("passgw_v1_fallback_switches_total", map[string]string{"requestor": r, "to": "translate"})]; v != 1 {
 				t.Errorf("instance %s: %s switched %v times, want 1", name, r, v)
 			}
-			if n := countLines(p.stderr.String(), "level=ERROR msg=\"v1 end-of-life guard"); n != 2 {
+			if n := countLines(p.stderr.String(), "level=ERROR msg=\"the v1 upstream stopped answering"); n != 2 {
 				t.Errorf("instance %s: %d error lines of the guard, want one per requestor:\n%s", name, n, p.stderr)
 			}
 			if !strings.Contains(p.stderr.String(), "requestor="+r+" ") {
