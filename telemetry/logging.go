@@ -56,15 +56,17 @@ func hasAttr(r slog.Record, key string) bool {
 }
 
 // logCall logs the access-log line of one answered call, msg ("v1 call"
-// or "call"): its method and route (as RouteLabels gives them), status,
-// format, duration_ms (milliseconds, to the microsecond: the one key and
-// unit of durations in the gateway's log lines) and, when the answer has
-// one, its request id. l may be nil (nothing is logged). The record is built here
+// or "call"): its route template ("GET /api/v1/authorize", or
+// RouteUnmatched), status, format, duration_ms (milliseconds, to the
+// microsecond: the one key and unit of durations in the gateway's log
+// lines) and, when the answer has one, its request id: five attributes,
+// which a record holds without allocating. l may be nil (nothing is
+// logged). The record is built here
 // rather than by Logger.LogAttrs, which looks up the caller's program
 // counter for a source location the gateway never prints — as costly as
 // formatting the whole line — and whose attribute slice escapes to the
 // heap; a handler set to add sources prints none for this line.
-func logCall(ctx context.Context, l *slog.Logger, level slog.Level, msg, method, route string, status int, format string, took time.Duration, reqID string) {
+func logCall(ctx context.Context, l *slog.Logger, level slog.Level, msg, route string, status int, format string, took time.Duration, reqID string) {
 	if l == nil {
 		return
 	}
@@ -73,7 +75,7 @@ func logCall(ctx context.Context, l *slog.Logger, level slog.Level, msg, method,
 		return
 	}
 	r := slog.NewRecord(time.Now(), level, msg, 0)
-	r.AddAttrs(slog.String("method", method), slog.String("route", route), slog.Int("status", status),
+	r.AddAttrs(slog.String("route", route), slog.Int("status", status),
 		slog.String("format", format), slog.Float64("duration_ms", DurationMS(took)))
 	if reqID != "" {
 		r.AddAttrs(slog.String("request_id", reqID))

@@ -84,16 +84,16 @@ func TestLogCallMatchesLogAttrs(t *testing.T) {
 		"json": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
 	}
 	calls := []struct {
-		level                             slog.Level
-		msg, method, route, format, reqID string
-		status                            int
-		took                              time.Duration
+		level                     slog.Level
+		msg, route, format, reqID string
+		status                    int
+		took                      time.Duration
 	}{
-		{slog.LevelInfo, "v1 call", "GET", "/api/v1/authorize", "json", "4c8a1a7e-0d5f-4bfa-9f0e-6c1f5e3b2a10", 200, 1234567 * time.Nanosecond},
-		{slog.LevelInfo, "v1 call", "POST", "/reggie/v1/{requestor}/regcode", "xml", "", 201, 0},
-		{slog.LevelWarn, "call", "_OTHER", "unmatched", "none", "id with \"quotes\" and spaces", 503, 10 * time.Second},
-		{slog.LevelInfo, "v1 call", "", "", "other", "é\u2028\x00=tab\t", 404, -time.Millisecond},
-		{slog.LevelDebug, "v1 call", "GET", "/api/v1/config/{requestor}", "html", "x", 200, time.Hour},
+		{slog.LevelInfo, "v1 call", "GET /api/v1/authorize", "json", "4c8a1a7e-0d5f-4bfa-9f0e-6c1f5e3b2a10", 200, 1234567 * time.Nanosecond},
+		{slog.LevelInfo, "v1 call", "POST /reggie/v1/{requestor}/regcode", "xml", "", 201, 0},
+		{slog.LevelWarn, "call", "unmatched", "none", "id with \"quotes\" and spaces", 503, 10 * time.Second},
+		{slog.LevelInfo, "v1 call", "", "other", "é\u2028\x00=tab\t", 404, -time.Millisecond},
+		{slog.LevelDebug, "v1 call", "GET /api/v1/config/{requestor}", "html", "x", 200, time.Hour},
 	}
 	for hname, newHandler := range handlers {
 		for cname, ctx := range contexts {
@@ -102,13 +102,13 @@ func TestLogCallMatchesLogAttrs(t *testing.T) {
 				old := slog.New(LogHandler(fixedTime{newHandler(&want)})).With("component", "http")
 				logger := slog.New(LogHandler(fixedTime{newHandler(&got)})).With("component", "http")
 				for _, c := range calls {
-					attrs := []slog.Attr{slog.String("method", c.method), slog.String("route", c.route), slog.Int("status", c.status),
+					attrs := []slog.Attr{slog.String("route", c.route), slog.Int("status", c.status),
 						slog.String("format", c.format), slog.Float64("duration_ms", float64(c.took.Microseconds())/1e3)}
 					if c.reqID != "" {
 						attrs = append(attrs, slog.String("request_id", c.reqID))
 					}
 					old.LogAttrs(ctx, c.level, c.msg, attrs...)
-					logCall(ctx, logger, c.level, c.msg, c.method, c.route, c.status, c.format, c.took, c.reqID)
+					logCall(ctx, logger, c.level, c.msg, c.route, c.status, c.format, c.took, c.reqID)
 				}
 				if got.String() != want.String() {
 					t.Errorf("logCall wrote\n%s\nLogAttrs wrote\n%s", got.String(), want.String())
@@ -119,5 +119,5 @@ func TestLogCallMatchesLogAttrs(t *testing.T) {
 			})
 		}
 	}
-	logCall(context.Background(), nil, slog.LevelError, "v1 call", "GET", "r", 500, "none", 0, "") // a nil logger logs nothing
+	logCall(context.Background(), nil, slog.LevelError, "v1 call", "r", 500, "none", 0, "") // a nil logger logs nothing
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,13 @@ import (
 // instrumented code needs no "metrics enabled" checks.
 type Metrics struct {
 	registry *prometheus.Registry
+
+	// v1Series caches the series of each kind of answered v1 call, so that
+	// recording a call costs one map lookup rather than hashing its labels
+	// for each of its series. The keys come from bounded sets (route
+	// templates, MethodLabel, formats, statuses).
+	v1Mu     sync.RWMutex
+	v1Series map[v1Key]*v1Children
 
 	v1Requests     *prometheus.CounterVec
 	v1Duration     *prometheus.HistogramVec
@@ -46,6 +54,17 @@ type Metrics struct {
 	conns          *connSeries
 }
 
+type v1Key struct {
+	method, route, format string
+	code                  int
+}
+
+type v1Children struct {
+	requests  prometheus.Counter
+	duration  prometheus.Observer
+	throttled prometheus.Counter // nil unless the code is 429
+}
+
 // Label values used where a request matches no known route, so that
 // scanners probing random paths cannot grow the label space: the route
 // label of such a request is RouteUnmatched, and a method outside the
@@ -61,6 +80,7 @@ const (
 func NewMetrics(version string) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
+		v1Series: map[v1Key]*v1Children{},
 		v1Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "passgw_v1_requests_total",
 			Help: "v1 calls answered, by method, v1 route template (unmatched for a v1 path no route matches), response format (xml, json, html, none) and HTTP status code.",
@@ -150,11 +170,32 @@ func (m *Metrics) V1Request(method, route, format string, code int, took time.Du
 	if m == nil {
 		return
 	}
-	m.v1Requests.WithLabelValues(method, route, format, statusLabel(code)).Inc()
-	m.v1Duration.WithLabelValues(method, route).Observe(took.Seconds())
-	if code == http.StatusTooManyRequests {
-		m.throttled.WithLabelValues(method, route).Inc()
+	c := m.v1Children(v1Key{method: method, route: route, format: format, code: code})
+	c.requests.Inc()
+	c.duration.Observe(took.Seconds())
+	if c.throttled != nil {
+		c.throttled.Inc()
 	}
+}
+
+func (m *Metrics) v1Children(k v1Key) *v1Children {
+	m.v1Mu.RLock()
+	c, ok := m.v1Series[k]
+	m.v1Mu.RUnlock()
+	if ok {
+		return c
+	}
+	c = &v1Children{
+		requests: m.v1Requests.WithLabelValues(k.method, k.route, k.format, statusLabel(k.code)),
+		duration: m.v1Duration.WithLabelValues(k.method, k.route),
+	}
+	if k.code == http.StatusTooManyRequests {
+		c.throttled = m.throttled.WithLabelValues(k.method, k.route)
+	}
+	m.v1Mu.Lock()
+	m.v1Series[k] = c
+	m.v1Mu.Unlock()
+	return c
 }
 
 // OtherRequest records one answered request to the device listener outside

@@ -157,7 +157,7 @@ func (t *Telemetry) handler(next http.Handler, describe func(*http.Request) Call
 		if !v1 {
 			msg = "call"
 		}
-		logCall(r.Context(), t.Logger, level, msg, method, route, status, format, took, reqID)
+		logCall(r.Context(), t.Logger, level, msg, name, status, format, took, reqID)
 	})
 	if !t.tracing() {
 		// No span is recorded: no span is started, whose attributes would

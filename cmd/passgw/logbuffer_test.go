@@ -84,7 +84,7 @@ func TestServeLogBuffer(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatalf("serve: %v", err)
 			}
-			if n := countLines(stderr.String(), `msg="v1 call" component=http method=GET route=/api/v1/config/{requestor} status=200`); n != calls {
+			if n := countLines(stderr.String(), `msg="v1 call" component=http route="GET /api/v1/config/{requestor}" status=200`); n != calls {
 				t.Fatalf("%d lines for %d calls after a clean stop:\n%s", n, calls, stderr)
 			}
 		})
