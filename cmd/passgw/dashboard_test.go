@@ -102,7 +102,8 @@ func TestQuerySeries(t *testing.T) {
 // TestDashboard checks the Grafana dashboard and the alert rules against a
 // real gateway: the dashboard is valid JSON with a panel layout, and every
 // query of either names only series the gateway exports, with labels those
-// series carry. The series are learnt
+// series carry, and matches routes by values the gateway's route label
+// takes. The series are learnt
 // by scraping /metrics of a gateway that served calls in every migration
 // mode, so a renamed series or label fails here.
 func TestDashboard(t *testing.T) {
@@ -155,7 +156,13 @@ func TestDashboard(t *testing.T) {
 	for _, r := range rules.Alerts() {
 		queries = append(queries, struct{ where, expr string }{"alert " + r.Alert, r.Expr})
 	}
+	routes := w.exportedRoutes()
 	for _, q := range queries {
+		for _, m := range routeMatcher.FindAllStringSubmatch(q.expr, -1) {
+			if !matchesAny(m[1], m[2][1:len(m[2])-1], routes) {
+				t.Errorf("%s: route%s%s matches no route the gateway exported (%d routes)", q.where, m[1], m[2], len(routes))
+			}
+		}
 		selected, grouping := querySeries(q.expr)
 		if len(selected) == 0 {
 			t.Errorf("%s: names no series: %s", q.where, q.expr)
@@ -183,4 +190,28 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 	}
+}
+
+// routeMatcher finds the matchers on the route label in a query: the
+// operator and the quoted value.
+var routeMatcher = regexp.MustCompile("\\broute\\s*(=~|=)\\s*(\"(?:[^\"\\\\]|\\\\.)*\"|`[^`]*`)")
+
+// matchesAny reports whether a route matcher (op "=" or "=~", value
+// unquoted as written) matches one of routes. A PromQL regular expression
+// is anchored at both ends.
+func matchesAny(op, value string, routes map[string]bool) bool {
+	if op == "=" {
+		value = strings.ReplaceAll(value, `\\`, `\`)
+		return routes[value]
+	}
+	re, err := regexp.Compile("^(?:" + value + ")$")
+	if err != nil {
+		return false
+	}
+	for r := range routes {
+		if re.MatchString(r) {
+			return true
+		}
+	}
+	return false
 }

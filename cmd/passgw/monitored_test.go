@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -85,3 +86,19 @@ func (w *obsWorld) driveEverySeries() {
 		return nil
 	})
 }
+
+// exportedRoutes scrapes the gateway's /metrics over HTTP and returns the
+// values of the route label of every series.
+func (w *obsWorld) exportedRoutes() map[string]bool {
+	w.t.Helper()
+	out := map[string]bool{}
+	for key := range w.scrape() {
+		if m := routeLabel.FindStringSubmatch(key); m != nil {
+			out[m[1]] = true
+		}
+	}
+	return out
+}
+
+// routeLabel matches the route label of a sample in the text format.
+var routeLabel = regexp.MustCompile(`[{,]route="((?:[^"\\]|\\.)*)"`)
