@@ -1,7 +1,9 @@
 // Package telemetry instruments the gateway for its operators: OpenTelemetry
-// traces (a server span per v1 call, a client span per v2 call, W3C trace
-// context sent upstream), Prometheus metrics, request-scoped log fields and
-// the readiness endpoint.
+// traces after the HTTP semantic conventions (a server span per v1 call, a
+// client span per v2 call, W3C trace context sent upstream; spans.go),
+// Prometheus metrics labelled method, route and code, request-scoped log
+// fields and the access log (durations under duration_ms), and the
+// readiness endpoint.
 //
 // The instrumented packages (v1api, translate, v2client) know nothing of
 // exporters: telemetry wraps what they already expose — an http.Handler, the
