@@ -26,7 +26,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	cfg := sandbox.Config{Admin: *admin, DisableThrottling: *noThrottle, Logger: logger}
+	cfg := sandbox.Config{Admin: *admin, DisableThrottling: *noThrottle, Logger: logger.With("component", "sandbox")}
 	if *fixture != "" {
 		f, err := sandbox.LoadFixture(*fixture)
 		if err != nil {

@@ -182,7 +182,8 @@ func (s *Server) takeFaults(r *http.Request) []Fault {
 func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 	faults := s.takeFaults(r)
 	for _, f := range faults {
-		s.log.Info("sandbox: fault", "kind", f.Kind, "method", r.Method, "path", r.URL.Path)
+		// The fault's pattern, not the path, which may carry a code.
+		s.log.Info("fault", "kind", f.Kind, "method", r.Method, "pattern", f.Path)
 		switch f.Kind {
 		case FaultLatency:
 			if err := s.sleep(r.Context(), time.Duration(f.Latency)); err != nil {

@@ -297,7 +297,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.requests = append(s.requests, entry)
 		s.reqMu.Unlock()
 		if !rec.handled {
-			s.log.Warn("sandbox: unhandled request", "method", r.Method, "path", r.URL.Path)
+			s.log.Warn("unhandled request", "method", r.Method, "path", r.URL.Path)
 		}
 	}
 	defer rec.flush()
