@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
 )
 
@@ -413,5 +417,34 @@ func TestCanaryStickyAcrossInstances(t *testing.T) {
 	resp, body = none.do("GET", "/api/v1/checkauthn?requestor=REF30&deviceId=dev-alice", map[string]string{"X-Forwarded-For": deviceIP}, "")
 	if hits := rp.Hits(); len(hits) != 1 || hits[0].Case == "" || resp.StatusCode != 403 {
 		t.Errorf("another device at 0%%: %d %s, v1 hits %d", resp.StatusCode, body, len(hits))
+	}
+}
+
+// TestShadowOutcomesCounted: the shadow comparisons the configuration
+// sets up tell the metrics of every outcome, each counted by route in
+// passgw_shadow_comparisons_total.
+func TestShadowOutcomesCounted(t *testing.T) {
+	m := telemetry.NewMetrics("test")
+	sh, err := (&Config{}).setUpShadow(&compat.Shadow{}, m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh.Compared == nil || sh.Skipped == nil || sh.Failed == nil {
+		t.Fatalf("hooks not set: compared %v, skipped %v, failed %v", sh.Compared != nil, sh.Skipped != nil, sh.Failed != nil)
+	}
+	const route = "GET /api/v1/checkauthn"
+	sh.Compared(route, true)
+	sh.Compared(route, false)
+	sh.Skipped(route)
+	sh.Failed(route)
+	sh.Failed(route)
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	got := testenv.MetricSamples(t, rec.Body)
+	for result, want := range map[string]float64{"match": 1, "difference": 1, "skipped": 1, "failed": 2} {
+		k := testenv.MetricSeries("passgw_shadow_comparisons_total", map[string]string{"method": "GET", "route": "/api/v1/checkauthn", "result": result})
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v", k, got[k], want)
+		}
 	}
 }
