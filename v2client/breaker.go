@@ -262,7 +262,7 @@ func (c *Client) attemptCircuit(ctx context.Context, cl *call, token string, ret
 	host := c.host()
 	probe, err := c.Breaker.allow(host)
 	if err != nil {
-		return answer{}, fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+		return answer{}, fmt.Errorf("v2client: %s: %w", cl.name(), err)
 	}
 	ans, err := c.send(ctx, cl, token, retry)
 	o := outcomeSuccess

@@ -229,7 +229,7 @@ func (b *Budget) spend(ctx context.Context, cl *call) error {
 	wait, err := b.reserve(addr, b.now())
 	if err != nil {
 		b.Events.refused(cl.route, err)
-		return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+		return fmt.Errorf("v2client: %s: %w", cl.name(), err)
 	}
 	if wait <= 0 {
 		return nil
@@ -237,11 +237,11 @@ func (b *Budget) spend(ctx context.Context, cl *call) error {
 	err = b.wait(ctx, wait)
 	b.Events.waited(cl.route, wait)
 	if err != nil {
-		return fmt.Errorf("v2client: %s %s: waiting %s for the device's turn: %w", cl.method, cl.path, wait, err)
+		return fmt.Errorf("v2client: %s: waiting %s for the device's turn: %w", cl.name(), wait, err)
 	}
 	if err := b.held(addr, b.now()); err != nil {
 		b.Events.refused(cl.route, err)
-		return fmt.Errorf("v2client: %s %s: %w", cl.method, cl.path, err)
+		return fmt.Errorf("v2client: %s: %w", cl.name(), err)
 	}
 	return nil
 }

@@ -187,3 +187,32 @@ func TestUndecodableSuccess(t *testing.T) {
 		t.Fatal("empty body accepted")
 	}
 }
+
+// TestErrorsNameTheRoute: an error of a call whose path carries a
+// registration code names the call by its route template, never by the
+// path, whether v2 answered with an error, with an unreadable body, or not
+// at all, since errors end up in log lines.
+func TestErrorsNameTheRoute(t *testing.T) {
+	const code = "ABC1234"
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct {
+		name string
+		c    *Client
+	}{
+		{"error answer", serve(t, &fixed{status: 500, contentType: "text/html", body: "<html>oops</html>"})},
+		{"empty body", serve(t, &fixed{status: 200, contentType: "application/json"})},
+		{"no answer", &Client{BaseURL: closed.URL, Retries: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.c.RetrieveSession(t.Context(), "REF30", code)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if msg := err.Error(); strings.Contains(msg, code) || !strings.Contains(msg, RouteRetrieveSession) {
+				t.Errorf("error %q: want the route %q, not the code", msg, RouteRetrieveSession)
+			}
+		})
+	}
+}
