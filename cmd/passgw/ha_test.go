@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // TestClusterTwoInstances: two instances on a Redis Cluster of three
@@ -171,7 +172,7 @@ func TestSentinelFailover(t *testing.T) {
 	// The sentinel that led the failover tells the others through its hello
 	// messages (every 2 s), so the one MasterAddr asks may still name the
 	// dead master for a moment after the flows have gone on.
-	eventually(t, "the replica promoted", 10*time.Second, func() error {
+	testenv.Eventually(t, "the replica promoted", 10*time.Second, func() error {
 		if got, err := ss.MasterAddr(); err != nil || got != ss.Replica.Addr {
 			return fmt.Errorf("master = %q, %v; want the replica %s", got, err, ss.Replica.Addr)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // fleet is gateway processes sharing one redis-server and one sandbox
@@ -119,7 +120,7 @@ func TestOneIdentityWhateverRedisLoses(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.agree("after FLUSHALL", devices)
-	eventually(t, "credentials written back after FLUSHALL", 10*time.Second, func() error {
+	testenv.Eventually(t, "credentials written back after FLUSHALL", 10*time.Second, func() error {
 		if !f.storedCredentials() {
 			return fmt.Errorf("redis holds no v2 credentials")
 		}
@@ -201,7 +202,7 @@ func TestPinnedAndSealedCredentials(t *testing.T) {
 	}
 	// The token the instances hold is written back too, sealed.
 	var tok string
-	eventually(t, "access token written back", 10*time.Second, func() (err error) {
+	testenv.Eventually(t, "access token written back", 10*time.Second, func() (err error) {
 		tok, err = redis.DoString("HGET", "passgw:v2token:REF30", "v")
 		return err
 	})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -79,7 +80,7 @@ func (w *obsWorld) driveEverySeries() {
 		}
 	}
 	// Shadow comparisons finish in the background.
-	eventually(t, "shadow comparisons counted", 10*time.Second, func() error {
+	testenv.Eventually(t, "shadow comparisons counted", 10*time.Second, func() error {
 		if _, ok := w.exported()["passgw_shadow_comparisons_total"]; !ok {
 			return errors.New("no passgw_shadow_comparisons_total yet")
 		}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client/sandbox"
@@ -82,7 +83,7 @@ func outage(t *testing.T, redis *redistest.Server, base string) {
 	// The gateway, never restarted, reconnects by itself. The restarted
 	// Redis is empty (no persistence in tests), but the device's sign-in
 	// lives in v2: it carries on where it was.
-	eventually(t, "checkauthn once Redis is back", recoveryWait, func() error {
+	testenv.Eventually(t, "checkauthn once Redis is back", recoveryWait, func() error {
 		a, err := d.try(base, http.MethodGet, "/api/v1/checkauthn", nil)
 		if err == nil && a.Status != http.StatusOK {
 			err = fmt.Errorf("status %d: %s", a.Status, a.Body)
@@ -156,7 +157,7 @@ func TestRedisOutageNoLeak(t *testing.T) {
 	st.Close()
 	redis.Stop()
 	http.DefaultClient.CloseIdleConnections()
-	eventually(t, "no goroutine left behind by the test", 10*time.Second, func() error {
+	testenv.Eventually(t, "no goroutine left behind by the test", 10*time.Second, func() error {
 		return goleak.Find(before)
 	})
 }

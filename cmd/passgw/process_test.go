@@ -372,23 +372,6 @@ func refused(rawURL string) bool {
 	return false
 }
 
-// eventually retries fn until it succeeds, for at most limit; for what
-// settles by itself in the background (a reconnect, a listener closing).
-func eventually(t *testing.T, what string, limit time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, limit, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // countLines counts lines of s containing sub.
 func countLines(s, sub string) int {
 	n := 0

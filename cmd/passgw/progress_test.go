@@ -75,7 +75,7 @@ func TestMigrationProgressAcrossInstances(t *testing.T) {
 		return testenv.MetricSeries("passgw_migration_devices", map[string]string{"requestor": "REF30", "state": state, "window": "1d"})
 	}
 	for _, base := range instances {
-		eventually(t, "progress figures on "+base, 10*time.Second, func() error {
+		testenv.Eventually(t, "progress figures on "+base, 10*time.Second, func() error {
 			resp, err := http.Get(base + "/metrics")
 			if err != nil {
 				return err

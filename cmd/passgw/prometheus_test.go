@@ -264,7 +264,7 @@ func TestAlertsOnPrometheus(t *testing.T) {
 	all := []string{"PassgwV1ServerErrors", "PassgwBreakerOpen", "PassgwStoreErrors"}
 	prom.waitAlerts("healthy start", "inactive", 20*time.Second, all...)
 	// Prometheus has series to evaluate: a healthy ratio, not an absent one.
-	eventually(t, "Prometheus scraped the gateway", 20*time.Second, func() error {
+	testenv.Eventually(t, "Prometheus scraped the gateway", 20*time.Second, func() error {
 		resp, err := http.Get(prom.URL + "/api/v1/query?query=" + url.QueryEscape(`sum(rate(passgw_v1_requests_total{job="passgw"}[4s])) > 0`))
 		if err != nil {
 			return err

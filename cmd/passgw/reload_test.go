@@ -86,7 +86,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	newFile := reloadConfig(sb.URL, standIn.URL, "50", newRequestor)
 	write(newFile)
 	p.signal(syscall.SIGHUP)
-	eventually(t, "the reload applied", 10*time.Second, func() error {
+	testenv.Eventually(t, "the reload applied", 10*time.Second, func() error {
 		if n := reloads("applied"); n != 1 {
 			return fmt.Errorf("%v applied", n)
 		}
@@ -102,7 +102,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	// A broken file by SIGHUP: refused, naming the field.
 	write(reloadConfig(sb.URL, standIn.URL, "150", newRequestor))
 	p.signal(syscall.SIGHUP)
-	eventually(t, "the broken file refused", 10*time.Second, func() error {
+	testenv.Eventually(t, "the broken file refused", 10*time.Second, func() error {
 		if n := reloads("refused"); n != 1 {
 			return fmt.Errorf("%v refused", n)
 		}
@@ -427,7 +427,7 @@ func TestOpsListener(t *testing.T) {
 		t.Errorf("passgw_config_info on the operator listener: %v", v)
 	}
 	var device string
-	eventually(t, "the device listener's address", 5*time.Second, func() error {
+	testenv.Eventually(t, "the device listener's address", 5*time.Second, func() error {
 		m := regexp.MustCompile(`passgw listening on (http://\S+)`).FindStringSubmatch(p.stdout.String())
 		if m == nil {
 			return fmt.Errorf("not printed: %q", p.stdout)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
 
@@ -102,7 +103,7 @@ func inFlight(t *testing.T, up *gatedUpstream, base string) <-chan error {
 func stopButHeld(t *testing.T, gw *proc, what string) {
 	t.Helper()
 	gw.signal(syscall.SIGTERM)
-	eventually(t, "new connections refused after SIGTERM", 10*time.Second, func() error {
+	testenv.Eventually(t, "new connections refused after SIGTERM", 10*time.Second, func() error {
 		if !refused(gw.URL) {
 			return errors.New("the gateway still accepts connections")
 		}

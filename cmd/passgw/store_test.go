@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
@@ -97,7 +98,7 @@ func TestOpenStore(t *testing.T) {
 		t.Errorf("the unreachable Redis was not logged:\n%s", logs)
 	}
 	redis.Restart()
-	eventually(t, "store usable once Redis answers", recoveryWait, func() error {
+	testenv.Eventually(t, "store usable once Redis answers", recoveryWait, func() error {
 		return st.Set(ctx, "k", []byte("v"), time.Minute)
 	})
 }

@@ -193,7 +193,7 @@ requestors:
 	// load's pace).
 	limit := guardWindow + 3*time.Second
 	for name, p := range instances {
-		eventually(t, "instance "+name+" diverting both requestors", limit, func() error {
+		testenv.Eventually(t, "instance "+name+" diverting both requestors", limit, func() error {
 			m := scrapeURL(t, p.URL)
 			for _, r := range []string{"REF30", "REF30P"} {
 				if v := m[testenv.MetricSeries("passgw_v1_fallback", map[string]string{"requestor": r})]; v != 1 {

@@ -169,17 +169,17 @@ func pairs(r any) map[string]string {
 	return m
 }
 
+// eventuallyTrue waits, as testenv.Eventually does, until ok reports done.
 func eventuallyTrue(t testing.TB, what string, ok func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(settleWait)
-	for {
+	testenv.Eventually(t, "redistest: "+what, settleWait, func() error {
 		done, err := ok()
-		if done {
-			return
+		switch {
+		case done:
+			return nil
+		case err != nil:
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redistest: %s: not after %v (%v)", what, settleWait, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return errors.New("not yet")
+	})
 }

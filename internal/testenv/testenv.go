@@ -1,6 +1,7 @@
 // Package testenv holds what the module's tests share: the module root, a
-// manually advanced clock, a log sink safe for concurrent writers, and the
-// rule for tools a test needs (skip without them, fail under CI).
+// manually advanced clock, a log sink safe for concurrent writers, waiting
+// for what settles in the background (Eventually), and the rule for tools a
+// test needs (skip without them, fail under CI).
 package testenv
 
 import (

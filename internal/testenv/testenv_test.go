@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -84,5 +86,49 @@ func TestDebugLogger(t *testing.T) {
 	logger.Debug("hello", "k", "v")
 	if got := logs.String(); !strings.Contains(got, "level=DEBUG msg=hello k=v") {
 		t.Errorf("logs %q", got)
+	}
+}
+
+// fatalTB records a Fatalf and ends the goroutine it runs on, as testing's
+// own FailNow does.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestEventually: fn is retried until it succeeds; past the limit the
+// test fails with what and the last error.
+func TestEventually(t *testing.T) {
+	tries := 0
+	Eventually(t, "settling", 5*time.Second, func() error {
+		if tries++; tries < 3 {
+			return fmt.Errorf("try %d", tries)
+		}
+		return nil
+	})
+	if tries != 3 {
+		t.Errorf("fn ran %d times, want 3 (until it succeeded)", tries)
+	}
+
+	f := &fatalTB{TB: t}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		Eventually(f, "never settling", 120*time.Millisecond, func() error { return errors.New("still down") })
+	}()
+	<-done
+	if want := "never settling: still failing after 120ms: still down"; f.msg != want {
+		t.Errorf("failure %q, want %q", f.msg, want)
+	}
+	if took := time.Since(start); took < 120*time.Millisecond {
+		t.Errorf("gave up after %v, before the limit", took)
 	}
 }

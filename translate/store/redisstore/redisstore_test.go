@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/translate/store/storetest"
@@ -150,7 +151,7 @@ func TestOutage(t *testing.T) {
 	srv.Restart()
 	// The client notices by itself that the server is back; the restarted
 	// server is empty, so the scripts must be loaded again too.
-	waitUntil(t, "the store works again after Redis returned", func() error {
+	testenv.Eventually(t, "the store works again after Redis returned", 10*time.Second, func() error {
 		ok, err := s.SetNX(ctx, "n", []byte("v"), time.Minute)
 		if err == nil && !ok {
 			t.Fatal("SetNX on the emptied server = false, want true")
@@ -211,22 +212,5 @@ func TestParseURL(t *testing.T) {
 					opts.SelectDB, opts.Dialer.Timeout, opts.ConnWriteTimeout, tt.db, tt.dial, redisstore.DefaultTimeout)
 			}
 		})
-	}
-}
-
-// waitUntil retries fn until it succeeds; the client needs a moment to
-// reconnect after an outage. It fails the test after 10 s.
-func waitUntil(t *testing.T, what string, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
