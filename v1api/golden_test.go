@@ -267,7 +267,7 @@ func checkWellFormed(t *testing.T, f format, body []byte) {
 // sample it corresponds to: same element names and order, or same JSON keys,
 // order and types.
 func TestGoldenMatchesSamples(t *testing.T) {
-	dir := samplesDir(t)
+	dir := testenv.SamplesDir(t, "v1")
 	for _, gc := range goldenCases() {
 		for f, sample := range gc.samples {
 			t.Run(gc.name+"~"+sample, func(t *testing.T) {
@@ -311,9 +311,4 @@ func repairSample(name string, raw []byte) []byte {
 		return raw
 	}
 	return regexp.MustCompile(`(?m)^(\s*)([A-Za-z]+):`).ReplaceAll(raw, []byte(`$1"$2":`))
-}
-
-// samplesDir finds testdata/spec/samples/v1 under the module root.
-func samplesDir(t *testing.T) string {
-	return filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v1")
 }

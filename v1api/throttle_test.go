@@ -6,12 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v1model"
 )
 
@@ -46,7 +45,7 @@ func TestThrottleAdobeExample(t *testing.T) {
 	clock := newFakeClock()
 	b := &countingBackend{Backend: newRecordingBackend()}
 	h := newTestHandler(t, b, func(c *Config) { c.Throttle = &Throttle{Now: clock.now} })
-	wantPage := strings.ReplaceAll(readSample(t, "throttle-429.html"), "\n", "\r\n")
+	wantPage := strings.ReplaceAll(string(testenv.Sample(t, "v1", "throttle-429.html")), "\n", "\r\n")
 	calls := 0
 	for _, step := range timeline {
 		clock.set(secs(step.at))
@@ -82,15 +81,6 @@ type countingBackend struct {
 func (b *countingBackend) CheckAuthn(ctx context.Context, r *v1model.CheckAuthnRequest) (*v1model.AuthnToken, error) {
 	b.checkAuthn++
 	return b.Backend.CheckAuthn(ctx, r)
-}
-
-func readSample(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samplesDir(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // exhaust spends a device's first interval and whole burst at the current

@@ -1010,7 +1010,7 @@ func TestSamplesConformToPatchedOpenAPI(t *testing.T) {
 		{"logout-", "GET", "/api/v2/REF30/logout/Cablevision?redirectUrl=https%3A%2F%2Fadobe.com"},
 	}
 	statusInName := regexp.MustCompile(`-([2-5]\d\d)[-.]`)
-	files, err := filepath.Glob(filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v2", "*.json"))
+	files, err := filepath.Glob(filepath.Join(testenv.SamplesDir(t, "v2"), "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // the same Decisions. (Giving up is always allowed; encoding/json then
 // decodes the answer.)
 func FuzzDecisionsDecoder(f *testing.F) {
-	samples, _ := filepath.Glob(filepath.Join(testenv.ModuleRoot(f), "testdata", "spec", "samples", "v2", "decisions-*.json"))
+	samples, _ := filepath.Glob(filepath.Join(testenv.SamplesDir(f, "v2"), "decisions-*.json"))
 	for _, name := range samples {
 		if b, err := os.ReadFile(name); err == nil && !strings.Contains(name, "request") {
 			f.Add(string(b), "REF30", "Cablevision", "REF30")
@@ -68,7 +68,7 @@ func FuzzDecisionsDecoder(f *testing.F) {
 func TestDecisionsDecoderUsualForm(t *testing.T) {
 	for _, name := range []string{"decisions-authorize-permit.json", "decisions-authorize-temppass-basic-permit.json"} {
 		var d Decisions
-		if !decodeDecisions(readSample(t, name), &d, "REF30", "Cablevision", []string{"REF30"}) {
+		if !decodeDecisions(testenv.Sample(t, "v2", name), &d, "REF30", "Cablevision", []string{"REF30"}) {
 			t.Errorf("%s: not decoded", name)
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // fixed answers every request with one status, content type and body, and
@@ -34,7 +36,7 @@ func serve(t *testing.T, h http.Handler) *Client {
 }
 
 func TestTopLevelEnhancedError(t *testing.T) {
-	body := string(readSample(t, "error-top-level-invalid-parameter-service-provider.json"))
+	body := string(testenv.Sample(t, "v2", "error-top-level-invalid-parameter-service-provider.json"))
 	c := serve(t, &fixed{status: 400, contentType: "application/json;charset=UTF-8", body: body})
 	_, err := c.Configuration(t.Context(), "NOPE")
 	var he *HTTPError
@@ -73,7 +75,7 @@ func TestTempPassProfileErrorsAreTopLevel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.sample, func(t *testing.T) {
-			f := &fixed{status: tt.status, contentType: "application/json", body: string(readSample(t, tt.sample))}
+			f := &fixed{status: tt.status, contentType: "application/json", body: string(testenv.Sample(t, "v2", tt.sample))}
 			c := serve(t, f)
 			_, err := c.ProfileByCode(t.Context(), "REF30", "CODE")
 			if StatusCode(err) != tt.status || Code(err) != tt.code {
@@ -88,7 +90,7 @@ func TestTempPassProfileErrorsAreTopLevel(t *testing.T) {
 }
 
 func TestItemLevelErrors(t *testing.T) {
-	c := serve(t, &fixed{status: 200, contentType: "application/json", body: string(readSample(t, "error-item-level-decisions.json"))})
+	c := serve(t, &fixed{status: 200, contentType: "application/json", body: string(testenv.Sample(t, "v2", "error-item-level-decisions.json"))})
 	d, err := c.Authorize(t.Context(), "REF30", "Cablevision", []string{"REF30", "REF40"})
 	if err != nil {
 		t.Fatalf("a deny must not be an HTTP error: %v", err)
@@ -111,7 +113,7 @@ func TestItemLevelErrors(t *testing.T) {
 }
 
 func TestThrottled(t *testing.T) {
-	f := &fixed{status: 429, contentType: "text/html", body: string(readSample(t, "throttling-429.html"))}
+	f := &fixed{status: 429, contentType: "text/html", body: string(testenv.Sample(t, "v2", "throttling-429.html"))}
 	c := serve(t, f)
 	_, err := c.Profiles(t.Context(), "REF30")
 	if !IsThrottled(err) || !errors.Is(err, ErrThrottled) || StatusCode(err) != 429 {
@@ -152,7 +154,7 @@ func TestDCRErrors(t *testing.T) {
 		code          string
 		invalidClient bool
 	}{
-		{"sample", string(readSample(t, "dcr-token-400.json")), DCRInvalidRequest, false},
+		{"sample", string(testenv.Sample(t, "v2", "dcr-token-400.json")), DCRInvalidRequest, false},
 		{"invalid client", `{"error":"invalid_client","error_description":"unknown client"}`, DCRInvalidClient, true},
 		{"unapproved statement", `{"error":"unapproved_software_statement"}`, DCRUnapprovedSoftwareStatement, false},
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // sampleTarget maps a documented sample to the type the client decodes it
@@ -60,7 +62,7 @@ func genericJSON(t *testing.T, b []byte) any {
 // type and re-encodes it: the result must be the same JSON value, so no field
 // is dropped and every timestamp keeps its JSON type.
 func TestSamplesRoundTrip(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(sampleDir(t), "*.json"))
+	files, err := filepath.Glob(filepath.Join(testenv.SamplesDir(t, "v2"), "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestSamplesRoundTrip(t *testing.T) {
 			if target == nil {
 				t.Fatalf("no type mapped for sample %s", name)
 			}
-			raw := readSample(t, name)
+			raw := testenv.Sample(t, "v2", name)
 			if err := json.Unmarshal(raw, target); err != nil {
 				t.Fatalf("decode into %T: %v", target, err)
 			}
@@ -148,7 +150,7 @@ func TestSampleFieldsDecode(t *testing.T) {
 
 func mustDecode(t *testing.T, name string, v any) {
 	t.Helper()
-	if err := json.Unmarshal(readSample(t, name), v); err != nil {
+	if err := json.Unmarshal(testenv.Sample(t, "v2", name), v); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 }
@@ -216,7 +218,7 @@ func TestDomainAlias(t *testing.T) {
 // value as Adobe's sample. (The DCR register request sample is not valid
 // JSON; the token request is a form and has no file.)
 func TestRequestSamples(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(sampleDir(t), "decisions-*-request*.json"))
+	files, err := filepath.Glob(filepath.Join(testenv.SamplesDir(t, "v2"), "decisions-*-request*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,7 @@ func TestRequestSamples(t *testing.T) {
 	for _, path := range files {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			raw := readSample(t, name)
+			raw := testenv.Sample(t, "v2", name)
 			var req struct {
 				Resources []string `json:"resources"`
 			}

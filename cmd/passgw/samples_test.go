@@ -146,7 +146,7 @@ func repairSample(name string, raw []byte) []byte {
 // documented sample of its endpoint, status and format: the same element
 // names and order, or the same JSON keys, order and types.
 func TestGoldenMatchesSamples(t *testing.T) {
-	sampleDir := filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v1")
+	sampleDir := testenv.SamplesDir(t, "v1")
 	dirs := scenarioDirs(t)
 	checked := map[string]bool{}
 	for _, dir := range dirs {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,11 +32,7 @@ func throttledRig(t *testing.T, configure func(*Config)) *rig {
 // sent.
 func throttlePage(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "testdata", "spec", "samples", "v1", "throttle-429.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.ReplaceAll(string(b), "\n", "\r\n")
+	return strings.ReplaceAll(string(testenv.Sample(t, "v1", "throttle-429.html")), "\n", "\r\n")
 }
 
 // TestThrottleAdobeExampleThroughGateway replays the worked example of

@@ -29,3 +29,21 @@ func ModuleRoot(t testing.TB) string {
 		dir = parent
 	}
 }
+
+// SamplesDir is the directory of the documented samples of api ("v1" or
+// "v2"): testdata/spec/samples/API under the module root, each listed in
+// its INDEX.md.
+func SamplesDir(t testing.TB, api string) string {
+	t.Helper()
+	return filepath.Join(ModuleRoot(t), "testdata", "spec", "samples", api)
+}
+
+// Sample reads the documented sample name of api ("v1" or "v2").
+func Sample(t testing.TB, api, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(SamplesDir(t, api), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

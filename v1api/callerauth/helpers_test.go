@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -106,17 +104,6 @@ func token(t testing.TB, h http.Handler, id, secret string) string {
 		t.Fatal(err)
 	}
 	return tok.AccessToken
-}
-
-// sample returns a documented v1 sample body.
-func sample(t testing.TB, name string) []byte {
-	t.Helper()
-	dir := testenv.ModuleRoot(t)
-	b, err := os.ReadFile(filepath.Join(dir, "testdata", "spec", "samples", "v1", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // shape is a JSON object's keys in order, each with its JSON type (and an

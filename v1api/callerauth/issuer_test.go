@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // TestRegisterAndTokenBodies compares the 201 answers with the documented
@@ -25,7 +27,7 @@ func TestRegisterAndTokenBodies(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("register: status %d, body %s", w.Code, w.Body)
 	}
-	if diff := cmp.Diff(shape(t, sample(t, "dcr-register-201.json")), shape(t, w.Body.Bytes())); diff != "" {
+	if diff := cmp.Diff(shape(t, testenv.Sample(t, "v1", "dcr-register-201.json")), shape(t, w.Body.Bytes())); diff != "" {
 		t.Errorf("register body shape (-sample +got):\n%s", diff)
 	}
 	checkJSONHeaders(t, w.Header())
@@ -48,7 +50,7 @@ func TestRegisterAndTokenBodies(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("token: status %d, body %s", w.Code, w.Body)
 	}
-	if diff := cmp.Diff(shape(t, sample(t, "dcr-token-201.json")), shape(t, w.Body.Bytes())); diff != "" {
+	if diff := cmp.Diff(shape(t, testenv.Sample(t, "v1", "dcr-token-201.json")), shape(t, w.Body.Bytes())); diff != "" {
 		t.Errorf("token body shape (-sample +got):\n%s", diff)
 	}
 	checkJSONHeaders(t, w.Header())
@@ -85,7 +87,7 @@ func TestRegisterRefusals(t *testing.T) {
 	tests := []struct {
 		name, contentType, body, want string
 	}{
-		{"broken JSON of the documented sample", "application/json", string(sample(t, "dcr-register-request.broken.json")), ErrCodeInvalidRequest},
+		{"broken JSON of the documented sample", "application/json", string(testenv.Sample(t, "v1", "dcr-register-request.broken.json")), ErrCodeInvalidRequest},
 		{"no statement", "application/json", `{"redirect_uri":"app://x"}`, ErrCodeInvalidRequest},
 		{"statement not a string", "application/json", `{"software_statement":42}`, ErrCodeInvalidRequest},
 		{"empty body", "application/json", ``, ErrCodeInvalidRequest},
@@ -95,7 +97,7 @@ func TestRegisterRefusals(t *testing.T) {
 		{"redirect relative", "application/json", `{"software_statement":"sandbox-statement","redirect_uri":"/callback"}`, ErrCodeInvalidRedirectURI},
 		{"oversized body", "application/json", `{"software_statement":"` + strings.Repeat("a", DefaultMaxBodyBytes) + `"}`, ErrCodeInvalidRequest},
 	}
-	wantShape := shape(t, sample(t, "dcr-register-400.json"))
+	wantShape := shape(t, testenv.Sample(t, "v1", "dcr-register-400.json"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := post(is, "/o/client/register", tt.contentType, tt.body)
@@ -178,7 +180,7 @@ func TestTokenRefusals(t *testing.T) {
 		{"client of an unknown key", url.Values{"client_id": {strangerID}, "client_secret": {strangerSecret}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
 		{"tampered requestor", url.Values{"client_id": {retarget(t, id, "OTHER")}, "client_secret": {secret}, "grant_type": {"client_credentials"}}, ErrCodeInvalidClient},
 	}
-	wantShape := shape(t, sample(t, "dcr-token-400.json"))
+	wantShape := shape(t, testenv.Sample(t, "v1", "dcr-token-400.json"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := post(is, "/o/client/token", "application/x-www-form-urlencoded", tt.form.Encode())

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 func TestThrottling(t *testing.T) {
@@ -30,7 +30,7 @@ func TestThrottling(t *testing.T) {
 	if r.status != http.StatusTooManyRequests {
 		t.Fatalf("12th request: %d, want 429", r.status)
 	}
-	want := readSample(t, "throttling-429.html")
+	want := testenv.Sample(t, "v2", "throttling-429.html")
 	if !bytes.Equal(r.body, want) || r.header.Get("Content-Type") != "text/html" {
 		t.Errorf("429 body/type %q %q, want the documented page", r.body, r.header.Get("Content-Type"))
 	}
@@ -56,16 +56,6 @@ func TestThrottling(t *testing.T) {
 	if r := d.get("/profiles"); r.status != http.StatusOK {
 		t.Errorf("throttling off: %d", r.status)
 	}
-}
-
-// readSample reads a documented body from the repository's copy.
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "spec", "samples", "v2", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestFaults(t *testing.T) {
