@@ -21,6 +21,8 @@ import (
 
 	"github.com/beevik/etree"
 	"golang.org/x/tools/txtar"
+
+	"github.com/passgw/passgw/internal/wait"
 )
 
 // Sections of a scenario step that act before its request.
@@ -416,14 +418,7 @@ func (rn *Runner) sleep(ctx context.Context, d time.Duration) error {
 	if rn.Sleep != nil {
 		return rn.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return wait.For(ctx, d)
 }
 
 // anonymise writes the values of vars (raw or query-escaped) in r back as

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/tokenbucket"
+	"github.com/passgw/passgw/internal/wait"
 )
 
 // Defaults used for zero-valued Budget fields. Interval, Burst and Hold are
@@ -220,7 +221,7 @@ func (b *Budget) wait(ctx context.Context, d time.Duration) error {
 	if b.Sleep != nil {
 		return b.Sleep(ctx, d)
 	}
-	return sleep(ctx, d)
+	return wait.For(ctx, d)
 }
 
 // spend waits for the turn of one attempt of cl from its address.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/passgw/passgw/internal/wait"
 )
 
 // Base URLs of the Adobe Pass environments (OAS servers list). The client
@@ -289,19 +291,7 @@ func (c *Client) run(ctx context.Context, cl *call) (answer, error) {
 }
 
 func (c *Client) wait(ctx context.Context, retry int) error {
-	return sleep(ctx, c.backoff(retry))
-}
-
-// sleep waits d on a real timer, cut short when ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wait.For(ctx, c.backoff(retry))
 }
 
 // send performs one HTTP attempt under the per-call timeout.

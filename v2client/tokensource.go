@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/passgw/passgw/internal/wait"
 )
 
 // DefaultSkew is how long before its expiry a cached access token is
@@ -165,7 +167,7 @@ func (ts *TokenSource) sleep(ctx context.Context, d time.Duration) error {
 	if ts.Sleep != nil {
 		return ts.Sleep(ctx, d)
 	}
-	return sleep(ctx, d)
+	return wait.For(ctx, d)
 }
 
 func (ts *TokenSource) logger() *slog.Logger {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/internal/wait"
 )
 
 func TestThrottling(t *testing.T) {
@@ -172,15 +173,15 @@ func TestFaults(t *testing.T) {
 func TestLatencyFaultHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Fatalf("sleepContext on a cancelled context = %v", err)
+	if err := wait.For(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("wait.For on a cancelled context = %v", err)
 	}
 
 	entered := make(chan struct{})
 	s := start(t, func(c *Config) {
 		c.Sleep = func(ctx context.Context, d time.Duration) error {
 			close(entered)
-			return sleepContext(ctx, d)
+			return wait.For(ctx, d)
 		}
 	})
 	if _, err := s.AddFault(Fault{Kind: FaultLatency, Latency: Duration(time.Hour)}); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/passgw/passgw/internal/tokenbucket"
+	"github.com/passgw/passgw/internal/wait"
 )
 
 // Config configures a Server. The zero value serves DefaultFixture on the
@@ -120,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	if s.sleep == nil {
-		s.sleep = sleepContext
+		s.sleep = wait.For
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -430,17 +431,6 @@ func writeHTML(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "text/html;charset=UTF-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // deviceAddress is the throttle key: the first X-Forwarded-For entry, else
