@@ -284,7 +284,7 @@ func TestConnectionFlood(t *testing.T) {
 
 	// One address opens three times its cap.
 	attacker := w.flood("127.0.0.2", 3*perAddress)
-	eventually(t, "the refusals beyond the per-address cap counted", 5*time.Second, func() error {
+	testenv.Eventually(t, "the refusals beyond the per-address cap counted", 5*time.Second, func() error {
 		if got := refused(refusedPerAddress); got != 2*perAddress {
 			return fmt.Errorf("refused per address: %v, want %d", got, 2*perAddress)
 		}
@@ -309,7 +309,7 @@ func TestConnectionFlood(t *testing.T) {
 
 	// The other addresses' calls are over once the server has closed
 	// their connections.
-	eventually(t, "the other addresses' connections closed", 5*time.Second, func() error {
+	testenv.Eventually(t, "the other addresses' connections closed", 5*time.Second, func() error {
 		if got := w.metric("passgw_connections_open", nil); got != perAddress {
 			return fmt.Errorf("open: %v, want %d", got, perAddress)
 		}
@@ -318,7 +318,7 @@ func TestConnectionFlood(t *testing.T) {
 	// Two more addresses at their cap fill the total.
 	second := w.flood("127.0.0.6", perAddress)
 	third := w.flood("127.0.0.7", perAddress)
-	eventually(t, "the total reached", 5*time.Second, func() error {
+	testenv.Eventually(t, "the total reached", 5*time.Second, func() error {
 		if got := w.metric("passgw_connections_open", nil); got != total {
 			return fmt.Errorf("open: %v, want %d", got, total)
 		}
@@ -334,22 +334,22 @@ func TestConnectionFlood(t *testing.T) {
 		t.Errorf("held %d connections at the total cap, want %d", got, total)
 	}
 	closeAll(third)
-	eventually(t, "served again once the flood eases", 5*time.Second, func() error {
+	testenv.Eventually(t, "served again once the flood eases", 5*time.Second, func() error {
 		_, err := w.device("127.0.0.8").config()
 		return err
 	})
 
 	closeAll(attacker)
 	closeAll(second)
-	eventually(t, "every place given back", 5*time.Second, func() error {
+	testenv.Eventually(t, "every place given back", 5*time.Second, func() error {
 		if got := w.metric("passgw_connections_open", nil); got != 0 {
 			return fmt.Errorf("open: %v", got)
 		}
 		return nil
 	})
 	w.stop()
-	eventually(t, "no goroutine left behind", 10*time.Second, func() error { return goleak.Find(before) })
-	eventually(t, "every file descriptor returned", 10*time.Second, func() error {
+	testenv.Eventually(t, "no goroutine left behind", 10*time.Second, func() error { return goleak.Find(before) })
+	testenv.Eventually(t, "every file descriptor returned", 10*time.Second, func() error {
 		if n := openFDs(t); n > fds {
 			return fmt.Errorf("%d open, %d before the test", n, fds)
 		}

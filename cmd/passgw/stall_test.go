@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/internal/testenv"
 )
 
 // stallTimeout is the store timeout of TestStoreStallBoundedPerCall, and
@@ -124,7 +125,7 @@ func TestStoreStallBoundedPerCall(t *testing.T) {
 
 	thaw()
 	thawed := time.Now()
-	eventually(t, "checkauthn once Redis is thawed", recoveryWait, func() error {
+	testenv.Eventually(t, "checkauthn once Redis is thawed", recoveryWait, func() error {
 		a, err := d.try(base, http.MethodGet, "/api/v1/checkauthn", nil)
 		if err == nil && a.Status != http.StatusOK {
 			err = fmt.Errorf("status %d: %s", a.Status, a.Body)
