@@ -104,7 +104,7 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		logger.WarnContext(r.Context(), "replay: no recorded case matches", "method", r.Method, "path", r.URL.Path)
+		logger.WarnContext(r.Context(), "no recorded case matches", "method", r.Method, "path", r.URL.Path)
 		http.Error(w, "no recorded case matches "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 		return
 	}

@@ -243,7 +243,7 @@ func goldenReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.Usage()
 		return usageError("golden replay: one DIR is required")
 	}
-	rp, n, err := newReplay(fs.Arg(0), slog.New(slog.NewTextHandler(stderr, nil)))
+	rp, n, err := newReplay(fs.Arg(0), slog.New(slog.NewTextHandler(stderr, nil)).With("component", "replay"))
 	if err != nil {
 		return err
 	}
