@@ -320,7 +320,8 @@ func clientClosed(r *http.Request, err error) bool {
 	return errors.Is(r.Context().Err(), context.Canceled) && errors.Is(err, context.Canceled)
 }
 
-// fail renders err as the v1 error answer.
+// fail renders err as the v1 error answer. Its log lines name the call by
+// its route template, never its path, which may carry a registration code.
 func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	var credErr *v1model.CredentialError
 	if errors.As(err, &credErr) {
@@ -329,19 +330,19 @@ func (h *Handler) fail(w http.ResponseWriter, c *call, err error) {
 	}
 	if clientClosed(c.r, err) {
 		h.log.LogAttrs(c.r.Context(), slog.LevelInfo, "v1 call abandoned: client closed",
-			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path))
+			slog.String("request_id", c.requestID), slog.String("route", c.Route()))
 		w.WriteHeader(StatusClientClosed)
 		return
 	}
 	var v1err *v1model.Error
 	if !errors.As(err, &v1err) {
 		h.log.LogAttrs(c.r.Context(), slog.LevelError, "v1 operation failed",
-			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path),
+			slog.String("request_id", c.requestID), slog.String("route", c.Route()),
 			slog.String("error", err.Error()))
 		v1err = v1model.ErrInternal(err)
 	} else if v1err.Status >= 500 {
 		h.log.LogAttrs(c.r.Context(), slog.LevelError, "v1 operation failed",
-			slog.String("request_id", c.requestID), slog.String("path", c.r.URL.Path),
+			slog.String("request_id", c.requestID), slog.String("route", c.Route()),
 			slog.String("error", v1err.Error()))
 	}
 	if v1err.Status == http.StatusTooManyRequests {

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/passgw/passgw/v2client/sandbox"
 )
 
 // TestNoSecretsInLogs runs a full flow with every kind of credential —
@@ -52,6 +54,24 @@ func TestNoSecretsInLogs(t *testing.T) {
 	resp, body = r.do(http.MethodGet, "/api/v1/authorize"+q+"&resource=sports", signed, "")
 	r.want(resp, body, http.StatusUnauthorized) // the replayed nonce
 
+	// A registration whose code v2 fails to answer for: the error, and
+	// the lines of the call that names the code in its path, keep it out.
+	resp, body = r.do(http.MethodPost, "/reggie/v1/REF30/regcode?format=json", bearer(tok), "deviceId=dev-f")
+	r.want(resp, body, http.StatusCreated)
+	var pending struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal([]byte(body), &pending); err != nil || pending.Code == "" {
+		t.Fatalf("regcode body %s: %v", body, err)
+	}
+	if _, err := r.sandbox.AddFault(sandbox.Fault{Kind: sandbox.FaultStatus, Status: http.StatusInternalServerError, Path: "/api/v2/*/profiles/code/*", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = r.do(http.MethodGet, "/api/v1/checkauthn/"+pending.Code+"?requestor=REF30&format=json", bearer(tok), "")
+	if resp.StatusCode < 500 {
+		t.Fatalf("checkauthn/{code} under a v2 failure: %d %s, want a 5xx", resp.StatusCode, body)
+	}
+
 	tampered := tok[:len(tok)-2] + flip(tok[len(tok)-2]) + tok[len(tok)-1:]
 	resp, body = r.do(http.MethodGet, "/api/v1/checkauthn"+q, bearer(tampered), "")
 	r.want(resp, body, http.StatusUnauthorized)
@@ -61,6 +81,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	// The gateway's own v2 credentials, as the sandbox received them.
 	secrets := map[string]string{
 		"registration code":            code,
+		"pending registration code":    pending.Code,
 		"device client secret":         secret,
 		"device access token":          tok,
 		"device access token MAC":      tok[strings.LastIndexByte(tok, '.')+1:],
