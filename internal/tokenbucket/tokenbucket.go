@@ -166,11 +166,7 @@ func (b *Bucket) after(t time.Time, lim Limit) time.Time {
 }
 
 func (b *Bucket) hold(r Request) {
-	d := r.Hold
-	if d <= 0 {
-		d = DefaultHold
-	}
-	if until := r.Now.Add(d); until.After(b.HeldUntil) {
+	if until := r.Now.Add(r.Resolved().Hold); until.After(b.HeldUntil) {
 		b.HeldUntil = until
 	}
 	b.Left = 0
@@ -180,7 +176,27 @@ func (b *Bucket) hold(r Request) {
 }
 
 // Idle reports whether the bucket may be forgotten at now, last used at
-// seen: unused for idle, and neither held nor holding a reserved turn.
+// seen: unused for idle, and neither held nor holding a reserved turn
+// (now is at or past the latest of seen+idle, HeldUntil and Next).
 func (b *Bucket) Idle(now, seen time.Time, idle time.Duration) bool {
 	return now.Sub(seen) >= idle && !now.Before(b.HeldUntil) && !now.Before(b.Next)
+}
+
+// Equal reports whether b and o hold the same state.
+func (b Bucket) Equal(o Bucket) bool {
+	return b.Next.Equal(o.Next) && b.Left == o.Left && b.HeldUntil.Equal(o.HeldUntil)
+}
+
+// Resolved is r with the defaults its zero fields stand for: Interval and
+// Hold filled in, Burst and MaxWait no less than zero. A store that decides
+// outside Go (Redis' script) decides on these figures.
+func (r Request) Resolved() Request {
+	r.Limit.Interval = r.Limit.interval()
+	r.Limit.Burst = max(r.Limit.Burst, 0)
+	r.Limit.Spacing = max(r.Limit.Spacing, 0)
+	r.MaxWait = max(r.MaxWait, 0)
+	if r.Hold <= 0 {
+		r.Hold = DefaultHold
+	}
+	return r
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/internal/tokenbucket"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/translate/store/storetest"
@@ -88,7 +89,9 @@ func TestSharedAcrossClients(t *testing.T) {
 }
 
 // TestRedisTTL checks that Redis itself reclaims entries: the key TTL is the
-// time to live plus the grace, and none for values that never expire.
+// time to live plus the grace, and none for values that never expire; a
+// token bucket's is its idle time plus the grace, or reaches past its hold
+// when that ends later, so that no bucket leaks.
 func TestRedisTTL(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
@@ -121,6 +124,27 @@ func TestRedisTTL(t *testing.T) {
 	if ttl := pttl(t, s, "ttl:short"); ttl != -1 {
 		t.Errorf("Redis TTL after Set without expiry = %v, want none", ttl)
 	}
+
+	now := time.Now()
+	if _, err := s.Bucket(ctx, "take", tokenbucket.Request{Now: now, Limit: tokenbucket.Default()}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := pttl(t, s, "ttl:take"); ttl <= time.Minute || ttl > 90*time.Second {
+		t.Errorf("Redis TTL of a bucket idle after 1 min = %v, want within (1m, 1m30s]", ttl)
+	}
+	if _, err := s.Bucket(ctx, "held", tokenbucket.Request{Op: tokenbucket.Hold, Now: now, Hold: 5 * time.Minute}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := pttl(t, s, "ttl:held"); ttl <= 5*time.Minute || ttl > 5*time.Minute+30*time.Second {
+		t.Errorf("Redis TTL of a bucket held 5 min = %v, want within (5m, 5m30s]", ttl)
+	}
+	// A check writes nothing: no key for a bucket never used.
+	if _, err := s.Bucket(ctx, "checked", tokenbucket.Request{Op: tokenbucket.Check, Now: now}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := srv.Do("EXISTS", "ttl:checked"); err != nil || n != int64(0) {
+		t.Errorf("EXISTS of a bucket only checked = %v, %v; want 0", n, err)
+	}
 }
 
 // TestOutage checks that an unreachable Redis is an error (never
@@ -141,6 +165,10 @@ func TestOutage(t *testing.T) {
 		"Replace": func() error { return s.Replace(ctx, "k", []byte("w")) },
 		"Take":    func() error { _, err := s.Take(ctx, "k"); return err },
 		"Delete":  func() error { return s.Delete(ctx, "k") },
+		"Bucket": func() error {
+			_, err := s.Bucket(ctx, "b", tokenbucket.Request{Now: time.Now()}, time.Minute)
+			return err
+		},
 	}
 	for name, op := range ops {
 		err := op()

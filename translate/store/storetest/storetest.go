@@ -56,6 +56,10 @@ func Run(t *testing.T, newStore Factory) {
 		{"MarksRace", testMarksRace},
 		{"Key", testKey},
 		{"GetMany", testGetMany},
+		{"BucketSameAsInProcess", testBucketSameAsInProcess},
+		{"BucketExpiry", testBucketExpiry},
+		{"BucketRace", testBucketRace},
+		{"BucketCanceled", testBucketCanceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
