@@ -1,8 +1,10 @@
 package v1api
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +74,13 @@ type Throttle struct {
 	// DefaultThrottleDevices.
 	MaxDevices int
 
+	// Shared, when set, keeps the buckets in the store every gateway
+	// instance shares, so that a device spends one bucket whichever
+	// instance it calls: Adobe's limit holds once for the fleet, not once
+	// per instance. A decision Shared cannot make (the store down, or
+	// slower than its Timeout) is made in this process's buckets instead.
+	Shared *tokenbucket.Shared
+
 	once    sync.Once
 	buckets tokenbucket.Buckets[bucketKey]
 }
@@ -89,7 +98,7 @@ func (t *Throttle) init() {
 
 // Allow reports whether a call from addr naming requestor may proceed, and
 // counts it if so.
-func (t *Throttle) Allow(addr netip.Addr, requestor string) bool {
+func (t *Throttle) Allow(ctx context.Context, addr netip.Addr, requestor string) bool {
 	limit, ok := DefaultThrottleLimit(), true
 	if t.Limit != nil {
 		limit, ok = t.Limit(requestor)
@@ -102,9 +111,27 @@ func (t *Throttle) Allow(addr netip.Addr, requestor string) bool {
 	}
 	t.init()
 	key := bucketKey{addr: addr.Unmap(), limit: limit}
-	return t.buckets.Apply(key, tokenbucket.Request{
-		Limit: tokenbucket.Limit{Interval: limit.Interval, Burst: limit.Burst},
-	}).OK
+	r := tokenbucket.Request{Limit: tokenbucket.Limit{Interval: limit.Interval, Burst: limit.Burst}}
+	if t.Shared != nil {
+		r.Now = t.now()
+		if d, err := t.Shared.Apply(ctx, key.String(), r); err == nil {
+			return d.OK
+		}
+	}
+	return t.buckets.Apply(key, r).OK
+}
+
+func (t *Throttle) now() time.Time {
+	if t.Now == nil {
+		return time.Now()
+	}
+	return t.Now()
+}
+
+// String names the bucket in a shared store: the address and the limit
+// (requestors with limits of their own have buckets of their own).
+func (k bucketKey) String() string {
+	return k.addr.String() + "/" + strconv.FormatInt(int64(k.limit.Interval), 10) + "/" + strconv.Itoa(k.limit.Burst)
 }
 
 // Len is the number of buckets held.
@@ -130,7 +157,7 @@ func (t *Throttle) Wrap(next http.Handler) http.Handler {
 			if requestor == "" {
 				requestor = q.Get("requestor_id")
 			}
-			if !t.Allow(addr, requestor) {
+			if !t.Allow(r.Context(), addr, requestor) {
 				writeThrottled(w)
 				return
 			}
@@ -192,5 +219,5 @@ func (h *Handler) allowed(c *call, vars *pathVars) bool {
 		requestor = SignedHeaderRequestor(c.r.Header.Get("Authorization"))
 	}
 	addr, _ := deviceAddr(c.r, h.cfg.TrustedProxies)
-	return t.Allow(addr, requestor)
+	return t.Allow(c.r.Context(), addr, requestor)
 }

@@ -225,28 +225,28 @@ func TestThrottleEviction(t *testing.T) {
 	th := &Throttle{Now: clock.now, MaxDevices: 3}
 	dev := netip.MustParseAddr("203.0.113.7")
 	for i := 0; i < 1+DefaultThrottleBurst; i++ {
-		th.Allow(dev, "")
+		th.Allow(context.Background(), dev, "")
 	}
-	if th.Allow(dev, "") {
+	if th.Allow(context.Background(), dev, "") {
 		t.Fatal("burst not spent")
 	}
 	clock.advance(DefaultThrottleIdle - time.Millisecond)
-	th.Allow(netip.MustParseAddr("203.0.113.8"), "")
+	th.Allow(context.Background(), netip.MustParseAddr("203.0.113.8"), "")
 	if th.Len() != 2 {
 		t.Fatalf("%d buckets before the idle timeout, want 2", th.Len())
 	}
 	clock.advance(time.Millisecond)
-	th.Allow(netip.MustParseAddr("203.0.113.9"), "")
+	th.Allow(context.Background(), netip.MustParseAddr("203.0.113.9"), "")
 	if th.Len() != 2 {
 		t.Fatalf("%d buckets after the first device's idle timeout, want 2", th.Len())
 	}
 	for i := 0; i < 1+DefaultThrottleBurst; i++ {
-		if !th.Allow(dev, "") {
+		if !th.Allow(context.Background(), dev, "") {
 			t.Fatalf("returning device, call %d refused: no fresh burst", i)
 		}
 	}
 	for i := 10; i < 20; i++ {
-		th.Allow(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), "")
+		th.Allow(context.Background(), netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), "")
 	}
 	if th.Len() != 3 {
 		t.Fatalf("%d buckets, want MaxDevices=3", th.Len())
@@ -300,6 +300,6 @@ func BenchmarkThrottleAllow(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		clock.t = clock.t.Add(time.Microsecond)
-		th.Allow(addrs[i%len(addrs)], "R")
+		th.Allow(context.Background(), addrs[i%len(addrs)], "R")
 	}
 }

@@ -247,7 +247,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, token string, retry int)
 	}
 	ans, err := c.attemptCircuit(ctx, cl, token, retry)
 	if err == nil && ans.status == http.StatusTooManyRequests {
-		c.Budget.throttled(budgetAddr(cl), c.Budget.now())
+		c.Budget.throttled(ctx, budgetAddr(cl), c.Budget.now())
 		c.Budget.Events.held(cl.route)
 	}
 	return ans, err

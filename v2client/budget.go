@@ -88,6 +88,14 @@ type Budget struct {
 	// the holds after a 429 (metrics).
 	Events BudgetEvents
 
+	// Shared, when set, keeps the allowances in the store every gateway
+	// instance shares, so that instances calling for one device address
+	// plan inside the one bucket Adobe keeps for it, not one each. A
+	// decision Shared cannot make (the store down, or slower than its
+	// Timeout) is made in this process's allowances instead; State and Len
+	// describe those.
+	Shared *tokenbucket.Shared
+
 	once  sync.Once
 	addrs tokenbucket.Buckets[string]
 }
@@ -168,10 +176,21 @@ func (b *Budget) limit() tokenbucket.Limit {
 
 // reserve plans one call from addr at now: it returns how long the call must
 // wait for its turn, or an error wrapping ErrOverBudget and ErrThrottled.
-func (b *Budget) reserve(addr string, now time.Time) (time.Duration, error) {
-	b.init()
-	d := b.addrs.Apply(addr, tokenbucket.Request{Now: now, Limit: b.limit(), MaxWait: b.maxWait()})
+func (b *Budget) reserve(ctx context.Context, addr string, now time.Time) (time.Duration, error) {
+	d := b.decide(ctx, addr, tokenbucket.Request{Now: now, Limit: b.limit(), MaxWait: b.maxWait()})
 	return d.Wait, refusal(d)
+}
+
+// decide makes the decision r asks of addr's allowance: in the shared store
+// when there is one and it answers, else in process.
+func (b *Budget) decide(ctx context.Context, addr string, r tokenbucket.Request) tokenbucket.Decision {
+	if b.Shared != nil {
+		if d, err := b.Shared.Apply(ctx, addr, r); err == nil {
+			return d
+		}
+	}
+	b.init()
+	return b.addrs.Apply(addr, r)
 }
 
 // refusal is the error of a refused decision, nil for one that lets the
@@ -187,16 +206,14 @@ func refusal(d tokenbucket.Decision) error {
 }
 
 // throttled records an upstream 429 for addr at now.
-func (b *Budget) throttled(addr string, now time.Time) {
-	b.init()
-	b.addrs.Apply(addr, tokenbucket.Request{Op: tokenbucket.Hold, Now: now, Limit: b.limit(), Hold: b.hold()})
+func (b *Budget) throttled(ctx context.Context, addr string, now time.Time) {
+	b.decide(ctx, addr, tokenbucket.Request{Op: tokenbucket.Hold, Now: now, Limit: b.limit(), Hold: b.hold()})
 }
 
 // held reports whether addr is held at now (checked again after a wait: a
 // 429 may have come meanwhile).
-func (b *Budget) held(addr string, now time.Time) error {
-	b.init()
-	return refusal(b.addrs.Apply(addr, tokenbucket.Request{Op: tokenbucket.Check, Now: now}))
+func (b *Budget) held(ctx context.Context, addr string, now time.Time) error {
+	return refusal(b.decide(ctx, addr, tokenbucket.Request{Op: tokenbucket.Check, Now: now}))
 }
 
 // State returns the allowance of addr ("" for the gateway's own address);
@@ -227,7 +244,7 @@ func (b *Budget) wait(ctx context.Context, d time.Duration) error {
 // spend waits for the turn of one attempt of cl from its address.
 func (b *Budget) spend(ctx context.Context, cl *call) error {
 	addr := budgetAddr(cl)
-	wait, err := b.reserve(addr, b.now())
+	wait, err := b.reserve(ctx, addr, b.now())
 	if err != nil {
 		b.Events.refused(cl.route, err)
 		return fmt.Errorf("v2client: %s: %w", cl.name(), err)
@@ -240,7 +257,7 @@ func (b *Budget) spend(ctx context.Context, cl *call) error {
 	if err != nil {
 		return fmt.Errorf("v2client: %s: waiting %s for the device's turn: %w", cl.name(), wait, err)
 	}
-	if err := b.held(addr, b.now()); err != nil {
+	if err := b.held(ctx, addr, b.now()); err != nil {
 		b.Events.refused(cl.route, err)
 		return fmt.Errorf("v2client: %s: %w", cl.name(), err)
 	}

@@ -88,10 +88,10 @@ func TestBudgetPlansInsideAdobesBucket(t *testing.T) {
 			for i, s := range tt.steps {
 				now := start.Add(s.at)
 				if s.throttled {
-					b.throttled(s.addr, now)
+					b.throttled(context.Background(), s.addr, now)
 					continue
 				}
-				wait, err := b.reserve(s.addr, now)
+				wait, err := b.reserve(context.Background(), s.addr, now)
 				if s.refused {
 					if !errors.Is(err, ErrOverBudget) || !errors.Is(err, ErrThrottled) {
 						t.Fatalf("step %d (%s at %s): err = %v, want a refusal matching ErrOverBudget and ErrThrottled", i, s.addr, s.at, err)
@@ -125,7 +125,7 @@ func TestBudgetTurnsNeverSpendAdobesBurst(t *testing.T) {
 		for tick := range 200 {
 			now := start.Add(time.Duration(tick) * 700 * time.Millisecond)
 			for range 3 {
-				wait, err := b.reserve("dev", now)
+				wait, err := b.reserve(context.Background(), "dev", now)
 				if err != nil {
 					continue
 				}
@@ -148,7 +148,7 @@ func TestBudgetIsBounded(t *testing.T) {
 	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	b := Budget{MaxDevices: 100, IdleTimeout: time.Minute}
 	for i := range 1000 {
-		if _, err := b.reserve(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now); err != nil {
+		if _, err := b.reserve(context.Background(), fmt.Sprintf("10.0.%d.%d", i/256, i%256), now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -159,7 +159,7 @@ func TestBudgetIsBounded(t *testing.T) {
 	if s := b.State("10.0.3.231"); s.NextTurn.IsZero() {
 		t.Fatalf("most recent address forgotten: %+v", s)
 	}
-	if _, err := b.reserve("10.9.9.9", now.Add(2*time.Minute)); err != nil {
+	if _, err := b.reserve(context.Background(), "10.9.9.9", now.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if n := b.Len(); n != 1 {

@@ -102,6 +102,11 @@ type Config struct {
 	// PASSGW_STORE_KEYS (comma-separated) overrides. Default: none, values
 	// kept in clear (the gateway warns when the store is Redis).
 	StoreKeys []string `yaml:"store_keys"`
+	// Buckets is where the v1 throttle and the upstream budget keep each
+	// device address's token bucket: shared (in the store, one bucket per
+	// device for every instance; the default with Redis) or process (each
+	// instance its own; the default, and the only choice, with memory).
+	Buckets string `yaml:"buckets"`
 	// Throttle is the per-device-IP limit on the v1 paths Adobe throttled,
 	// for every requestor without its own. Default: 1 call/s after a
 	// one-time burst of 10.
@@ -302,6 +307,7 @@ func (c *Config) provision(getenv func(string) string) error {
 			bad("store", "want memory, redis://HOST:PORT/DB, redis+sentinel://HOST:PORT,.../MASTER_SET or redis+cluster://HOST:PORT,...: %v", err)
 		}
 	}
+	c.provisionBuckets(bad)
 	if c.StoreMaxEntries == 0 {
 		c.StoreMaxEntries = DefaultStoreMaxEntries
 	}

@@ -247,6 +247,7 @@ func restartOnly(running, next *Config) []string {
 		{"log_format", func(c *Config) any { return c.LogFormat }},
 		{"log_buffer", func(c *Config) any { return c.LogBuffer }},
 		{"store", func(c *Config) any { return c.Store }},
+		{"buckets", func(c *Config) any { return c.Buckets }},
 		{"store_keys", func(c *Config) any { return c.StoreKeys }},
 		{"requestors[].v2_client_id and v2_client_secret", func(c *Config) any { return c.pinned() }},
 		{"shadow", func(c *Config) any { return c.Shadow }},

@@ -296,6 +296,9 @@ func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (
 		HTTPClient: &http.Client{Transport: upstreamTransport()},
 		Breaker:    cfg.breaker(h.Now, logger.With("component", "breaker")),
 		Budget:     cfg.budget(h.Now, h.Sleep)}
+	if client.Budget != nil {
+		client.Budget.Shared = cfg.sharedBuckets(st, "budget", gw.metrics, logger.With("component", "budget"))
+	}
 	tokens, err := cfg.tokenSource(client, gw.store, now, logger.With("component", "tokens"))
 	if err != nil {
 		return nil, err
@@ -315,6 +318,7 @@ func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (
 	gw.throttle = &v1api.Throttle{
 		Limit:          func(requestor string) (v1api.ThrottleLimit, bool) { return gw.cur.Load().limit(requestor) },
 		TrustedProxies: cfg.trustedProxies(), Now: h.Now,
+		Shared: cfg.sharedBuckets(st, "throttle", gw.metrics, logger.With("component", "throttle")),
 	}
 	if gw.shadow == nil {
 		gw.shadow = &compat.Shadow{}

@@ -95,7 +95,8 @@ func (s *Store) Bucket(ctx context.Context, key string, r tokenbucket.Request, i
 	r = r.Resolved()
 	res, err := s.run(ctx, bucketScript, key,
 		strconv.Itoa(int(r.Op)), strconv.FormatInt(r.Now.UnixMicro(), 10),
-		micros(r.Limit.Interval), strconv.Itoa(r.Limit.Burst), micros(r.Limit.Spacing),
+		// An interval under a microsecond is one: the script divides by it.
+		strconv.FormatInt(max(r.Limit.Interval.Microseconds(), 1), 10), strconv.Itoa(r.Limit.Burst), micros(r.Limit.Spacing),
 		micros(r.MaxWait), micros(r.Hold), micros(idle), micros(s.grace())).AsIntSlice()
 	if err != nil {
 		return tokenbucket.Decision{}, opErr("bucket", key, err)
