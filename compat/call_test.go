@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1model"
@@ -94,12 +95,12 @@ func TestIdentifyCallAgreesWithV1API(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := ParseCase(filepath.Base(f), data)
+		c, err := golden.ParseCase(filepath.Base(f), data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		target := strings.NewReplacer("{{code}}", "ABC1234", "{{gateway}}", "http%3A%2F%2Fgw", "{{sandbox}}", "http%3A%2F%2Fsb").Replace(c.Request.Target)
-		req := Request{Method: c.Request.Method, Target: target, Header: c.Request.Header, Body: c.Request.Body}
+		req := golden.Request{Method: c.Request.Method, Target: target, Header: c.Request.Header, Body: c.Request.Body}
 		r, err := req.NewHTTPRequest(context.Background(), "http://gw")
 		if err != nil {
 			t.Fatal(err)

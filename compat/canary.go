@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
-	"github.com/beevik/etree"
-
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/translate/store"
 )
 
@@ -94,7 +92,7 @@ func (rt *Router) serveCanary(w http.ResponseWriter, r *http.Request, call Call)
 	}
 	ctx := context.WithoutCancel(r.Context())
 	keys := []string{store.Key(stickyDevicePrefix, call.Requestor, call.DeviceID)}
-	if code := RegistrationCode(cw.response()); code != "" && call.Op == opRegcodeCreate {
+	if code := golden.RegistrationCode(cw.response()); code != "" && call.Op == opRegcodeCreate {
 		keys = append(keys, store.Key(stickyCodePrefix, code))
 	}
 	for _, k := range keys {
@@ -102,20 +100,4 @@ func (rt *Router) serveCanary(w http.ResponseWriter, r *http.Request, call Call)
 			rt.logger().WarnContext(ctx, "pinning a canary device to translate failed", "error", err.Error())
 		}
 	}
-}
-
-// RegistrationCode reads the code of a registration answer (regcode
-// creation or lookup) in either format; "" when r is none.
-func RegistrationCode(r Response) string {
-	var j struct{ Code string }
-	if json.Unmarshal(r.Body, &j) == nil {
-		return j.Code
-	}
-	doc := etree.NewDocument()
-	if doc.ReadFromBytes(r.Body) == nil && doc.Root() != nil {
-		if e := doc.Root().SelectElement("code"); e != nil {
-			return e.Text()
-		}
-	}
-	return ""
 }

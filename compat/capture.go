@@ -3,6 +3,8 @@ package compat
 import (
 	"bytes"
 	"net/http"
+
+	"github.com/passgw/passgw/compat/golden"
 )
 
 // maxCapture bounds the answer a capture keeps for comparison; a larger
@@ -47,17 +49,17 @@ func (c *capture) Write(p []byte) (int, error) {
 func (c *capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // response is the captured answer with the headers a device acts on.
-func (c *capture) response() Response {
+func (c *capture) response() golden.Response {
 	status := c.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	return Response{Status: status, Header: keepHeaders(c.header), Body: bytes.Clone(c.body.Bytes())}
+	return golden.Response{Status: status, Header: keepHeaders(c.header), Body: bytes.Clone(c.body.Bytes())}
 }
 
 func keepHeaders(h http.Header) http.Header {
 	out := http.Header{}
-	for _, k := range RecordedHeaders() {
+	for _, k := range golden.RecordedHeaders() {
 		if vs := h.Values(k); len(vs) > 0 {
 			out[k] = append([]string(nil), vs...)
 		}
@@ -93,10 +95,10 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.body.Write(p)
 }
 
-func (r *recorder) response() Response {
+func (r *recorder) response() golden.Response {
 	status := r.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	return Response{Status: status, Header: keepHeaders(r.header), Body: bytes.Clone(r.body.Bytes())}
+	return golden.Response{Status: status, Header: keepHeaders(r.header), Body: bytes.Clone(r.body.Bytes())}
 }

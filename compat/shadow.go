@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/passgw/passgw/compat/golden"
 )
 
 // Shadow defaults.
@@ -36,7 +38,7 @@ type Shadow struct {
 	Timeout time.Duration
 	// Ignore are the volatile values left out of comparisons. Nil means
 	// DefaultIgnore().
-	Ignore Ignore
+	Ignore golden.Ignore
 	// Record receives each differing pair, for review (see DiffDir). Nil
 	// means differences are only counted.
 	Record func(*ShadowDiff) error
@@ -86,9 +88,9 @@ type ShadowDiff struct {
 	Endpoint  string
 	Requestor string
 	// Request is the device's call, credentials redacted.
-	Request Request
+	Request golden.Request
 	// V1 is the answer the device got; Translate the gateway's.
-	V1, Translate Response
+	V1, Translate golden.Response
 	// Diff is the unified diff of their canonical forms (V1 as "want").
 	Diff string
 }
@@ -166,7 +168,7 @@ func (rt *Router) shadow(w http.ResponseWriter, r *http.Request, call Call, body
 	}()
 }
 
-func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 Response, translate http.Handler) {
+func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 golden.Response, translate http.Handler) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = DefaultShadowTimeout
@@ -193,9 +195,9 @@ func (s *Shadow) compare(req *http.Request, call Call, body []byte, v1 Response,
 	}
 	ignore := s.Ignore
 	if ignore == nil {
-		ignore = DefaultIgnore()
+		ignore = golden.DefaultIgnore()
 	}
-	d := Compare(v1, got, ignore)
+	d := golden.Compare(v1, got, ignore)
 	s.count(call.Op, func(c *ShadowCount) {
 		if d == "" {
 			c.Match++
@@ -246,7 +248,7 @@ var (
 const redacted = "REDACTED"
 
 // redactedRequest is req as a case stores it, credentials replaced.
-func redactedRequest(req *http.Request, body []byte) Request {
+func redactedRequest(req *http.Request, body []byte) golden.Request {
 	h := http.Header{}
 	for k, vs := range req.Header {
 		for _, v := range vs {
@@ -266,7 +268,7 @@ func redactedRequest(req *http.Request, body []byte) Request {
 	if mt := h.Get("Content-Type"); strings.HasPrefix(mt, "application/x-www-form-urlencoded") {
 		body = []byte(redactQuery(string(body)))
 	}
-	return Request{Method: req.Method, Target: target, Header: h, Body: bytes.Clone(body)}
+	return golden.Request{Method: req.Method, Target: target, Header: h, Body: bytes.Clone(body)}
 }
 
 func redactQuery(raw string) string {
@@ -300,8 +302,8 @@ func (d *ShadowDiff) Archive() []byte {
 		Comment: fmt.Appendf(nil, "Shadow difference on %s, requestor %s, at %s.\nresponse is the v1 answer the device got; translate is the gateway's.\n",
 			d.Endpoint, d.Requestor, d.Time.UTC().Format(time.RFC3339)),
 		Files: []txtar.File{
-			{Name: SectionRequest, Data: d.Request.Format()},
-			{Name: SectionResponse, Data: d.V1.Format()},
+			{Name: golden.SectionRequest, Data: d.Request.Format()},
+			{Name: golden.SectionResponse, Data: d.V1.Format()},
 			{Name: SectionTranslate, Data: d.Translate.Format()},
 			{Name: SectionDiff, Data: []byte(d.Diff)},
 		},

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/passgw/passgw/compat/golden"
 )
 
 const configXML = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><config><requestor>REF30</requestor><mvpds><mvpd><id>AcmeCable</id><displayName>Acme Cable</displayName></mvpd></mvpds></config>`
@@ -129,7 +131,7 @@ func TestShadow(t *testing.T) {
 		if strings.Contains(string(data), "SECRET") {
 			t.Errorf("%s holds a credential:\n%s", f, data)
 		}
-		c, err := ParseCase(filepath.Base(f), data)
+		c, err := golden.ParseCase(filepath.Base(f), data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 )
 
 // goldenOutcome names what a golden case shows: the v1 operation, the
 // status and the format ("-" without a body), with "+enhanced" for an
 // enhanced error body.
-func goldenOutcome(c *compat.Case) string {
+func goldenOutcome(c *golden.Case) string {
 	u, err := url.Parse(c.Request.Target)
 	if err != nil {
 		return "?"

@@ -18,7 +18,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
 
@@ -110,7 +110,7 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Timeout: *timeout,
 		// A device reads a redirect; it does not follow it.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     &compat.ThrottleRetry{Waited: func(time.Duration) { d.throttled.Add(1) }},
+		Transport:     &golden.ThrottleRetry{Waited: func(time.Duration) { d.throttled.Add(1) }},
 	}
 	err = d.run(ctx, func(code string) error {
 		// In the order of Adobe's examples, which url.Values would sort.
@@ -123,7 +123,7 @@ func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 		fmt.Fprintf(stdout, "  signing in as %s on the sandbox's MVPD page\n\n", user)
-		browser := &http.Client{Timeout: *timeout, Transport: &compat.ThrottleRetry{Waited: func(time.Duration) { d.throttled.Add(1) }}}
+		browser := &http.Client{Timeout: *timeout, Transport: &golden.ThrottleRetry{Waited: func(time.Duration) { d.throttled.Add(1) }}}
 		if _, err := sandbox.SignIn(ctx, browser, signInURL, user, password); err != nil {
 			return &exitError{code: exitDeviceRefused, err: fmt.Errorf("sign-in as %s: %w", user, err)}
 		}
@@ -148,7 +148,7 @@ func (d *deviceRun) run(ctx context.Context, signIn func(code string) error, pol
 		if err != nil {
 			return err
 		}
-		code := compat.RegistrationCode(compat.Response{Body: ans.body})
+		code := golden.RegistrationCode(golden.Response{Body: ans.body})
 		if code == "" {
 			return &exitError{code: exitDeviceRefused, err: errors.New("regcode: the answer holds no code")}
 		}

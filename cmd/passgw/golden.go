@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
 
@@ -37,7 +37,7 @@ type goldenHooks struct {
 }
 
 func runGolden(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return golden(ctx, args, stdout, stderr, goldenHooks{})
+	return goldenCommand(ctx, args, stdout, stderr, goldenHooks{})
 }
 
 const goldenUsage = `usage: passgw golden record|check|replay [flags] DIR
@@ -67,7 +67,7 @@ not be run to an answer (target down, still throttled, a broken case) or, with -
 skipped.
 `
 
-func golden(ctx context.Context, args []string, stdout, stderr io.Writer, hooks goldenHooks) error {
+func goldenCommand(ctx context.Context, args []string, stdout, stderr io.Writer, hooks goldenHooks) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, goldenUsage)
 		return usageError("golden: record, check or replay?")
@@ -111,7 +111,7 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 		return usageError("golden %s: --target URL and one DIR are required", mode)
 	}
 	dir := fs.Arg(0)
-	rn := &compat.Runner{Target: *target, Vars: map[string]string{}, Header: http.Header{}, Clock: hooks.Clock}
+	rn := &golden.Runner{Target: *target, Vars: map[string]string{}, Header: http.Header{}, Clock: hooks.Clock}
 	for _, v := range vars {
 		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" {
@@ -137,13 +137,13 @@ func goldenRun(ctx context.Context, mode string, args []string, stdout, stderr i
 	if *browser {
 		// The browser's calls count against the same address's allowance
 		// as the device's, so they wait out a 429 too.
-		client := &http.Client{Timeout: 30 * time.Second, Transport: &compat.ThrottleRetry{}}
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &golden.ThrottleRetry{}}
 		rn.Browser = func(ctx context.Context, location, user, password string) error {
 			_, err := sandbox.SignIn(ctx, client, location, user, password)
 			return err
 		}
 	}
-	scenarios, err := compat.LoadScenarios(dir)
+	scenarios, err := golden.LoadScenarios(dir)
 	if err != nil {
 		return &exitError{code: exitGoldenErrors, err: err}
 	}
@@ -174,7 +174,7 @@ type goldenTally struct {
 }
 
 // add reports one result (and, recording, writes its answer).
-func (t *goldenTally) add(mode, name string, res compat.Result, stdout io.Writer) error {
+func (t *goldenTally) add(mode, name string, res golden.Result, stdout io.Writer) error {
 	t.throttled += res.Throttled
 	switch {
 	case res.Skipped != "":
@@ -214,13 +214,13 @@ func (t *goldenTally) summary(mode string) string {
 }
 
 // parseIgnore reads the --ignore list.
-func parseIgnore(s string) (compat.Ignore, error) {
-	var out compat.Ignore
+func parseIgnore(s string) (golden.Ignore, error) {
+	var out golden.Ignore
 	for _, sel := range strings.Split(s, ",") {
 		switch sel = strings.TrimSpace(sel); sel {
 		case "", "none":
 		case "default":
-			out = append(out, compat.DefaultIgnore()...)
+			out = append(out, golden.DefaultIgnore()...)
 		default:
 			if kind, name, ok := strings.Cut(sel, ":"); ok && name == "" {
 				return nil, fmt.Errorf("--ignore: selector %q names nothing after %s:", sel, kind)
@@ -255,17 +255,17 @@ func goldenReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return serveUntilDone(ctx, &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}, ln, 5*time.Second)
 }
 
-// newReplay loads every case under dir into a compat.Replay.
-func newReplay(dir string, logger *slog.Logger) (*compat.Replay, int, error) {
-	scenarios, err := compat.LoadScenarios(dir)
+// newReplay loads every case under dir into a golden.Replay.
+func newReplay(dir string, logger *slog.Logger) (*golden.Replay, int, error) {
+	scenarios, err := golden.LoadScenarios(dir)
 	if err != nil {
 		return nil, 0, err
 	}
-	var cases []*compat.Case
+	var cases []*golden.Case
 	for _, sc := range scenarios {
 		for _, st := range sc.Steps {
 			cases = append(cases, st.Case)
 		}
 	}
-	return compat.NewReplay(cases, logger), len(cases), nil
+	return golden.NewReplay(cases, logger), len(cases), nil
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 )
 
 // runPassgw runs the built passgw with args to its end and returns its
@@ -89,11 +89,11 @@ func writeCISuite(t *testing.T) (string, int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := compat.ParseCase(step, data)
+			c, err := golden.ParseCase(step, data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.Response = compat.Response{}
+			c.Response = golden.Response{}
 			if err := os.WriteFile(filepath.Join(dir, scenario, step+".txtar"), c.Format(), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestGoldenRecordCheckDefaultServe(t *testing.T) {
 		t.Errorf("golden record waited out no 429: the throttles did not act, so the test proves nothing of the retries\n%s", out)
 	}
 	t.Log(m[0])
-	scenarios, err := compat.LoadScenarios(dir)
+	scenarios, err := golden.LoadScenarios(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -60,15 +60,15 @@ func scenarioDirs(t *testing.T) []string {
 }
 
 // readSteps loads the steps of one scenario directory, in name order.
-func readSteps(t *testing.T, dir string) []compat.Step {
+func readSteps(t *testing.T, dir string) []golden.Step {
 	t.Helper()
-	scenarios, err := compat.LoadScenarios(dir)
+	scenarios, err := golden.LoadScenarios(dir)
 	if err != nil || len(scenarios) != 1 {
 		t.Fatalf("%s: %d scenarios, %v", dir, len(scenarios), err)
 	}
 	for _, st := range scenarios[0].Steps {
 		for _, x := range st.Case.Extra {
-			if x.Name != compat.SectionClock && x.Name != compat.SectionBrowser {
+			if x.Name != golden.SectionClock && x.Name != golden.SectionBrowser {
 				t.Fatalf("%s: unknown section %q", st.Path, x.Name)
 			}
 		}
@@ -83,13 +83,13 @@ func runScenario(t *testing.T, dir string) {
 }
 
 // playScenario runs the steps of dir against a fresh world with a
-// compat.Runner, nothing ignored, and returns one report (file name and
+// golden.Runner, nothing ignored, and returns one report (file name and
 // unified diff) per answer that differs from the recorded one. With update
 // it rewrites those responses instead.
 func playScenario(t *testing.T, dir string, update bool) []string {
 	w := newTestWorld(t)
 	steps := readSteps(t, dir)
-	rn := &compat.Runner{
+	rn := &golden.Runner{
 		Target: w.URL,
 		Client: w.client,
 		Vars:   map[string]string{"sandbox": w.sandbox.URL},
@@ -115,7 +115,7 @@ func playScenario(t *testing.T, dir string, update bool) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var reports []string
-	for _, res := range rn.Run(ctx, compat.Scenario{Dir: dir, Steps: steps}) {
+	for _, res := range rn.Run(ctx, golden.Scenario{Dir: dir, Steps: steps}) {
 		name := filepath.Base(res.Step.Path)
 		switch {
 		case res.Err != nil || res.Skipped != "":
@@ -142,16 +142,16 @@ func playScenario(t *testing.T, dir string, update bool) []string {
 // device acts on, plus those a login web app's browser acts on (CORS) and
 // the Allow of a 405.
 func goldenHeaders() []string {
-	return append(compat.RecordedHeaders(), "Allow", "Vary",
+	return append(golden.RecordedHeaders(), "Allow", "Vary",
 		"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods",
 		"Access-Control-Allow-Headers", "Access-Control-Expose-Headers")
 }
 
 // unrecordedHeaders reports the golden headers got carries and want does
-// not: compat.Compare looks only at the headers the recording holds and at
+// not: golden.Compare looks only at the headers the recording holds and at
 // its own default set, and a CORS grant the recording lacks is a
 // difference.
-func unrecordedHeaders(want, got compat.Response) string {
+func unrecordedHeaders(want, got golden.Response) string {
 	var extra []string
 	for _, k := range goldenHeaders() {
 		if len(want.Header.Values(k)) == 0 && len(got.Header.Values(k)) > 0 {

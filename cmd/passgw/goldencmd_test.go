@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 )
 
 // checkArgs are the golden check arguments that reproduce TestGolden's
@@ -43,7 +43,7 @@ func TestGoldenCommandCheck(t *testing.T) {
 			t.Parallel()
 			w := newTestWorld(t)
 			var out, errOut bytes.Buffer
-			err := golden(context.Background(), checkArgs(w, dir), &out, &errOut, worldClock(w))
+			err := goldenCommand(context.Background(), checkArgs(w, dir), &out, &errOut, worldClock(w))
 			n, _ := filepath.Glob(filepath.Join(dir, "*.txtar"))
 			summary := fmt.Sprintf("golden check: %d passed, 0 failed, 0 errors, 0 skipped, 0 retried after 429\n", len(n))
 			if err != nil || !strings.HasSuffix(out.String(), summary) {
@@ -61,7 +61,7 @@ func TestGoldenCommandDetectsChanges(t *testing.T) {
 	})
 	w := newTestWorld(t)
 	var out, errOut bytes.Buffer
-	err := golden(context.Background(), checkArgs(w, dst), &out, &errOut, worldClock(w))
+	err := goldenCommand(context.Background(), checkArgs(w, dst), &out, &errOut, worldClock(w))
 	if !errors.Is(err, errGoldenDiffers) {
 		t.Fatalf("golden check returned %v, want errGoldenDiffers\n%s", err, out.String())
 	}
@@ -94,7 +94,7 @@ func TestGoldenCommandLiveTarget(t *testing.T) {
 	args := []string{"check", "--target", w.URL, "--ignore", "none", "--var", "sandbox=" + w.sandbox.URL,
 		"--header", "X-Forwarded-For: " + deviceIP, dir}
 	var out bytes.Buffer
-	if err := golden(context.Background(), args, &out, &bytes.Buffer{}, goldenHooks{}); err != nil {
+	if err := goldenCommand(context.Background(), args, &out, &bytes.Buffer{}, goldenHooks{}); err != nil {
 		t.Fatalf("golden check: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -110,7 +110,7 @@ func TestGoldenCommandLiveTarget(t *testing.T) {
 	}
 	// With --no-skips the same run fails, exit status 3.
 	out.Reset()
-	err := golden(context.Background(), append([]string{"check", "--no-skips"}, args[1:]...), &out, &bytes.Buffer{}, goldenHooks{})
+	err := goldenCommand(context.Background(), append([]string{"check", "--no-skips"}, args[1:]...), &out, &bytes.Buffer{}, goldenHooks{})
 	if exitStatus(err) != exitGoldenErrors || !strings.Contains(out.String(), "11 skipped") {
 		t.Errorf("golden check --no-skips: %v (exit status %d)\n%s", err, exitStatus(err), out.String())
 	}
@@ -129,11 +129,11 @@ func TestGoldenCommandRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := compat.ParseCase(filepath.Base(f), data)
+			c, err := golden.ParseCase(filepath.Base(f), data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.Response = compat.Response{}
+			c.Response = golden.Response{}
 			if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), c.Format(), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestGoldenCommandRecord(t *testing.T) {
 		w := newTestWorld(t)
 		args := append([]string{"record"}, checkArgs(w, dst)[1:]...)
 		var out bytes.Buffer
-		if err := golden(context.Background(), args, &out, &bytes.Buffer{}, worldClock(w)); err != nil {
+		if err := goldenCommand(context.Background(), args, &out, &bytes.Buffer{}, worldClock(w)); err != nil {
 			t.Fatalf("golden record: %v\n%s", err, out.String())
 		}
 		if want := fmt.Sprintf("golden record: %d written, 0 unchanged, 0 errors, 0 skipped, 0 retried after 429\n", len(files)); !strings.HasSuffix(out.String(), want) {
@@ -186,7 +186,7 @@ func copyScenario(t *testing.T, src string, edits map[string][2]string) string {
 
 // replayServer serves the cases under dir, as `passgw golden replay` does,
 // on an in-process HTTP server.
-func replayServer(t *testing.T, dir string) (*compat.Replay, *httptest.Server) {
+func replayServer(t *testing.T, dir string) (*golden.Replay, *httptest.Server) {
 	t.Helper()
 	rp, _, err := newReplay(dir, slog.New(slog.DiscardHandler))
 	if err != nil {

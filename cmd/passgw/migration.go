@@ -22,7 +22,7 @@ type ShadowConfig struct {
 	// Timeout bounds one translated call. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
 	// Ignore are the compat selectors of values not compared. Default:
-	// compat.DefaultIgnore (what a live v1 varies: registration id, times
+	// golden.DefaultIgnore (what a live v1 varies: registration id, times
 	// and device information, expiries, media tokens, traces).
 	Ignore []string `yaml:"ignore"`
 	// LogDir receives one txtar file per difference (the device's call,

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
@@ -63,7 +64,7 @@ type rawExchange struct {
 	Body   []byte
 }
 
-func sendRaw(t *testing.T, base string, r compat.Request) rawExchange {
+func sendRaw(t *testing.T, base string, r golden.Request) rawExchange {
 	t.Helper()
 	if r.Header.Get("X-Forwarded-For") == "" {
 		r.Header = r.Header.Clone()
@@ -107,7 +108,7 @@ func TestPassthroughOnReplay(t *testing.T) {
 	_, direct := replayServer(t, root)
 	w := newModeWorld(t, func(c *Config) { c.Mode, c.V1Upstream = "passthrough", upstream.URL }, hooks{})
 
-	scenarios, err := compat.LoadScenarios(root)
+	scenarios, err := golden.LoadScenarios(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestPassthroughOnReplay(t *testing.T) {
 			if viaGateway.Status != st.Case.Response.Status {
 				t.Errorf("%s: status %d, recorded %d", st.Path, viaGateway.Status, st.Case.Response.Status)
 			}
-			if c := compat.RegistrationCode(compat.Response{Body: viaGateway.Body}); viaGateway.Status == 201 && c != "" {
+			if c := golden.RegistrationCode(golden.Response{Body: viaGateway.Body}); viaGateway.Status == 201 && c != "" {
 				codes = append(codes, c)
 			}
 			n++
@@ -209,7 +210,7 @@ func TestShadowOnReplay(t *testing.T) {
 				// More slots than calls: none is skipped.
 				c.Shadow.Concurrency = 32
 			}, hooks{Shadow: sh})
-			scenarios, err := compat.LoadScenarios(dir)
+			scenarios, err := golden.LoadScenarios(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestShadowOnReplay(t *testing.T) {
 
 			for _, st := range readOnly {
 				got := sendRaw(t, w.URL, st.Case.Request)
-				if got.Status != st.Case.Response.Status || string(got.Body) != compat.ReplayText(string(st.Case.Response.Body), upstream.URL) {
+				if got.Status != st.Case.Response.Status || string(got.Body) != golden.ReplayText(string(st.Case.Response.Body), upstream.URL) {
 					t.Errorf("%s: the device did not get v1's answer: %d %s", st.Path, got.Status, got.Body)
 				}
 			}
@@ -257,7 +258,7 @@ func TestShadowOnReplay(t *testing.T) {
 			hitsBefore := len(rp.Hits())
 			for _, st := range changing {
 				got := sendRaw(t, w.URL, st.Case.Request)
-				if got.Status != st.Case.Response.Status || string(got.Body) != compat.ReplayText(string(st.Case.Response.Body), upstream.URL) {
+				if got.Status != st.Case.Response.Status || string(got.Body) != golden.ReplayText(string(st.Case.Response.Body), upstream.URL) {
 					t.Errorf("%s: the device did not get v1's answer: %d %s", st.Path, got.Status, got.Body)
 				}
 			}
@@ -397,7 +398,7 @@ func TestCanaryStickyAcrossInstances(t *testing.T) {
 	none := newModeWorld(t, canary(0), hooks{Store: st})
 
 	resp, body := all.do("POST", "/reggie/v1/REF30/regcode.json", map[string]string{"X-Forwarded-For": deviceIP}, "deviceId=dev-canary")
-	code := compat.RegistrationCode(compat.Response{Body: body})
+	code := golden.RegistrationCode(golden.Response{Body: body})
 	if resp.StatusCode != 201 || code == "" || len(all.sandbox.Requests()) == 0 {
 		t.Fatalf("registration at 100%%: %d %s", resp.StatusCode, body)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v1api"
 )
@@ -40,7 +40,7 @@ type sampleRule struct {
 type undocumented string
 
 // sampleRuleFor finds the rule for a golden case by its request and answer.
-func sampleRuleFor(c *compat.Case) (sampleRule, undocumented) {
+func sampleRuleFor(c *golden.Case) (sampleRule, undocumented) {
 	u, err := url.Parse(c.Request.Target)
 	if err != nil {
 		return sampleRule{}, "unparsable target"
@@ -192,7 +192,7 @@ func TestGoldenMatchesSamples(t *testing.T) {
 						}
 					}
 					if !slices.Equal(shared, wantOrder) {
-						t.Errorf("order differs from %s:\n%s", s, compat.UnifiedDiff(s, "golden", wantOrder, shared))
+						t.Errorf("order differs from %s:\n%s", s, golden.UnifiedDiff(s, "golden", wantOrder, shared))
 					}
 					if i == 0 && rule.complete {
 						for _, l := range want {

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/compat/golden"
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -173,7 +173,7 @@ func TestShutdownDrainsShadow(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw := startServe(t, "gateway", path, "127.0.0.1:0")
-	scenarios, err := compat.LoadScenarios(dir)
+	scenarios, err := golden.LoadScenarios(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package compat
+package golden
 
 import (
 	"bytes"
@@ -61,7 +61,7 @@ func LoadScenarios(root string) ([]Scenario, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("compat: %w", err)
+		return nil, fmt.Errorf("golden: %w", err)
 	}
 	var out []Scenario
 	for dir, files := range byDir {
@@ -70,7 +70,7 @@ func LoadScenarios(root string) ([]Scenario, error) {
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
-				return nil, fmt.Errorf("compat: %w", err)
+				return nil, fmt.Errorf("golden: %w", err)
 			}
 			c, err := ParseCase(filepath.Base(f), data)
 			if err != nil {
@@ -82,7 +82,7 @@ func LoadScenarios(root string) ([]Scenario, error) {
 	}
 	slices.SortFunc(out, func(a, b Scenario) int { return cmp.Compare(a.Dir, b.Dir) })
 	if len(out) == 0 {
-		return nil, fmt.Errorf("compat: no .txtar cases under %s", root)
+		return nil, fmt.Errorf("golden: no .txtar cases under %s", root)
 	}
 	return out, nil
 }
@@ -332,7 +332,7 @@ func (rn *Runner) send(ctx context.Context, client *http.Client, c *Case, vars m
 			if errors.As(err, &uerr) {
 				err = uerr.Err
 			}
-			return Response{}, throttled, fmt.Errorf("compat: %s %s: %w", r.Method, req.URL.Path, err)
+			return Response{}, throttled, fmt.Errorf("golden: %s %s: %w", r.Method, req.URL.Path, err)
 		}
 		wait, again := throttleWait(resp)
 		got, err := ReadResponse(resp, headers)
@@ -347,10 +347,10 @@ func (rn *Runner) send(ctx context.Context, client *http.Client, c *Case, vars m
 		}
 		throttled++
 		if throttled >= attempts {
-			return Response{}, throttled, fmt.Errorf("compat: %s %s: %w (%d attempts)", r.Method, req.URL.Path, ErrThrottled, attempts)
+			return Response{}, throttled, fmt.Errorf("golden: %s %s: %w (%d attempts)", r.Method, req.URL.Path, ErrThrottled, attempts)
 		}
 		if err := rn.sleep(ctx, wait); err != nil {
-			return Response{}, throttled, fmt.Errorf("compat: %s %s: waiting out a 429: %w", r.Method, req.URL.Path, err)
+			return Response{}, throttled, fmt.Errorf("golden: %s %s: waiting out a 429: %w", r.Method, req.URL.Path, err)
 		}
 	}
 }

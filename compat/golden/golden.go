@@ -1,7 +1,12 @@
-// Package compat holds the phased-migration tooling of passgw. Its golden
-// cases record one v1 HTTP exchange each, so that a target (the real v1
-// service, the gateway, a recorded stand-in) can be checked against what
-// devices expect.
+// Package golden is passgw's golden-file tooling for v1 answers: cases that
+// record one v1 HTTP exchange each (ParseCase, Format), their comparison with
+// volatile values ignored (Compare, Canonical, UnifiedDiff), scenarios that
+// replay a device's steps against a target and record or check its answers
+// (LoadScenarios, Runner), and a stand-in v1 service serving recorded cases
+// (Replay). A target (the real v1 service, the gateway, a recorded stand-in)
+// is so checked against what devices expect; `passgw golden
+// record|check|replay` and the shadow comparisons of the migration router
+// (package compat) are built on it.
 //
 // A case is a txtar archive: a free-text comment, optional extra sections
 // (kept in order, for whoever runs the case), and the sections "request" and
@@ -24,12 +29,13 @@
 // read; the body is everything after the blank line that ends the head, less
 // the one newline the archive format adds after it. A body line must not
 // start with "-- " (txtar would read it as a section marker).
-package compat
+package golden
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +43,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/beevik/etree"
 	"golang.org/x/tools/txtar"
 )
 
@@ -48,7 +55,7 @@ const (
 
 // ErrNoRequest is returned by ParseCase for an archive without a request
 // section.
-var ErrNoRequest = errors.New("compat: case has no request section")
+var ErrNoRequest = errors.New("golden: case has no request section")
 
 // Case is one recorded HTTP exchange.
 type Case struct {
@@ -101,20 +108,20 @@ func ParseCase(name string, data []byte) (*Case, error) {
 		switch f.Name {
 		case SectionRequest:
 			if haveReq {
-				return nil, fmt.Errorf("compat: case %s: two request sections", name)
+				return nil, fmt.Errorf("golden: case %s: two request sections", name)
 			}
 			haveReq = true
 			c.Request, err = ParseRequest(f.Data)
 		case SectionResponse:
 			if c.Response.Status != 0 {
-				return nil, fmt.Errorf("compat: case %s: two response sections", name)
+				return nil, fmt.Errorf("golden: case %s: two response sections", name)
 			}
 			c.Response, err = ParseResponse(f.Data)
 		default:
 			c.Extra = append(c.Extra, f)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("compat: case %s: %w", name, err)
+			return nil, fmt.Errorf("golden: case %s: %w", name, err)
 		}
 	}
 	if !haveReq {
@@ -225,7 +232,7 @@ func (r Request) NewHTTPRequest(ctx context.Context, baseURL string) (*http.Requ
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, strings.TrimSuffix(baseURL, "/")+r.Target, body)
 	if err != nil {
-		return nil, fmt.Errorf("compat: %w", err)
+		return nil, fmt.Errorf("golden: %w", err)
 	}
 	for k, vs := range r.Header {
 		if http.CanonicalHeaderKey(k) == "Host" {
@@ -244,7 +251,7 @@ func ReadResponse(resp *http.Response, headers []string) (Response, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return Response{}, fmt.Errorf("compat: reading response: %w", err)
+		return Response{}, fmt.Errorf("golden: reading response: %w", err)
 	}
 	if headers == nil {
 		headers = RecordedHeaders()
@@ -256,4 +263,20 @@ func ReadResponse(resp *http.Response, headers []string) (Response, error) {
 		}
 	}
 	return Response{Status: resp.StatusCode, Header: h, Body: body}, nil
+}
+
+// RegistrationCode reads the code of a registration answer (regcode
+// creation or lookup) in either format; "" when r is none.
+func RegistrationCode(r Response) string {
+	var j struct{ Code string }
+	if json.Unmarshal(r.Body, &j) == nil {
+		return j.Code
+	}
+	doc := etree.NewDocument()
+	if doc.ReadFromBytes(r.Body) == nil && doc.Root() != nil {
+		if e := doc.Root().SelectElement("code"); e != nil {
+			return e.Text()
+		}
+	}
+	return ""
 }

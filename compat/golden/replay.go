@@ -1,4 +1,4 @@
-package compat
+package golden
 
 import (
 	"fmt"
@@ -63,7 +63,7 @@ func (rp *Replay) Hits() []Hit {
 
 // ServeHTTP implements http.Handler.
 func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, DefaultMaxBodyBytes))
+	body, _ := io.ReadAll(io.LimitReader(r.Body, v1api.DefaultMaxBodyBytes))
 	query := v1api.ParseQuery(r.URL.RawQuery)
 	form := v1api.ParseForm(r.Header.Get("Content-Type"), body)
 	var matching []*Case
