@@ -20,6 +20,7 @@ import (
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1api"
+	"github.com/passgw/passgw/v1api/callerauth"
 	"github.com/passgw/passgw/v2client"
 )
 
@@ -52,6 +53,12 @@ type gateway struct {
 	// the store's timeout whatever the number of store operations its call
 	// needs. The in-memory store does not stall.
 	callScope bool
+
+	// dcrKey is the device DCR key kept in the store (when no dcr_keys
+	// are configured), resolved once for the life of the process so that
+	// a reload on an emptied store does not sign with another; nil until
+	// first needed.
+	dcrKey atomic.Pointer[callerauth.Key]
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -128,9 +127,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if cfg.Store != "memory" {
-		// Credentials this instance holds are written back whenever the
-		// shared store loses them (see RELIABILITY.md).
+		// Credentials this instance holds, and the device DCR key it signs
+		// with, are written back whenever the shared store loses them (see
+		// RELIABILITY.md).
 		g.Go(func() error { tokens.KeepStored(ctx, v2client.DefaultKeepInterval); return nil })
+		g.Go(func() error { gw.keepSharedKey(ctx, v2client.DefaultKeepInterval); return nil })
 	}
 	gw.level, gw.source, gw.opsApart = level, src, cfg.Ops.Addr != ""
 	gw.cur.Load().hash = configHash(raw) // before any call
@@ -359,7 +360,7 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cfg.keyRing(context.Background(), st, rand.Reader)
+	keys, err := cfg.keyRing(func() (callerauth.Key, error) { return gw.sharedKey(cfg, prev == nil) })
 	if err != nil {
 		return nil, err
 	}

@@ -79,3 +79,58 @@ func SharedKey(ctx context.Context, st store.Store, random io.Reader) (Key, erro
 func encodeKey(k Key) string {
 	return k.ID + ":" + base64.RawURLEncoding.EncodeToString(k.Secret)
 }
+
+// AdoptSharedKey is SharedKey for an instance starting among others on a
+// shared store: when the store holds no key (flushed, restarted empty,
+// evicted), it first waits up to wait, reading every poll, for a running
+// instance to write its key back (WriteBackSharedKey), so that instances
+// keep one key and the device credentials they issued stay valid. Only
+// when none appears does it generate one.
+func AdoptSharedKey(ctx context.Context, st store.Store, random io.Reader, wait, poll time.Duration) (Key, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		b, err := st.Get(ctx, sharedKeyName)
+		switch {
+		case err == nil:
+			k, err := ParseKey(string(b))
+			if err != nil {
+				return Key{}, fmt.Errorf("callerauth: the DCR key in the store: %w", err)
+			}
+			return k, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return Key{}, fmt.Errorf("callerauth: reading the DCR key: %w", err)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return SharedKey(ctx, st, random)
+		}
+		t := time.NewTimer(min(poll, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Key{}, fmt.Errorf("callerauth: waiting for the DCR key: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// WriteBackSharedKey makes st hold k, the DCR key in use, when it holds
+// none, and reports whether it wrote it; differs reports that st holds
+// another key (an instance that started on an emptied store before the
+// write-back generated it), whose device credentials and k's are not
+// accepted by each other's instances.
+func WriteBackSharedKey(ctx context.Context, st store.Store, k Key) (written, differs bool, err error) {
+	enc := encodeKey(k)
+	written, err = st.SetNX(ctx, sharedKeyName, []byte(enc), 0)
+	if err != nil || written {
+		return written, false, err
+	}
+	b, err := st.Get(ctx, sharedKeyName)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, false, nil // deleted again meanwhile: written next round
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("callerauth: reading the DCR key: %w", err)
+	}
+	return false, string(b) != enc, nil
+}

@@ -152,3 +152,81 @@ func TestSharedKeyBrokenValue(t *testing.T) {
 		t.Errorf("store error = %v, want it wrapped", err)
 	}
 }
+
+// TestWriteBackSharedKey: the key in use is written back into a store that
+// lost it, left alone in a store that holds it, and another key in the
+// store is reported.
+func TestWriteBackSharedKey(t *testing.T) {
+	c := newClock()
+	st := store.NewMemory(c.Now)
+	ctx := context.Background()
+	k, err := SharedKey(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := GenerateKey(SharedKeyID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name             string
+		before           func()
+		key              Key
+		written, differs bool
+	}{
+		{"held", func() {}, k, false, false},
+		{"lost", func() { _ = st.Delete(ctx, sharedKeyName) }, k, true, false},
+		{"back", func() {}, k, false, false},
+		{"another in the store", func() { _ = st.Set(ctx, sharedKeyName, []byte(encodeKey(other)), 0) }, k, false, true},
+	}
+	for _, s := range steps {
+		s.before()
+		written, differs, err := WriteBackSharedKey(ctx, st, s.key)
+		if err != nil || written != s.written || differs != s.differs {
+			t.Errorf("%s: written %v, differs %v, %v; want %v, %v", s.name, written, differs, err, s.written, s.differs)
+		}
+	}
+	if got, err := SharedKey(ctx, st, nil); err != nil || !bytes.Equal(got.Secret, other.Secret) {
+		t.Errorf("the write-back replaced another key in the store: %v", err)
+	}
+}
+
+// TestAdoptSharedKey: an instance starting on a store that lost the key
+// takes the one a running instance writes back within the wait, and
+// generates one only when none comes.
+func TestAdoptSharedKey(t *testing.T) {
+	c := newClock()
+	ctx := context.Background()
+	running, err := GenerateKey(SharedKeyID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.NewMemory(c.Now)
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_, _, err := WriteBackSharedKey(ctx, st, running)
+		done <- err
+	}()
+	got, err := AdoptSharedKey(ctx, st, nil, 5*time.Second, 10*time.Millisecond)
+	if err != nil || !bytes.Equal(got.Secret, running.Secret) {
+		t.Errorf("adopted another key than the running instance's (%v)", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	empty := store.NewMemory(c.Now)
+	fresh, err := AdoptSharedKey(ctx, empty, nil, 20*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := SharedKey(ctx, empty, nil); err != nil || !bytes.Equal(kept.Secret, fresh.Secret) {
+		t.Errorf("the key generated after the wait is not the one kept in the store (%v)", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := AdoptSharedKey(cancelled, store.NewMemory(c.Now), nil, time.Second, 10*time.Millisecond); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled wait: %v", err)
+	}
+}
