@@ -75,6 +75,9 @@ type Guard struct {
 	Now func() time.Time
 	// Logger receives a line per switch. Nil means slog.Default().
 	Logger *slog.Logger
+	// Memory, when set and Sticky, keeps the switches so that they
+	// survive a restart (see Restore). Nil keeps them in the process.
+	Memory GuardMemory
 
 	once  sync.Once
 	table *guardTable
@@ -237,6 +240,7 @@ func (g *Guard) observe(key, host string, failed bool) {
 	}
 	g.logger().Error("the v1 upstream stopped answering; the requestor's calls are now answered through translate ("+next+")",
 		"requestor", guardName(key), "reason", reason)
+	g.remember(GuardStatus{Requestor: guardName(key), Since: now, Reason: reason, Sticky: g.Sticky})
 	if g.Switched != nil {
 		g.Switched(guardName(key), true)
 	}
@@ -280,7 +284,14 @@ func (g *Guard) Release(requestor, why string) bool {
 	if key == GuardDefault {
 		key = ""
 	}
-	return g.restore(key, why)
+	if g.restore(key, why) {
+		return true
+	}
+	if g != nil {
+		// What another instance on the store kept.
+		g.forget(guardName(key))
+	}
+	return false
 }
 
 func (g *Guard) restore(key, why string) bool {
@@ -296,6 +307,7 @@ func (g *Guard) restore(key, why string) bool {
 	}
 	*s = guardState{}
 	t.mu.Unlock()
+	g.forget(guardName(key))
 	g.logger().Warn("the requestor goes back to its configured mode ("+why+")", "requestor", guardName(key))
 	if g.Switched != nil {
 		g.Switched(guardName(key), false)

@@ -84,8 +84,9 @@ func (g *V1GuardConfig) provision(bad func(field, format string, args ...any)) {
 }
 
 // v1Guard is the end-of-life guard of the configuration; nil when off or
-// when no requestor leaves translate.
-func (c *Config) v1Guard(now func() time.Time, switched func(string, bool), logger *slog.Logger) *compat.Guard {
+// when no requestor leaves translate. A sticky guard keeps its switches in
+// st, so that they survive a restart.
+func (c *Config) v1Guard(st store.Store, now func() time.Time, switched func(string, bool), logger *slog.Logger) *compat.Guard {
 	if c.V1Guard.Off || !c.migrating() {
 		return nil
 	}
@@ -98,6 +99,7 @@ func (c *Config) v1Guard(now func() time.Time, switched func(string, bool), logg
 		Switched: switched,
 		Now:      now,
 		Logger:   logger.With("component", "v1guard"),
+		Memory:   compat.StoreGuardMemory{Store: st},
 	}
 }
 

@@ -413,10 +413,13 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen.guard = cfg.v1Guard(h.Now, gw.metrics.V1Fallback, logger)
+	gen.guard = cfg.v1Guard(st, h.Now, gw.metrics.V1Fallback, logger)
 	if gen.guard != nil {
 		if prev != nil {
 			gen.guard.Continue(prev.guard)
+		} else if err := gen.guard.Restore(context.Background(), cfg.guarded()); err != nil {
+			logger.Error("the v1 guard's switches kept in the store could not be read; requestors switched before this start go to v1 until the guard switches them again",
+				"component", "v1guard", "error", err)
 		}
 		for _, id := range cfg.guarded() {
 			gw.metrics.V1GuardWatches(id)

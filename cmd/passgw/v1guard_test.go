@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/compat"
+	"github.com/passgw/passgw/internal/redistest"
 	"github.com/passgw/passgw/internal/testenv"
 )
 
@@ -322,4 +323,90 @@ func opsURLOf(t *testing.T, p *proc) string {
 		t.Fatalf("%s printed no operator listener:\n%s", p.name, p.stdout)
 	}
 	return m[1]
+}
+
+// TestV1GuardStickySurvivesRestart: a sticky switch of the guard is kept in
+// the shared store, so that a restarted instance, and one added later,
+// answer the requestor through translate from their first call instead of
+// relaying 502s from a v1 that is gone until they count enough failures
+// again; an operator's release drops it for the next start too.
+func TestV1GuardStickySurvivesRestart(t *testing.T) {
+	redis := redistest.Start(t)
+	sb := startSandboxProc(t)
+	const token = "ops-token-of-the-test-0123"
+	cfg := fmt.Sprintf(`upstream: %s
+store: %s
+log_buffer: {off: true}
+throttle: {off: true}
+upstream_budget: {off: true}
+dcr_keys: [%q]
+ops: {token: %s}
+v1_upstream: %s
+v1_guard: {sticky: true, min_calls: 5, failure_share: 0.5}
+requestors:
+  - id: REF30
+    software_statement: %s
+    domain_name: example.com
+    redirect_url: %s
+    mode: passthrough
+`, sb.URL, redis.URL(), procDCRKey, token, "http://"+closedAddr(t), sandboxStatement, procRedirect)
+	path := filepath.Join(t.TempDir(), "passgw.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(base string) int {
+		t.Helper()
+		resp, err := http.Get(base + "/api/v1/config/REF30?format=json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	fallback := func(p *proc) float64 {
+		return scrapeURL(t, p.URL)[testenv.MetricSeries("passgw_v1_fallback", map[string]string{"requestor": "REF30"})]
+	}
+
+	a := startServe(t, "A", path, "127.0.0.1:0")
+	testenv.Eventually(t, "A switching REF30 to translate", 10*time.Second, func() error {
+		if status := config(a.URL); status != http.StatusOK {
+			return fmt.Errorf("config answered %d", status)
+		}
+		return nil
+	})
+	a.kill()
+
+	for _, name := range []string{"A restarted", "B added"} {
+		p := startServe(t, name, path, "127.0.0.1:0")
+		if v := fallback(p); v != 1 {
+			t.Errorf("%s: passgw_v1_fallback{requestor=REF30} = %v at start, want 1", name, v)
+		}
+		if status := config(p.URL); status != http.StatusOK {
+			t.Errorf("%s: the first config call answered %d, want 200 through translate", name, status)
+		}
+		if !strings.Contains(p.stderr.String(), "switched to translate before this start") {
+			t.Errorf("%s: the restored switch is not logged:\n%s", name, p.stderr)
+		}
+		if name == "B added" {
+			req, _ := http.NewRequest(http.MethodPost, p.URL+"/ops/v1-guard/release?requestor=REF30", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("release: %d", resp.StatusCode)
+			}
+		}
+		p.kill()
+	}
+
+	released := startServe(t, "after the release", path, "127.0.0.1:0")
+	if v := fallback(released); v != 0 {
+		t.Errorf("after the release: passgw_v1_fallback{requestor=REF30} = %v at start, want 0", v)
+	}
+	if status := config(released.URL); status != http.StatusBadGateway {
+		t.Errorf("after the release: config answered %d, want v1's 502 until the guard switches again", status)
+	}
 }
