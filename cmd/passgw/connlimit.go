@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -215,4 +216,26 @@ func (c *cappedConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// fdReserve is the file descriptors kept out of connections.max's reach:
+// the connections to Adobe (up to 512 idle ones), to Redis, the operator
+// listener, log and trace exporters.
+const fdReserve = 1024
+
+// capAboveFileLimit says why connections.max can exhaust the open-file
+// limit, or "" when it cannot: a listener that runs out of descriptors
+// fails every accept, and the gateway its upstream and store calls, before
+// the cap is reached.
+func capAboveFileLimit(c ConnectionsConfig, limit uint64) string {
+	if limit == 0 {
+		return ""
+	}
+	if c.Max < 0 {
+		return fmt.Sprintf("connections.max is off (no cap) with an open-file limit of %d", limit)
+	}
+	if uint64(c.Max)+fdReserve > limit {
+		return fmt.Sprintf("connections.max (%d) plus %d descriptors for Adobe, Redis and the rest exceeds the open-file limit (%d)", c.Max, fdReserve, limit)
+	}
+	return ""
 }

@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -355,4 +357,66 @@ func TestConnectionFlood(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestCapAboveFileLimit(t *testing.T) {
+	tests := []struct {
+		caps  ConnectionsConfig
+		limit uint64
+		warns bool
+	}{
+		{ConnectionsConfig{Max: DefaultMaxConnections}, 1 << 20, false},
+		{ConnectionsConfig{Max: DefaultMaxConnections}, 1024, true},
+		{ConnectionsConfig{Max: 3000}, 4096, false},
+		{ConnectionsConfig{Max: 3500}, 4096, true},
+		{ConnectionsConfig{Max: -1}, 1 << 20, true},
+		{ConnectionsConfig{Max: DefaultMaxConnections}, 0, false}, // limit unknown
+	}
+	for _, tt := range tests {
+		if got := capAboveFileLimit(tt.caps, tt.limit); (got != "") != tt.warns {
+			t.Errorf("max %d, limit %d: %q, want a warning %v", tt.caps.Max, tt.limit, got, tt.warns)
+		}
+	}
+	if runtime.GOOS == "linux" && openFileLimit() == 0 {
+		t.Error("the open-file limit could not be read")
+	}
+}
+
+// TestCapsReadForEachConnection: the listener reads the caps of the
+// configuration in effect for each new connection, so a reload that
+// changes them acts on the next connection.
+func TestCapsReadForEachConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var caps atomic.Pointer[ConnectionsConfig]
+	caps.Store(&ConnectionsConfig{Max: 10, MaxPerAddress: 1})
+	capped := &capListener{Listener: ln, limits: func() ConnectionsConfig { return *caps.Load() }, byAddr: map[netip.Addr]int{}}
+	defer capped.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := capped.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	w := &floodWorld{t: t, addr: ln.Addr().String()}
+	first := w.flood("127.0.0.2", 2)
+	if got := held(first); got != 1 {
+		t.Errorf("held %d with max_per_address 1, want 1", got)
+	}
+	caps.Store(&ConnectionsConfig{Max: 10, MaxPerAddress: 3})
+	second := w.flood("127.0.0.2", 3)
+	if got := held(second); got != 2 {
+		t.Errorf("held %d more after max_per_address went to 3, want 2", got)
+	}
+	for range 3 {
+		c := <-accepted
+		c.Close()
+	}
 }

@@ -183,6 +183,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Info("shutting down: draining the calls in flight; new connections are refused",
 			"cause", context.Cause(ctx).Error(), "shutdown_timeout_ms", telemetry.DurationMS(cfg.ShutdownTimeout))
 	})
+	if why := capAboveFileLimit(cfg.Connections, openFileLimit()); why != "" {
+		logger.Warn(why+": lower connections.max or raise the limit (ulimit -n, LimitNOFILE=, the container's nofile)",
+			"max_connections", cfg.Connections.Max, "open_file_limit", openFileLimit())
+	}
 	capped := gw.capListener(ln)
 	g.Go(func() error {
 		defer stopSandbox()
