@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +59,8 @@ type faultRow struct {
 	// redis runs the row's gateway on a Redis store of its own instead of
 	// the in-memory one.
 	redis bool
+	// config, when set, changes the row's gateway configuration.
+	config func(*Config)
 }
 
 // faultWorld is the world a row's fault acts on.
@@ -130,7 +133,54 @@ func faultRows() []faultRow {
 		{name: "oversized headers and bodies", inject: sendOversized},
 		{name: "Redis down through the load", inject: redisDown, redis: true},
 		{name: "Redis stopped and restarted mid-load", inject: redisBlink, redis: true},
+		{name: "Redis frozen through the load", inject: redisFrozen, redis: true},
+		{name: "connection flood from one address", inject: floodOneAddress, config: func(c *Config) {
+			c.Connections.MaxPerAddress = faultFloodCap()
+		}},
 	}
+}
+
+// redisFrozen freezes Redis (SIGSTOP) before the load and thaws it
+// (SIGCONT) once the load is over: its connections stay open and nothing is
+// answered, as with a Redis host that hangs. Every call that needs shared
+// state gets its v1 500 within the store's timeout (2 s), one bound for all
+// the store work of the call, which the matrix's hang bound would catch
+// were the timeout paid once per store operation.
+func redisFrozen(t *testing.T, w *faultWorld) func() {
+	return stallRedis(t, w.redis)
+}
+
+// faultFloodCap is connections.max_per_address in the flood row: room for
+// the devices, which all call from 127.0.0.1, twice over (the client's
+// kept-alive connections, the registration codes, the recovery) plus some.
+// The flooding address opens three times as many connections, half idle
+// and half sending half a request line, and holds them through the row.
+func faultFloodCap() int { return 2**faultDevices + 20 }
+
+// floodOneAddress floods the gateway's listener from 127.0.0.2 while the
+// devices call from 127.0.0.1: the address holds its cap (until the
+// server's header timeout closes them), the rest are reset at once.
+func floodOneAddress(t *testing.T, w *faultWorld) func() {
+	var conns []net.Conn
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	limit := faultFloodCap()
+	for i := range 3 * limit {
+		c, err := d.Dial("tcp", w.Addr)
+		if errors.Is(err, syscall.ECONNRESET) {
+			continue // refused at once
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			_, _ = io.WriteString(c, "GET /api/v1/checkauthn?requestor=REF30 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		}
+		conns = append(conns, c)
+	}
+	if got := held(conns); got != limit {
+		t.Errorf("the flooding address holds %d connections, want its cap %d", got, limit)
+	}
+	return func() { closeAll(conns) }
 }
 
 // redisDown stops Redis before the load and starts it again, empty, once
@@ -237,6 +287,10 @@ func runFaultRow(t *testing.T, row faultRow) rowFigures {
 		ref30.EnhancedErrors = true
 		c.Requestors = []RequestorConfig{ref30}
 	}}
+	if row.config != nil {
+		base := opts.config
+		opts.config = func(c *Config) { base(c); row.config(c) }
+	}
 	var redis *redistest.Server
 	if row.redis {
 		redis = redistest.Start(t)

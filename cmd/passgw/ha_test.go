@@ -27,12 +27,14 @@ func TestClusterTwoInstances(t *testing.T) {
 	twoInstanceFlows(t, f.live["A"].URL, f.live["B"].URL, f.sandbox.URL)
 
 	holding := 0
+	sizes := make([]int64, len(c.Nodes))
 	for i, node := range c.Nodes {
 		n, err := node.Do("DBSIZE")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n.(int64) > 0 {
+		sizes[i] = n.(int64)
+		if sizes[i] > 0 {
 			holding++
 		}
 		keys, err := node.Do("KEYS", "passgw:gen:*")
@@ -45,6 +47,7 @@ func TestClusterTwoInstances(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("keys per master after the flows: %v", sizes)
 	if holding < 2 {
 		t.Errorf("state on %d of 3 nodes: not spread over the cluster", holding)
 	}

@@ -137,7 +137,8 @@ func newLoopWorld(t *testing.T, opts loopOptions) *loopWorld {
 		t.Fatal(err)
 	}
 	srv := newGatewayServer(h, logger)
-	go srv.Serve(ln)
+	// Under the connection caps, as runServe serves it.
+	go srv.Serve(h.(*gateway).capListener(ln))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

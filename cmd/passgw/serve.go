@@ -292,7 +292,8 @@ func newGateway(cfg *Config, upstreamURL string, logger *slog.Logger, h hooks) (
 		st = store.NewMemory(now)
 	}
 	trackProgress(h.Telemetry, st, cfg, logger.With("component", "progress"))
-	gw := &gateway{upstreamURL: upstreamURL, logger: logger, hooks: h, shadow: h.Shadow, callScope: cfg.Store != "memory"}
+	_, inMemory := st.(*store.Memory)
+	gw := &gateway{upstreamURL: upstreamURL, logger: logger, hooks: h, shadow: h.Shadow, callScope: !inMemory}
 	if h.Telemetry != nil {
 		gw.metrics = h.Telemetry.Metrics
 	}
