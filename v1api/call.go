@@ -87,6 +87,27 @@ func (c *Call) Requestor() string {
 	return SignedHeaderRequestor(c.header.Get("Authorization"))
 }
 
+// NamedRequestor is the requestor the call's path or query names, whatever
+// its method: the {requestor} segment of a v1 path template its path
+// matches, else the requestor_id or requestor query parameter; "" when it
+// names none. It is what CORS grants by: a preflight (OPTIONS) matches no
+// route yet names the requestor of the call to come, and the grant is
+// decided before any body is read.
+func (c *Call) NamedRequestor() string {
+	if v := c.m.vars.get("requestor"); v != "" {
+		return v
+	}
+	if c.m.pathRequestor != "" {
+		return c.m.pathRequestor
+	}
+	for _, name := range [...]string{"requestor_id", "requestor"} {
+		if v := c.params.Query.Get(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // DeviceID is the deviceId parameter, exactly as sent (URL-decoded once).
 func (c *Call) DeviceID() string { return c.params.Get("deviceId") }
 

@@ -46,28 +46,23 @@ var corsPaths = [...]string{"/api/v1/", "/reggie/v1/", "/o/client/"}
 type CORS struct {
 	// Allowed reports whether origin may call on behalf of requestor. The
 	// requestor is the one the call names in its path or query
-	// (requestor_id, then requestor); "" when it names none (the DCR
+	// (Call.NamedRequestor of the Call that Front parsed, or of the request
+	// parsed now without a Front); "" when it names none (the DCR
 	// endpoints, a requestor sent only in a POST body), in which case the
 	// origin should be allowed when any requestor allows it. Nil allows
 	// no origin.
 	Allowed func(requestor, origin string) bool
-
-	// routes finds the requestor in a call's path; set by Wrap.
-	routes []*route
 }
 
 // Wrap returns next with CORS on the v1 and DCR paths.
 func (c *CORS) Wrap(next http.Handler) http.Handler {
-	if c.routes == nil {
-		c.routes = compileRoutes(routeTable())
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin, ok := r.Header["Origin"]
 		if !ok || !corsPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		grant := len(origin) == 1 && c.Allowed != nil && c.Allowed(c.requestor(r), origin[0])
+		grant := len(origin) == 1 && c.Allowed != nil && c.Allowed(ParseCall(r).NamedRequestor(), origin[0])
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			setCORS(w.Header(), grant, origin)
 			w.WriteHeader(http.StatusNoContent)
@@ -84,32 +79,6 @@ func corsPath(p string) bool {
 		}
 	}
 	return false
-}
-
-// requestor returns the requestor r names in its path or query, "" when
-// it names none.
-func (c *CORS) requestor(r *http.Request) string {
-	path, _ := trimExtension(r.URL.Path)
-	var buf [maxSegments]string
-	if segs, ok := splitSegments(path, &buf); ok {
-		for _, rt := range c.routes {
-			for i := range rt.templates {
-				var v pathVars
-				if rt.templates[i].match(segs, &v) {
-					if rq := v.get("requestor"); rq != "" {
-						return rq
-					}
-				}
-			}
-		}
-	}
-	q := r.URL.Query()
-	for _, name := range [...]string{"requestor_id", "requestor"} {
-		if v := q.Get(name); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // setCORS replaces whatever Access-Control-* headers h holds (a v1

@@ -230,3 +230,58 @@ func TestCORSReplacesUpstreamHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestCORSReadsTheCall: through Front, CORS grants by the requestor of the
+// Call Front parsed (Call.NamedRequestor): the path's, for a preflight too,
+// else the query's; a requestor sent only in a form body names none, as the
+// grant is decided before the body is read.
+func TestCORSReadsTheCall(t *testing.T) {
+	h := newTestHandler(t, newRecordingBackend(), nil)
+	cors := &CORS{Allowed: func(requestor, origin string) bool {
+		return origin == "http://localhost:3000" && requestor == "REF30" || origin == "https://any.example.com" && requestor == ""
+	}}
+	var seen *Call
+	v1 := cors.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen, _ = CallFrom(r.Context())
+		h.ServeHTTP(w, r)
+	}))
+	srv := &Front{Handler: h, V1: v1}
+	preflight := map[string]string{"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+	for _, tt := range []struct {
+		name  string
+		req   testRequest
+		grant bool
+	}{
+		{"preflight, requestor in the path", testRequest{method: "OPTIONS", target: "/api/v1/config/REF30.json", header: preflight}, true},
+		{"preflight, another requestor's path", testRequest{method: "OPTIONS", target: "/api/v1/config/OTHER", header: preflight}, false},
+		{"preflight, requestor_id in the query", testRequest{method: "OPTIONS", target: "/api/v1/authenticate?requestor_id=REF30", header: preflight}, true},
+		{"preflight, regcode path", testRequest{method: "OPTIONS", target: "/reggie/v1/REF30/regcode", header: preflight}, true},
+		{"call, requestor in the query", testRequest{target: "/api/v1/checkauthn?requestor=REF30&deviceId=d1", header: map[string]string{"Origin": "http://localhost:3000"}}, true},
+		{"call, another requestor", testRequest{target: "/api/v1/checkauthn?requestor=OTHER&deviceId=d1", header: map[string]string{"Origin": "http://localhost:3000"}}, false},
+		{"form body requestor names none", testRequest{method: "POST", target: "/api/v1/authenticate/freepreview", body: "requestor_id=REF30&deviceId=d1",
+			header: map[string]string{"Origin": "https://any.example.com"}}, true},
+	} {
+		seen = nil
+		w := serve(srv, tt.req)
+		wantGrant(t, tt.name, w.Header(), tt.req.header["Origin"], tt.grant)
+		if tt.req.method != "OPTIONS" && seen == nil {
+			t.Errorf("%s: no Call in the context behind CORS", tt.name)
+		}
+	}
+}
+
+// TestCORSAllocations: behind Front, CORS reads the Call Front parsed and
+// parses nothing itself: a call from an origin it refuses costs the
+// Handler's budget plus its response writer and Vary header.
+func TestCORSAllocations(t *testing.T) {
+	h := newTestHandler(t, newRecordingBackend(), nil)
+	cors := &CORS{Allowed: func(string, string) bool { return false }}
+	srv := &Front{Handler: h, V1: cors.Wrap(h)}
+	c := handlerCalls[1] // checkauthn
+	plain := testing.AllocsPerRun(50, func() { serveCall(t, srv, c, "json") })
+	withOrigin := testing.AllocsPerRun(50, func() { serveCallFrom(t, srv, c, "json", "https://evil.test") })
+	t.Logf("checkauthn through Front and CORS: %.0f allocations, %.0f with a refused Origin", plain, withOrigin)
+	if withOrigin > plain+3 {
+		t.Errorf("CORS adds %.0f allocations to a call with a refused Origin, want at most 3", withOrigin-plain)
+	}
+}

@@ -35,6 +35,10 @@ type routeMatch struct {
 	// methodMismatch reports that some route has the path but not the
 	// method (a 405 rather than a 404).
 	methodMismatch bool
+	// pathRequestor is the {requestor} segment of the first template the
+	// path matched when no route serves the method (a CORS preflight, a
+	// 405), which vars then leaves out.
+	pathRequestor string
 }
 
 // matchRoute finds the first route, in table order, with the method and a
@@ -55,6 +59,9 @@ func matchRoute(table []*route, method, path string) routeMatch {
 			mi := slices.Index(rt.methods, method)
 			if mi < 0 {
 				m.methodMismatch = true
+				if m.pathRequestor == "" {
+					m.pathRequestor = m.vars.get("requestor")
+				}
 				continue
 			}
 			m.route, m.path, m.method = rt, pi, mi

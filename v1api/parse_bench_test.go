@@ -93,6 +93,11 @@ var handlerCalls = []handlerCall{
 // serveCall sends c in format (xml or json) to h as a device would and
 // checks the status.
 func serveCall(tb testing.TB, h http.Handler, c handlerCall, format string) {
+	serveCallFrom(tb, h, c, format, "")
+}
+
+// serveCallFrom is serveCall from a web page of origin ("" for none).
+func serveCallFrom(tb testing.TB, h http.Handler, c handlerCall, format, origin string) {
 	var r *http.Request
 	if c.body != "" {
 		r = httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
@@ -105,6 +110,9 @@ func serveCall(tb testing.TB, h http.Handler, c handlerCall, format string) {
 	}
 	r.Header.Set("X-Device-Info", benchDeviceInfo)
 	r.Header.Set("User-Agent", "Roku/DVP-11.5 (11.5.0.4312-46)")
+	if origin != "" {
+		r.Header.Set("Origin", origin)
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	if w.Code != c.status {
