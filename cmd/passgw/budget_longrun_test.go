@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passgw/passgw/internal/redistest"
+	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
@@ -39,7 +41,11 @@ import (
 // spend. With -longrun.realtime, TestUpstreamBudgetLongRunRealTime runs the
 // same minute on the real clock instead, every device on its own goroutine,
 // so that the time between the gateway's planning and the sandbox's count
-// is a real one (it takes the minute).
+// is a real one (it takes the minute). TestUpstreamBudgetLongRunTwoInstances
+// runs the manual-clock minute on two instances sharing a redis-server,
+// each device's calls alternating between them: the buckets kept in Redis
+// count by the now each decision is given (store.TokenBuckets), the rig's
+// clock, not Redis's TIME, so the same clock drives them.
 
 var longRunRealTime = flag.Bool("longrun.realtime", false,
 	"run TestUpstreamBudgetLongRunRealTime: the long-run budget test on the real clock (a minute)")
@@ -68,12 +74,16 @@ type opCost struct {
 
 // longRun drives the devices and keeps the costs.
 type longRun struct {
-	t     *testing.T
-	r     *rig
-	start time.Time
-	sent  int        // the sandbox requests before the run
-	mu    sync.Mutex // costs and throttled, when devices call at once
-	costs map[string]*opCost
+	t *testing.T
+	r *rig
+	// gateways are the instances the devices call: r alone, or r and
+	// instances of it on the same store, each device's calls going to them
+	// in turn as a load balancer without affinity sends them.
+	gateways []*rig
+	start    time.Time
+	sent     int        // the sandbox requests before the run
+	mu       sync.Mutex // costs and throttled, when devices call at once
+	costs    map[string]*opCost
 	// throttled lists every 429, v1 or upstream, with when and who.
 	throttled []string
 }
@@ -83,6 +93,17 @@ type longRunDevice struct {
 	name, addr, userAgent string
 	// tick makes the device's call of second k.
 	tick func(k int)
+	// calls counts the device's v1 calls: the next goes to instance
+	// calls mod the number of instances.
+	calls int
+}
+
+// gateway is the instance d's next v1 call goes to. A device makes one call
+// at a time, so only its own goroutine counts its calls.
+func (lr *longRun) gateway(d *longRunDevice) *rig {
+	g := lr.gateways[d.calls%len(lr.gateways)]
+	d.calls++
+	return g
 }
 
 // call makes one v1 call of op for d and charges to op the upstream calls
@@ -91,7 +112,7 @@ func (lr *longRun) call(d *longRunDevice, op, method, target, form string) (int,
 	lr.t.Helper()
 	header := http.Header{"X-Forwarded-For": {d.addr}, "User-Agent": {d.userAgent}, "Accept": {"application/json"}}
 	from := lr.r.upstreamCount()
-	resp, body := lr.r.do(method, target, header, form)
+	resp, body := lr.gateway(d).do(method, target, header, form)
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	c := lr.cost(d.name, op)
@@ -247,7 +268,21 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // what the design gives.
 func TestUpstreamBudgetLongRun(t *testing.T) {
 	t.Parallel()
-	runLongRun(t, false)
+	runLongRun(t, longRunForm{})
+}
+
+// TestUpstreamBudgetLongRunTwoInstances is TestUpstreamBudgetLongRun with
+// two gateway instances on one redis-server, the v1 throttle and the
+// upstream budget shared through it (buckets: shared, the default with
+// Redis), and each device's calls alternating between the instances as a
+// load balancer without affinity sends them: the fleet spends each device's
+// allowance once, so nothing is throttled, and each operation costs what it
+// costs on one instance, within the same bounds. The store's buckets count
+// by the time the gateway gives each decision, here the rig's clock, so the
+// run is on that clock, as exact as the single instance's.
+func TestUpstreamBudgetLongRunTwoInstances(t *testing.T) {
+	t.Parallel()
+	runLongRun(t, longRunForm{redisURL: redistest.Start(t).URL(), instances: 2})
 }
 
 // TestUpstreamBudgetLongRunRealTime is TestUpstreamBudgetLongRun on the real
@@ -257,19 +292,39 @@ func TestUpstreamBudgetLongRunRealTime(t *testing.T) {
 	if !*longRunRealTime {
 		t.Skip("a minute on the real clock: run with -longrun.realtime")
 	}
-	runLongRun(t, true)
+	runLongRun(t, longRunForm{realTime: true})
 }
 
-// runLongRun runs the long-run budget test, on the rig's manual clock or,
-// with realTime, on the real one.
-func runLongRun(t *testing.T, realTime bool) {
-	r := newRig(t, func(c *Config) {
+// longRunForm is how a long run is deployed and timed.
+type longRunForm struct {
+	// realTime runs the devices on the real clock, not the rig's manual one.
+	realTime bool
+	// redisURL, when set, is the redis-server of the gateway's store (and
+	// so of its buckets, shared by default); empty, the in-memory store.
+	redisURL string
+	// instances is the number of gateway instances on the store (0: one).
+	instances int
+}
+
+// runLongRun runs the long-run budget test in form.
+func runLongRun(t *testing.T, form longRunForm) {
+	configure := func(c *Config) {
 		c.Throttle = ThrottleConfig{}     // v1's throttle, as deployed
 		c.UpstreamBudget = BudgetConfig{} // the default budget
 		for i := range c.Requestors {
 			c.Requestors[i].CallerAuth = "none"
 		}
-	})
+	}
+	var r *rig
+	if form.redisURL != "" {
+		r = newRigOnRedis(t, form.redisURL, configure)
+	} else {
+		r = newRig(t, configure)
+	}
+	gateways := []*rig{r}
+	for len(gateways) < form.instances {
+		gateways = append(gateways, r.instance())
+	}
 	r.sandbox.SetThrottling(true)
 
 	// Devices signed in the day before, from addresses of their own.
@@ -278,7 +333,7 @@ func runLongRun(t *testing.T, realTime bool) {
 	}
 	r.clock.Advance(12 * time.Hour)
 
-	lr := &longRun{t: t, r: r, start: r.clock.Now(), sent: r.upstreamCount(), costs: map[string]*opCost{}}
+	lr := &longRun{t: t, r: r, gateways: gateways, start: r.clock.Now(), sent: r.upstreamCount(), costs: map[string]*opCost{}}
 	q := func(id string, more ...string) string {
 		v := url.Values{"requestor": {"REF30"}, "deviceId": {id}, "format": {"json"}}
 		for i := 0; i+1 < len(more); i += 2 {
@@ -374,7 +429,7 @@ func runLongRun(t *testing.T, realTime bool) {
 			// browser's own requests to Adobe (the authenticate page, the
 			// MVPD's) count against the same address in Adobe's throttle.
 			from := r.upstreamCount()
-			r.browserSignIn(*code.Load(), webApp.addr, webApp.userAgent)
+			lr.gateway(webApp).browserSignIn(*code.Load(), webApp.addr, webApp.userAgent)
 			lr.mu.Lock()
 			defer lr.mu.Unlock()
 			authn, browser := lr.cost(webApp.name, "authenticate"), lr.cost(webApp.name, "browser at Adobe")
@@ -395,7 +450,7 @@ func runLongRun(t *testing.T, realTime bool) {
 	}
 
 	devices := []*longRunDevice{guide, player, home, temp, login, webApp}
-	if realTime {
+	if form.realTime {
 		lr.runRealTime(devices)
 	} else {
 		for k := range longRunSeconds {
@@ -420,6 +475,9 @@ func runLongRun(t *testing.T, realTime bool) {
 		}
 	}
 	lr.report()
+	if form.redisURL != "" {
+		lr.wantBucketsInRedis(len(devices))
+	}
 	t.Logf("budget waits: %v; run %s on the devices' clock", r.waits.all(), elapsed)
 
 	// What each operation costs upstream. Exact where the design fixes it:
@@ -506,6 +564,30 @@ func runLongRun(t *testing.T, realTime bool) {
 				t.Errorf("%s: %d calls of %s over the run, want at most %d", device, n, route, max)
 			}
 		}
+	}
+}
+
+// wantBucketsInRedis fails the test unless the v1 throttle and the upstream
+// budget decided in the store: a bucket of each kind in Redis for each of
+// the devices (and no decision counted in an instance's own bucket
+// instead).
+func (lr *longRun) wantBucketsInRedis(devices int) {
+	lr.t.Helper()
+	rs, ok := lr.r.store.(*redisstore.Store)
+	if !ok {
+		lr.t.Fatalf("the rig's store is a %T, not Redis", lr.r.store)
+	}
+	for _, kind := range []string{"throttle", "budget"} {
+		keys, err := rs.Client.Do(context.Background(), rs.Client.B().Keys().Pattern(redisstore.DefaultPrefix+"bucket:"+kind+":*").Build()).AsStrSlice()
+		if err != nil {
+			lr.t.Fatal(err)
+		}
+		if len(keys) < devices {
+			lr.t.Errorf("%d %s buckets in Redis, want one for each of the %d devices at least", len(keys), kind, devices)
+		}
+	}
+	if n := strings.Count(lr.r.logs.String(), "shared token buckets unavailable"); n > 0 {
+		lr.t.Errorf("%d fallbacks to an instance's own buckets, want none", n)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate/store"
+	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v2client/sandbox"
 )
 
@@ -118,7 +119,41 @@ func newRig(t *testing.T, configure func(*Config)) *rig {
 // gateway.
 func newRigLogging(t *testing.T, configure func(*Config), logs *syncBuffer, logger *slog.Logger) *rig {
 	t.Helper()
+	return startRig(t, configure, logs, logger, "")
+}
+
+// newRigOnRedis is newRig with the gateway's store on the redis-server at
+// redisURL (store: redis://..., so buckets default to shared) instead of in
+// memory. The store judges expiry by the rig's clock, and the buckets kept
+// in it count by the same clock: the gateway passes its own now to each
+// decision (store.TokenBuckets). Instances (r.instance) share the store.
+func newRigOnRedis(t *testing.T, redisURL string, configure func(*Config)) *rig {
+	t.Helper()
+	logs := &syncBuffer{}
+	return startRig(t, configure, logs, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), redisURL)
+}
+
+// startRig starts the rig of newRigLogging on the Redis at storeURL, or on
+// the in-memory store when storeURL is empty.
+func startRig(t *testing.T, configure func(*Config), logs *syncBuffer, logger *slog.Logger, storeURL string) *rig {
+	t.Helper()
 	clock := testenv.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	var st store.Store = store.NewMemory(clock.Now)
+	if storeURL != "" {
+		rs, err := redisstore.Open(storeURL, clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rs.Close() })
+		st = rs
+		testConfigure := configure
+		configure = func(c *Config) {
+			c.Store = storeURL
+			if testConfigure != nil {
+				testConfigure(c)
+			}
+		}
+	}
 	sbLogs := &syncBuffer{}
 	sb, err := sandbox.NewServer(sandbox.Config{
 		Now: clock.Now, DisableThrottling: true,
@@ -128,7 +163,7 @@ func newRigLogging(t *testing.T, configure func(*Config), logs *syncBuffer, logg
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
-	r := &rig{t: t, clock: clock, sandbox: sb, store: store.NewMemory(clock.Now), logs: logs, configure: configure, logger: logger,
+	r := &rig{t: t, clock: clock, sandbox: sb, store: st, logs: logs, configure: configure, logger: logger,
 		waits: &budgetWaits{clock: clock},
 		tel:   &telemetry.Telemetry{Logger: logger.With("component", "http")}}
 	t.Cleanup(func() {
