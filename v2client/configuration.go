@@ -22,12 +22,12 @@ type Configuration struct {
 	Time           json.RawMessage `json:"time,omitempty"`
 }
 
-// Requestor describes the service provider.
+// Requestor describes the service provider. Lists Adobe sent empty stay [].
 type Requestor struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name,omitempty"`
-	Domains []Domain `json:"domains,omitempty"`
-	MVPDs   []MVPD   `json:"mvpds,omitempty"`
+	Domains []Domain `json:"domains,omitzero"`
+	MVPDs   []MVPD   `json:"mvpds,omitzero"`
 }
 
 // Domain is a domain registered for the service provider.
@@ -37,21 +37,23 @@ type Domain struct {
 }
 
 // MVPD is an identity provider with an active integration. Optional flags are
-// pointers so that "false" and "absent" stay distinct.
+// pointers so that "false" and "absent" stay distinct. Fields are in the
+// order of Adobe's sample (configuration-200.json), the platform fields
+// after them.
 type MVPD struct {
 	ID                         string `json:"id"`
 	DisplayName                string `json:"displayName,omitempty"`
 	LogoURL                    string `json:"logoUrl,omitempty"`
-	BoardingStatus             string `json:"boardingStatus,omitempty"`
-	PlatformMappingID          string `json:"platformMappingId,omitempty"`
+	PassiveAuthnEnabled        *bool  `json:"passiveAuthnEnabled,omitempty"`
+	AuthPerAggregator          *bool  `json:"authPerAggregator,omitempty"`
+	AuthPerBrowserSession      *bool  `json:"authPerBrowserSession,omitempty"`
 	IsTempPass                 *bool  `json:"isTempPass,omitempty"`
 	IsProxy                    *bool  `json:"isProxy,omitempty"`
+	BoardingStatus             string `json:"boardingStatus,omitempty"`
+	PlatformMappingID          string `json:"platformMappingId,omitempty"`
 	EnablePlatformServices     *bool  `json:"enablePlatformServices,omitempty"`
 	DisplayInPlatformPicker    *bool  `json:"displayInPlatformPicker,omitempty"`
 	EnforcePlatformPermissions *bool  `json:"enforcePlatformPermissions,omitempty"`
-	AuthPerAggregator          *bool  `json:"authPerAggregator,omitempty"`
-	AuthPerBrowserSession      *bool  `json:"authPerBrowserSession,omitempty"`
-	PassiveAuthnEnabled        *bool  `json:"passiveAuthnEnabled,omitempty"`
 }
 
 // TempPass reports whether the MVPD is a TempPass pseudo-MVPD.

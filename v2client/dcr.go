@@ -28,14 +28,18 @@ func (r RegisterRequest) LogValue() slog.Value {
 
 // ClientCredentials is the answer of POST /o/client/register. The pair never
 // expires; losing it logs every device out.
+//
+// Fields are in the order of Adobe's sample (dcr-register-201.json), and a
+// list Adobe sent empty stays [], so that the sandbox answers with this type
+// as Adobe does.
 type ClientCredentials struct {
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	RedirectURIs []string `json:"redirect_uris,omitzero"`
+	GrantTypes   []string `json:"grant_types,omitzero"`
+	Scopes       []string `json:"scopes,omitzero"`
 	// ClientIDIssuedAt has no documented unit (the sample looks like seconds).
-	ClientIDIssuedAt int64    `json:"client_id_issued_at,omitempty"`
-	RedirectURIs     []string `json:"redirect_uris,omitempty"`
-	GrantTypes       []string `json:"grant_types,omitempty"`
-	Scopes           []string `json:"scopes,omitempty"`
+	ClientIDIssuedAt int64 `json:"client_id_issued_at,omitempty"`
 }
 
 func (c ClientCredentials) String() string {

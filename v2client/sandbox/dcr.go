@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/passgw/passgw/v2client"
 )
 
 type client struct {
@@ -33,7 +35,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeDCRError(w, "invalid_request", "the X-Device-Info header is required")
 		return
 	}
-	var req registerRequest
+	var req v2client.RegisterRequest
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(&req); err != nil {
 		writeDCRError(w, "invalid_request", "the body is not a JSON object")
@@ -65,7 +67,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	s.clients[c.id] = c
 	now := s.nowLocked()
 	s.mu.Unlock()
-	resp := registerResponse{
+	resp := v2client.ClientCredentials{
 		ClientID:         c.id,
 		ClientSecret:     c.secret,
 		RedirectURIs:     []string{},
@@ -139,7 +141,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ttl := time.Duration(s.fixture.TTLs.AccessToken)
 	tok := base64.RawURLEncoding.EncodeToString(s.ids.Token(24))
 	s.tokens[tok] = &accessToken{clientID: c.id, sp: c.sp, expires: now.Add(ttl)}
-	writeJSON(w, http.StatusCreated, tokenResponse{
+	writeJSON(w, http.StatusCreated, v2client.AccessToken{
 		ID:          s.ids.UUID(),
 		AccessToken: tok,
 		CreatedAt:   now.UnixMilli(),

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/passgw/passgw/v2client"
 )
 
 const helpURL = "https://experienceleague.adobe.com/docs/pass/authentication/auth-features/error-reportn/enhanced-error-codes.html"
@@ -117,12 +119,12 @@ func errorSpecFor(code string) (errorSpec, bool) {
 
 // newError builds the Enhanced Error for code. Unknown codes (forced by a
 // fault) fall back to the given status with action none.
-func (s *Server) newError(code string, status int) *enhancedError {
+func (s *Server) newError(code string, status int) *v2client.Error {
 	spec, ok := errorSpecFor(code)
 	if !ok {
 		spec = errorSpec{status: status, action: "none", message: http.StatusText(status)}
 	}
-	return &enhancedError{
+	return &v2client.Error{
 		Action:  spec.action,
 		Status:  spec.status,
 		Code:    code,
@@ -163,9 +165,9 @@ func (s *Server) writeErrorDetails(w http.ResponseWriter, code, details string) 
 // (wrong method, wrong Content-Type). Adobe documents no code for these, so
 // the body carries the status, action and message only.
 func writeProtocolError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, &enhancedError{Action: "none", Status: status, Message: message})
+	writeJSON(w, status, &v2client.Error{Action: "none", Status: status, Message: message})
 }
 
 func writeDCRError(w http.ResponseWriter, code, description string) {
-	writeJSON(w, http.StatusBadRequest, dcrError{Error: code, ErrorDescription: description})
+	writeJSON(w, http.StatusBadRequest, v2client.DCRError{Code: code, Description: description})
 }

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/passgw/passgw/v2client"
 )
 
 // FaultKind names what an injected fault does to a matching request.
@@ -229,7 +231,7 @@ func (s *Server) writeForcedStatus(w http.ResponseWriter, r *http.Request, f Fau
 		if code == "" {
 			code = "invalid_request"
 		}
-		writeJSON(w, f.Status, dcrError{Error: code})
+		writeJSON(w, f.Status, v2client.DCRError{Code: code})
 	case strings.HasPrefix(r.URL.Path, "/api/v2/authenticate/") || strings.HasPrefix(r.URL.Path, "/adobe-services/"):
 		writeHTML(w, f.Status, fmt.Sprintf("<html><body><h1>%d %s</h1></body></html>", f.Status, http.StatusText(f.Status)))
 	default:

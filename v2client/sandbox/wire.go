@@ -1,74 +1,13 @@
 package sandbox
 
-// The sandbox's own reading of the v2 and DCR wire format. Field order follows
-// Adobe's samples; the JSON types follow §3 exactly (session times are
-// strings of epoch milliseconds, every other time is a number).
+import "github.com/passgw/passgw/v2client"
 
-type registerRequest struct {
-	SoftwareStatement string `json:"software_statement"`
-	RedirectURI       string `json:"redirect_uri,omitempty"`
-}
-
-type registerResponse struct {
-	ClientID         string   `json:"client_id"`
-	ClientSecret     string   `json:"client_secret"`
-	RedirectURIs     []string `json:"redirect_uris"`
-	GrantTypes       []string `json:"grant_types"`
-	Scopes           []string `json:"scopes"`
-	ClientIDIssuedAt int64    `json:"client_id_issued_at"`
-}
-
-type tokenResponse struct {
-	ID          string `json:"id"`
-	AccessToken string `json:"access_token"`
-	CreatedAt   int64  `json:"created_at"`
-	ExpiresIn   int64  `json:"expires_in"`
-	TokenType   string `json:"token_type"`
-}
-
-type dcrError struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description,omitempty"`
-}
-
-// enhancedError is the Enhanced Error object, used top-level and item-level.
-type enhancedError struct {
-	Action  string `json:"action"`
-	Status  int    `json:"status"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Details string `json:"details,omitempty"`
-	HelpURL string `json:"helpUrl,omitempty"`
-	Trace   string `json:"trace,omitempty"`
-}
-
-type configurationResponse struct {
-	Device     string            `json:"device"`
-	ClientType string            `json:"clientType"`
-	OS         string            `json:"os"`
-	Requestor  configurationReqr `json:"requestor"`
-}
-
-type configurationReqr struct {
-	ID      string                `json:"id"`
-	Name    string                `json:"name"`
-	Domains []configurationDomain `json:"domains"`
-	MVPDs   []configurationMVPD   `json:"mvpds"`
-}
-
-type configurationDomain struct {
-	Name          string `json:"name"`
-	MVPDInitiated bool   `json:"mvpdInitiated"`
-}
-
-type configurationMVPD struct {
-	ID                     string `json:"id"`
-	DisplayName            string `json:"displayName"`
-	LogoURL                string `json:"logoUrl,omitempty"`
-	IsTempPass             bool   `json:"isTempPass,omitempty"`
-	PlatformMappingID      string `json:"platformMappingId,omitempty"`
-	EnablePlatformServices bool   `json:"enablePlatformServices,omitempty"`
-}
+// The sandbox's own reading of the v2 wire format where v2client has no
+// type of its own for it; the DCR bodies, the configuration and the Enhanced
+// Error are v2client's (RegisterRequest, ClientCredentials, AccessToken,
+// DCRError, Configuration, Error), so the two ends cannot drift. Field order
+// follows Adobe's samples; the JSON types follow §3 exactly (session times
+// are strings of epoch milliseconds, every other time is a number).
 
 // sessionResponse is shared by create, resume and sessions/sso.
 type sessionResponse struct {
@@ -181,15 +120,15 @@ type decisionsResponse struct {
 }
 
 type decisionItem struct {
-	Resource        string         `json:"resource"`
-	ServiceProvider string         `json:"serviceProvider"`
-	MVPD            string         `json:"mvpd"`
-	Source          string         `json:"source"`
-	Authorized      bool           `json:"authorized"`
-	Token           *mediaTokenRef `json:"token,omitempty"`
-	Error           *enhancedError `json:"error,omitempty"`
-	NotBefore       *int64         `json:"notBefore,omitempty"`
-	NotAfter        *int64         `json:"notAfter,omitempty"`
+	Resource        string          `json:"resource"`
+	ServiceProvider string          `json:"serviceProvider"`
+	MVPD            string          `json:"mvpd"`
+	Source          string          `json:"source"`
+	Authorized      bool            `json:"authorized"`
+	Token           *mediaTokenRef  `json:"token,omitempty"`
+	Error           *v2client.Error `json:"error,omitempty"`
+	NotBefore       *int64          `json:"notBefore,omitempty"`
+	NotAfter        *int64          `json:"notAfter,omitempty"`
 }
 
 type mediaTokenRef struct {
