@@ -16,6 +16,7 @@ import (
 	"github.com/passgw/passgw/internal/testenv"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1model"
+	"github.com/passgw/passgw/v2client"
 )
 
 // recordingBackend answers checkauthn and regcode creation and records the
@@ -128,7 +129,7 @@ func (g *gateway) dcr(t *testing.T, statement string) (id, secret, tok string) {
 	if status != http.StatusCreated {
 		t.Fatalf("register: %d %s", status, body)
 	}
-	var reg registration
+	var reg v2client.ClientCredentials
 	if err := json.Unmarshal([]byte(body), &reg); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func (g *gateway) dcr(t *testing.T, statement string) (id, secret, tok string) {
 	if status != http.StatusCreated {
 		t.Fatalf("token: %d %s", status, body)
 	}
-	var at accessToken
+	var at v2client.AccessToken
 	if err := json.Unmarshal([]byte(body), &at); err != nil {
 		t.Fatal(err)
 	}

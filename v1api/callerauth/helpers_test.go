@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/v2client"
 )
 
 // newClock returns the settable clock of the package's tests.
@@ -84,7 +85,7 @@ func register(t testing.TB, h http.Handler, statement string) (id, secret string
 	if w.Code != http.StatusCreated {
 		t.Fatalf("register: status %d, body %s", w.Code, w.Body)
 	}
-	var reg registration
+	var reg v2client.ClientCredentials
 	if err := json.Unmarshal(w.Body.Bytes(), &reg); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func token(t testing.TB, h http.Handler, id, secret string) string {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("token: status %d, body %s", w.Code, w.Body)
 	}
-	var tok accessToken
+	var tok v2client.AccessToken
 	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/passgw/passgw/v2client"
 )
 
 // Defaults of IssuerConfig.
@@ -146,35 +148,13 @@ func (is *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	serve(w, r)
 }
 
-// registration is the 201 body of /o/client/register, in the sample's order.
-type registration struct {
-	ClientID         string   `json:"client_id"`
-	ClientSecret     string   `json:"client_secret"`
-	RedirectURIs     []string `json:"redirect_uris"`
-	GrantTypes       []string `json:"grant_types"`
-	Scopes           []string `json:"scopes"`
-	ClientIDIssuedAt int64    `json:"client_id_issued_at"`
-}
-
-// accessToken is the 201 body of /o/client/token, in the sample's order.
-type accessToken struct {
-	ID          string `json:"id"`
-	AccessToken string `json:"access_token"`
-	CreatedAt   int64  `json:"created_at"`
-	ExpiresIn   int64  `json:"expires_in"`
-	TokenType   string `json:"token_type"`
-}
-
 func (is *Issuer) register(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r, is.cfg.MaxBodyBytes)
 	if err != nil {
 		writeError(w, ErrCodeInvalidRequest)
 		return
 	}
-	var req struct {
-		SoftwareStatement string `json:"software_statement"`
-		RedirectURI       string `json:"redirect_uri"`
-	}
+	var req v2client.RegisterRequest
 	if isForm(r) {
 		// Not what the DCR page documents, but old HTTP stacks send forms.
 		form, err := url.ParseQuery(string(body))
@@ -222,7 +202,7 @@ func (is *Issuer) register(w http.ResponseWriter, r *http.Request) {
 	secret, _ := is.cfg.Keys.clientSecret(kid, id)
 	is.log.LogAttrs(r.Context(), slog.LevelInfo, "dcr client registered",
 		slog.String("requestor", st.requestor), slog.String("key_id", kid))
-	writeJSON(w, http.StatusCreated, registration{
+	writeJSON(w, http.StatusCreated, v2client.ClientCredentials{
 		ClientID: id, ClientSecret: secret, RedirectURIs: redirects,
 		GrantTypes: []string{grantClientCredentials}, Scopes: []string{scopeClientV2},
 		ClientIDIssuedAt: now.Unix(),
@@ -284,7 +264,7 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	is.log.LogAttrs(r.Context(), slog.LevelInfo, "dcr access token issued",
 		slog.String("requestor", c.Requestor), slog.String("token_id", tokenID),
 		slog.String("key_id", is.cfg.Keys.CurrentID()))
-	writeJSON(w, http.StatusCreated, accessToken{
+	writeJSON(w, http.StatusCreated, v2client.AccessToken{
 		ID: tokenID, AccessToken: tok, CreatedAt: now.UnixMilli(),
 		ExpiresIn: int64(expires.Sub(now) / time.Second), TokenType: "bearer",
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passgw/passgw/internal/testenv"
+	"github.com/passgw/passgw/v2client"
 )
 
 // TestRegisterAndTokenBodies compares the 201 answers with the documented
@@ -31,11 +32,11 @@ func TestRegisterAndTokenBodies(t *testing.T) {
 		t.Errorf("register body shape (-sample +got):\n%s", diff)
 	}
 	checkJSONHeaders(t, w.Header())
-	var reg registration
+	var reg v2client.ClientCredentials
 	if err := json.Unmarshal(w.Body.Bytes(), &reg); err != nil {
 		t.Fatal(err)
 	}
-	want := registration{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret,
+	want := v2client.ClientCredentials{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret,
 		RedirectURIs: []string{"app://com.programmer.adobe#sdasdsadas"}, GrantTypes: []string{"client_credentials"},
 		Scopes: []string{"api:client:v2"}, ClientIDIssuedAt: c.Now().Unix()}
 	if diff := cmp.Diff(want, reg); diff != "" {
@@ -54,7 +55,7 @@ func TestRegisterAndTokenBodies(t *testing.T) {
 		t.Errorf("token body shape (-sample +got):\n%s", diff)
 	}
 	checkJSONHeaders(t, w.Header())
-	var tok accessToken
+	var tok v2client.AccessToken
 	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestRegisterAccepts(t *testing.T) {
 			if w.Code != http.StatusCreated {
 				t.Fatalf("status %d, body %s", w.Code, w.Body)
 			}
-			var reg registration
+			var reg v2client.ClientCredentials
 			if err := json.Unmarshal(w.Body.Bytes(), &reg); err != nil {
 				t.Fatal(err)
 			}
