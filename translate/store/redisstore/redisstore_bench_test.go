@@ -59,6 +59,17 @@ func BenchmarkRedis(b *testing.B) {
 			}
 			return err
 		}},
+		// The same reads as a device call makes them: under a call scope
+		// (store.WithCallBound), which bounds them together and returns
+		// at the bound whatever the client does.
+		{"get-in-call", func(i int64) error {
+			_, err := st.Get(store.WithCallBound(ctx), store.Key("bench", fmt.Sprint(i%keys)))
+			return err
+		}},
+		{"getmany-2-in-call", func(i int64) error {
+			_, err := st.GetMany(store.WithCallBound(ctx), store.Key("bench", fmt.Sprint(i%keys)), store.Key("bench", fmt.Sprint((i+1)%keys)))
+			return err
+		}},
 		{"setnx-take", func(i int64) error {
 			k := store.Key("mark", fmt.Sprint(i))
 			if ok, err := st.SetNX(ctx, k, value, time.Minute); err != nil || !ok {
