@@ -22,7 +22,7 @@ func codeMemKey(code string) string { return store.Key("regmem", code) }
 const pendingCodeKind = "regpending"
 
 func (g *Gateway) codeMemory() store.Values[regRecord] {
-	return store.Values[regRecord]{Store: g.store}
+	return store.Values[regRecord]{Store: g.store, Format: g.recordFormat}
 }
 
 // rememberRegistration starts the memory of a new code: until the record

@@ -43,6 +43,9 @@ func TestProvision(t *testing.T) {
 		}, "requestors[0].allowed_redirect_urls[1]"},
 		{"negative chunk", func(c *GatewayConfig) { c.Requestors[0].PreauthorizeChunk = -1 }, "requestors[0].preauthorize_chunk"},
 		{"negative config ttl", func(c *GatewayConfig) { c.ConfigCacheTTL = -time.Second }, "ConfigCacheTTL"},
+		{"record version 0", func(c *GatewayConfig) { c.RecordVersion = new(0) }, ""},
+		{"record version 1", func(c *GatewayConfig) { c.RecordVersion = new(1) }, ""},
+		{"record version 2", func(c *GatewayConfig) { c.RecordVersion = new(2) }, "RecordVersion"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

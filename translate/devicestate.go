@@ -170,7 +170,7 @@ func setState[T any](ctx context.Context, g *Gateway, dv *device, key string, v 
 	if err != nil {
 		return err
 	}
-	b, err := store.AppendEncoded(tagGeneration(gen, 256), v)
+	b, err := store.AppendEncoded(tagGeneration(gen, 256), v, g.recordFormat)
 	if err != nil {
 		return fmt.Errorf("store: encode %q: %w", key, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/passgw/passgw/translate/record"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/v1model"
 	"github.com/passgw/passgw/v2client"
@@ -77,6 +78,11 @@ type GatewayConfig struct {
 	// are those earlier versions wrote (store.Key), which a store kept
 	// across an upgrade still holds.
 	ClusterKeys bool
+	// RecordVersion is the format version of the records the gateway
+	// writes (translate/record): record.Version, or 0, the form gateways
+	// before format versions read, for the length of a rolling upgrade
+	// from them. Nil means record.Version. Both are always read.
+	RecordVersion *int
 }
 
 // Requestor is the configuration of one v1 requestor, as a requestor entry
@@ -240,6 +246,11 @@ func (c *GatewayConfig) Provision() error {
 	if c.CodePollInterval == 0 {
 		c.CodePollInterval = DefaultCodePollInterval
 	}
+	if c.RecordVersion != nil {
+		if err := record.CheckWritable(*c.RecordVersion); err != nil {
+			bad("RecordVersion", "%v", err)
+		}
+	}
 	if len(c.Requestors) == 0 {
 		bad("requestors", "at least one requestor is required")
 	}
@@ -271,6 +282,8 @@ type Gateway struct {
 	// codePollInterval spaces the v2 polls of one code (0: no spacing).
 	codePollInterval time.Duration
 	defaults         DeviceDefaults
+	// recordFormat is the format version records are written in.
+	recordFormat store.Format
 
 	// flights collapses identical concurrent upstream reads (profiles,
 	// configuration) into one v2 call.
@@ -298,6 +311,9 @@ func New(cfg GatewayConfig) (*Gateway, error) {
 		expiredMem:       cfg.ExpiredMemory,
 		codePollInterval: max(cfg.CodePollInterval, 0),
 		defaults:         cfg.DeviceDefaults,
+	}
+	if cfg.RecordVersion != nil {
+		g.recordFormat = store.FormatVersion(*cfg.RecordVersion)
 	}
 	for i := range cfg.Requestors {
 		r := cfg.Requestors[i]

@@ -14,7 +14,7 @@ import (
 func regKey(code string) string { return store.Key("reg", code) }
 
 func (g *Gateway) registrations() store.Records[regRecord] {
-	return store.Records[regRecord]{Store: g.store}
+	return store.Records[regRecord]{Store: g.store, Format: g.recordFormat}
 }
 
 // registration returns the record of code; errors wrap store.ErrNotFound

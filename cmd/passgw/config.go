@@ -14,6 +14,7 @@ import (
 
 	"github.com/passgw/passgw/telemetry"
 	"github.com/passgw/passgw/translate"
+	"github.com/passgw/passgw/translate/record"
 	"github.com/passgw/passgw/translate/store/redisstore"
 	"github.com/passgw/passgw/v1api"
 	"github.com/passgw/passgw/v1api/callerauth"
@@ -84,6 +85,14 @@ type Config struct {
 	// maxmemory-policy): warn (default: an error line per problem), refuse
 	// (the start fails) or off.
 	StoreCheck string `yaml:"store_check"`
+	// StoreRecordVersion is the format version of the records the gateway
+	// writes to the store (registrations, cached profiles, kept decisions;
+	// translate/record): 1 (the default) or 0, the form gateways before
+	// format versions wrote and the only one they read. Set 0 while such
+	// instances share the store during a rolling upgrade, then 1 once every
+	// instance runs this release (a reload applies it). Both are always
+	// read.
+	StoreRecordVersion *int `yaml:"store_record_version"`
 	// DCRKeys sign the client credentials and access tokens the gateway
 	// issues to devices on /o/client/*, as "id:base64secret" (at least 16
 	// bytes). The first signs; the others are still accepted, so a key can be
@@ -307,6 +316,13 @@ func (c *Config) provision(getenv func(string) string) error {
 	c.provisionBuckets(bad)
 	if c.StoreMaxEntries == 0 {
 		c.StoreMaxEntries = DefaultStoreMaxEntries
+	}
+	switch {
+	case c.StoreRecordVersion == nil:
+		c.StoreRecordVersion = new(record.Version)
+	case record.CheckWritable(*c.StoreRecordVersion) != nil:
+		bad("store_record_version", "want %d (the default) or 0 (while instances of a gateway before record format versions share the store), got %d",
+			record.Version, *c.StoreRecordVersion)
 	}
 	switch c.StoreCheck {
 	case "":

@@ -360,7 +360,8 @@ func (gw *gateway) build(cfg *Config, prev *generation) (*generation, error) {
 		CodePollInterval: cfg.CodePollInterval,
 		// A new layout for a new kind of store: one already in use keeps
 		// the keys it holds.
-		ClusterKeys: redisstore.Clustered(cfg.Store),
+		ClusterKeys:   redisstore.Clustered(cfg.Store),
+		RecordVersion: cfg.StoreRecordVersion,
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 	"github.com/passgw/passgw/translate/store/redisstore"
+	"github.com/passgw/passgw/v2client"
 )
 
 func TestStoreConfig(t *testing.T) {
@@ -48,6 +49,47 @@ func TestStoreConfig(t *testing.T) {
 			}
 			if cfg.Store != tt.want {
 				t.Fatalf("store = %q, want %q", cfg.Store, tt.want)
+			}
+		})
+	}
+}
+
+// TestStoreRecordVersionConfig: store_record_version is 1 unless set, 0 or
+// 1 when set, and any other value is refused naming the field; the value
+// reaches the gateway's record writer (translate.GatewayConfig).
+func TestStoreRecordVersionConfig(t *testing.T) {
+	for _, tt := range []struct {
+		yaml    string
+		want    int
+		errText string // "" when provision must succeed
+	}{
+		{yaml: "", want: 1},
+		{yaml: "store_record_version: 1\n", want: 1},
+		{yaml: "store_record_version: 0\n", want: 0},
+		{yaml: "store_record_version: 2\n", errText: "store_record_version: want 1 (the default) or 0"},
+		{yaml: "store_record_version: -1\n", errText: "store_record_version: want 1 (the default) or 0"},
+		{yaml: "store_record_version: one\n", errText: "store_record_version"},
+	} {
+		t.Run(tt.yaml, func(t *testing.T) {
+			cfg, err := parseConfig("passgw.yaml", []byte("upstream: sandbox\n"+tt.yaml))
+			if err == nil {
+				err = cfg.provision(func(string) string { return "" })
+			}
+			if tt.errText != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("provision = %v, want an error saying %q", err, tt.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.StoreRecordVersion == nil || *cfg.StoreRecordVersion != tt.want {
+				t.Fatalf("store_record_version = %v, want %d", cfg.StoreRecordVersion, tt.want)
+			}
+			gc := translate.GatewayConfig{Client: &v2client.Client{}, Requestors: cfg.translateRequestors(), RecordVersion: cfg.StoreRecordVersion}
+			if err := gc.Provision(); err != nil {
+				t.Fatalf("the gateway refuses the provisioned version: %v", err)
 			}
 		})
 	}

@@ -12,8 +12,19 @@ import (
 	"github.com/passgw/passgw/v2client"
 )
 
-// Version is the format version written with every record.
+// Version is the newest format version, the one records are written in
+// unless a gateway is configured to write version 0 (see AppendVersion).
 const Version = 1
+
+// CheckWritable returns an error for a format version records cannot be
+// written in: only 0, the form gateways before format versions read, and
+// Version are.
+func CheckWritable(version int) error {
+	if version != 0 && version != Version {
+		return fmt.Errorf("record: cannot write format version %d: want 0 or %d", version, Version)
+	}
+	return nil
+}
 
 // Kinds of record, the first byte of the binary form; none may be '{'.
 const (
@@ -34,9 +45,13 @@ var (
 	ErrNewerVersion = errors.New("record: stored by a newer format version")
 )
 
-// appendHeader starts the binary form of a record of kind.
-func appendHeader(b []byte, kind byte) []byte {
-	return append(b, kind|versioned, Version)
+// appendHeader starts the binary form of a record of kind in a format
+// version CheckWritable accepts: version 0 is the kind byte alone.
+func appendHeader(b []byte, kind byte, version int) []byte {
+	if version == 0 {
+		return append(b, kind)
+	}
+	return append(b, kind|versioned, byte(version))
 }
 
 func appendString(b []byte, s string) []byte {

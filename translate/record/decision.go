@@ -18,9 +18,16 @@ type Decision struct {
 }
 
 // AppendBinary implements encoding.BinaryAppender: the compact form of a
-// kept decision.
-func (k Decision) AppendBinary(b []byte) ([]byte, error) {
-	b = appendHeader(b, kindDecision)
+// kept decision, in format Version.
+func (k Decision) AppendBinary(b []byte) ([]byte, error) { return k.AppendVersion(b, Version) }
+
+// AppendVersion appends the compact form of a kept decision in format
+// version 0 or Version.
+func (k Decision) AppendVersion(b []byte, version int) ([]byte, error) {
+	if err := CheckWritable(version); err != nil {
+		return b, err
+	}
+	b = appendHeader(b, kindDecision, version)
 	b = appendString(b, k.Resource)
 	b = appendString(b, k.MVPD)
 	b = appendString(b, k.UserID)

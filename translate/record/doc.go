@@ -20,6 +20,11 @@
 //     records in Redis, so they are read for as long as they may live.
 //   - 1: the version byte, then the same fields as version 0.
 //
+// Records are written in Version (AppendBinary), or in version 0
+// (AppendVersion) while instances of a gateway before format versions, which
+// cannot read version 1, share the store during a rolling upgrade from it
+// (passgw's store_record_version).
+//
 // Every decoder also reads the JSON form (a value starting with '{'), which
 // the earliest gateways stored. A record of a newer version than Version is
 // an error wrapping ErrNewerVersion: an instance that has not been upgraded

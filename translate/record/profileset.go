@@ -54,8 +54,15 @@ const (
 )
 
 // AppendBinary implements encoding.BinaryAppender: the compact form of a
-// cached profiles answer.
-func (s ProfileSet) AppendBinary(b []byte) ([]byte, error) {
+// cached profiles answer, in format Version.
+func (s ProfileSet) AppendBinary(b []byte) ([]byte, error) { return s.AppendVersion(b, Version) }
+
+// AppendVersion appends the compact form of a cached profiles answer in
+// format version 0 or Version.
+func (s ProfileSet) AppendVersion(b []byte, version int) ([]byte, error) {
+	if err := CheckWritable(version); err != nil {
+		return b, err
+	}
 	var flags uint64
 	if s.TempPassOver {
 		flags |= setTempPassOver
@@ -69,7 +76,7 @@ func (s ProfileSet) AppendBinary(b []byte) ([]byte, error) {
 	if s.Seen != nil {
 		flags |= setSeen
 	}
-	b = appendHeader(b, kindProfileSet)
+	b = appendHeader(b, kindProfileSet, version)
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(s.Profiles)))
 	for mvpd, p := range s.Profiles {

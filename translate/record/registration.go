@@ -142,9 +142,16 @@ const (
 )
 
 // AppendBinary implements encoding.BinaryAppender: the compact form of a
-// registration record. What the record holds twice (device id, device
+// registration record, in format Version.
+func (r Registration) AppendBinary(b []byte) ([]byte, error) { return r.AppendVersion(b, Version) }
+
+// AppendVersion appends the compact form of a registration record in format
+// version 0 or Version. What the record holds twice (device id, device
 // information, User-Agent, service provider) is written once.
-func (r Registration) AppendBinary(b []byte) ([]byte, error) {
+func (r Registration) AppendVersion(b []byte, version int) ([]byte, error) {
+	if err := CheckWritable(version); err != nil {
+		return b, err
+	}
 	info := &r.Registration.Info
 	var flags uint64
 	set := func(flag uint64, ok bool) {
@@ -164,7 +171,7 @@ func (r Registration) AppendBinary(b []byte) ([]byte, error) {
 	set(regFilledIP, r.FilledIP)
 	set(regFilledPort, r.FilledPort)
 
-	b = appendHeader(b, kindRegistration)
+	b = appendHeader(b, kindRegistration, version)
 	b = binary.AppendUvarint(b, flags)
 	b = appendUUID(b, r.Registration.ID)
 	b = appendString(b, r.Registration.Code)

@@ -39,10 +39,10 @@ func GetMany(ctx context.Context, s Store, keys ...string) ([][]byte, error) {
 
 // Encode returns v encoded as Values stores it: its own binary form when it
 // has one, JSON otherwise.
-func Encode[T any](v T) ([]byte, error) { return appendValue(nil, v) }
+func Encode[T any](v T) ([]byte, error) { return appendValue(nil, v, Format{}) }
 
-// AppendEncoded appends v, encoded as Encode does, to b.
-func AppendEncoded[T any](b []byte, v T) ([]byte, error) { return appendValue(b, v) }
+// AppendEncoded appends v, encoded as Values with Format f stores it, to b.
+func AppendEncoded[T any](b []byte, v T, f Format) ([]byte, error) { return appendValue(b, v, f) }
 
 // Decode is the inverse of Encode.
 func Decode[T any](b []byte) (T, error) {

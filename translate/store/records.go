@@ -29,12 +29,14 @@ const (
 // then. Registration codes use it: a code the device deleted must stay dead.
 type Records[T any] struct {
 	Store Store
+	// Format is as Values'.
+	Format Format
 }
 
 // Create stores v under key for ttl, or returns an error wrapping ErrExists
 // if the key holds a live record or a tombstone.
 func (r Records[T]) Create(ctx context.Context, key string, v T, ttl time.Duration) error {
-	b, err := appendValue([]byte{recordLive}, v)
+	b, err := appendValue([]byte{recordLive}, v, r.Format)
 	if err != nil {
 		return fmt.Errorf("store: encode record %q: %w", key, err)
 	}
