@@ -13,17 +13,18 @@ import (
 
 // Defaults used for zero-valued Budget fields. Interval, Burst and Hold are
 // the figures of Adobe's throttling page (help/authentication/
-// integration-guide-programmers/throttling-mechanism.md): one request a
-// second after a one-time burst of ten per device address, the block lifted
-// one second after the first 429.
+// integration-guide-programmers/throttling-mechanism.md) as tokenbucket
+// keeps them: one request a second after a one-time burst of ten per device
+// address, the block lifted one second after the first 429. Idle and
+// Devices bound memory as tokenbucket.Buckets does by default.
 const (
-	DefaultBudgetInterval = time.Second
-	DefaultBudgetBurst    = 10
-	DefaultBudgetHold     = time.Second
+	DefaultBudgetInterval = tokenbucket.DefaultInterval
+	DefaultBudgetBurst    = tokenbucket.DefaultBurst
+	DefaultBudgetHold     = tokenbucket.DefaultHold
 	DefaultBudgetSlack    = 50 * time.Millisecond
 	DefaultBudgetMaxWait  = 2 * time.Second
-	DefaultBudgetIdle     = 10 * time.Minute
-	DefaultBudgetDevices  = 1 << 20
+	DefaultBudgetIdle     = tokenbucket.DefaultIdle
+	DefaultBudgetDevices  = tokenbucket.DefaultMaxKeys
 )
 
 // ErrOverBudget is matched (errors.Is), together with ErrThrottled, by the
