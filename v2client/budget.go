@@ -178,8 +178,13 @@ func (b *Budget) limit() tokenbucket.Limit {
 // reserve plans one call from addr at now: it returns how long the call must
 // wait for its turn, or an error wrapping ErrOverBudget and ErrThrottled.
 func (b *Budget) reserve(ctx context.Context, addr string, now time.Time) (time.Duration, error) {
-	d := b.decide(ctx, addr, tokenbucket.Request{Now: now, Limit: b.limit(), MaxWait: b.maxWait()})
+	d := b.take(ctx, addr, now)
 	return d.Wait, refusal(d)
+}
+
+// take asks addr's allowance for one call at now.
+func (b *Budget) take(ctx context.Context, addr string, now time.Time) tokenbucket.Decision {
+	return b.decide(ctx, addr, tokenbucket.Request{Now: now, Limit: b.limit(), MaxWait: b.maxWait()})
 }
 
 // decide makes the decision r asks of addr's allowance: in the shared store
@@ -201,7 +206,7 @@ func refusal(d tokenbucket.Decision) error {
 	case d.OK:
 		return nil
 	case d.Held:
-		return fmt.Errorf("%w: %w: %w for %s", ErrOverBudget, ErrThrottled, errHeld, d.Wait.Round(time.Millisecond))
+		return fmt.Errorf("%w: %w: held after a 429 for %s", ErrOverBudget, ErrThrottled, d.Wait.Round(time.Millisecond))
 	}
 	return fmt.Errorf("%w: %w: next turn in %s", ErrOverBudget, ErrThrottled, d.Wait.Round(time.Millisecond))
 }
@@ -209,12 +214,6 @@ func refusal(d tokenbucket.Decision) error {
 // throttled records an upstream 429 for addr at now.
 func (b *Budget) throttled(ctx context.Context, addr string, now time.Time) {
 	b.decide(ctx, addr, tokenbucket.Request{Op: tokenbucket.Hold, Now: now, Limit: b.limit(), Hold: b.hold()})
-}
-
-// held reports whether addr is held at now (checked again after a wait: a
-// 429 may have come meanwhile).
-func (b *Budget) held(ctx context.Context, addr string, now time.Time) error {
-	return refusal(b.decide(ctx, addr, tokenbucket.Request{Op: tokenbucket.Check, Now: now}))
 }
 
 // State returns the allowance of addr ("" for the gateway's own address);
@@ -245,24 +244,30 @@ func (b *Budget) wait(ctx context.Context, d time.Duration) error {
 // spend waits for the turn of one attempt of cl from its address.
 func (b *Budget) spend(ctx context.Context, cl *call) error {
 	addr := budgetAddr(cl)
-	wait, err := b.reserve(ctx, addr, b.now())
-	if err != nil {
-		b.Events.refused(cl.route, err)
-		return fmt.Errorf("v2client: %s: %w", cl.name(), err)
+	d := b.take(ctx, addr, b.now())
+	if !d.OK {
+		return b.refuse(cl, d)
 	}
-	if wait <= 0 {
+	if d.Wait <= 0 {
 		return nil
 	}
-	err = b.wait(ctx, wait)
-	b.Events.waited(cl.route, wait)
+	err := b.wait(ctx, d.Wait)
+	b.Events.waited(cl.route, d.Wait)
 	if err != nil {
-		return fmt.Errorf("v2client: %s: waiting %s for the device's turn: %w", cl.name(), wait, err)
+		return fmt.Errorf("v2client: %s: waiting %s for the device's turn: %w", cl.name(), d.Wait, err)
 	}
-	if err := b.held(ctx, addr, b.now()); err != nil {
-		b.Events.refused(cl.route, err)
-		return fmt.Errorf("v2client: %s: %w", cl.name(), err)
+	// Checked again after the wait: a 429 may have held the address
+	// meanwhile.
+	if d := b.decide(ctx, addr, tokenbucket.Request{Op: tokenbucket.Check, Now: b.now()}); !d.OK {
+		return b.refuse(cl, d)
 	}
 	return nil
+}
+
+// refuse reports the refused decision d of cl and returns its error.
+func (b *Budget) refuse(cl *call, d tokenbucket.Decision) error {
+	b.Events.refused(cl.route, d.Held)
+	return fmt.Errorf("v2client: %s: %w", cl.name(), refusal(d))
 }
 
 // budgetAddr is the address Adobe throttles cl under: the X-Forwarded-For

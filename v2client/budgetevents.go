@@ -1,7 +1,6 @@
 package v2client
 
 import (
-	"errors"
 	"time"
 )
 
@@ -23,19 +22,15 @@ type BudgetEvents struct {
 	Held func(route string)
 }
 
-// errHeld marks the refusals of a held address, as opposed to those for
-// want of a turn.
-var errHeld = errors.New("held after a 429")
-
 func (e *BudgetEvents) waited(route string, d time.Duration) {
 	if e.Waited != nil {
 		e.Waited(route, d)
 	}
 }
 
-func (e *BudgetEvents) refused(route string, err error) {
+func (e *BudgetEvents) refused(route string, held bool) {
 	if e.Refused != nil {
-		e.Refused(route, errors.Is(err, errHeld))
+		e.Refused(route, held)
 	}
 }
 
