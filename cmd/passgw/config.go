@@ -259,7 +259,7 @@ func (c *Config) provision(getenv func(string) string) error {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
-	if !absURL(c.PublicURL) {
+	if !translate.AbsoluteURL(c.PublicURL) {
 		bad("public_url", "not an absolute URL: %q", c.PublicURL)
 	}
 	if c.sandbox() {
@@ -267,7 +267,7 @@ func (c *Config) provision(getenv func(string) string) error {
 		if c.SandboxAddr == "" {
 			c.SandboxAddr = "127.0.0.1:8081"
 		}
-	} else if _, ok := upstreams[c.Upstream]; !ok && !absURL(c.Upstream) {
+	} else if _, ok := upstreams[c.Upstream]; !ok && !translate.AbsoluteURL(c.Upstream) {
 		bad("upstream", "want sandbox, production, staging, prequal-production, prequal-staging or a URL; got %q", c.Upstream)
 	}
 	for i, p := range c.TrustedProxies {
@@ -495,5 +495,3 @@ func (c *Config) keyRing(shared func() (callerauth.Key, error)) (*callerauth.Key
 	}
 	return callerauth.NewKeyRing(keys[0], keys[1:]...)
 }
-
-func absURL(s string) bool { return translate.AbsoluteURL(s) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/passgw/passgw/compat"
 	"github.com/passgw/passgw/telemetry"
+	"github.com/passgw/passgw/translate"
 	"github.com/passgw/passgw/translate/store"
 )
 
@@ -143,7 +144,7 @@ func (c *Config) provisionModes(bad func(field, format string, args ...any)) {
 	if _, err := compat.ParseMode(c.Mode); err != nil {
 		bad("mode", "want translate, passthrough, shadow or canary, got %q", c.Mode)
 	}
-	if c.V1Upstream != "" && !absURL(c.V1Upstream) {
+	if c.V1Upstream != "" && !translate.AbsoluteURL(c.V1Upstream) {
 		bad("v1_upstream", "not an absolute http(s) URL: %q", c.V1Upstream)
 	}
 	if c.CanaryPercent < 0 || c.CanaryPercent > 100 {
@@ -167,7 +168,7 @@ func (c *Config) provisionModes(bad func(field, format string, args ...any)) {
 			bad(field+".mode", "want translate, passthrough, shadow or canary, got %q", r.Mode)
 			continue
 		}
-		if r.V1Upstream != "" && !absURL(r.V1Upstream) {
+		if r.V1Upstream != "" && !translate.AbsoluteURL(r.V1Upstream) {
 			bad(field+".v1_upstream", "not an absolute http(s) URL: %q", r.V1Upstream)
 		}
 		if m.NeedsUpstream() && r.V1Upstream == "" && c.V1Upstream == "" {
