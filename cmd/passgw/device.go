@@ -35,8 +35,6 @@ or Retry-After) and the call made again, as Adobe tells devices to.
 The last line is a summary. Exit status: 0 when a media token was obtained, 1 when the gateway
 refused a call or nobody signed in within --wait, 2 on a usage error, 3 when the gateway could not
 be reached (or stayed throttled).
-
-flags:
 `
 
 // Exit statuses of passgw device besides 0 and the usage error.
@@ -57,10 +55,7 @@ type deviceRun struct {
 func runDevice(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("device", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), deviceUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, deviceUsage)
 	gateway := gatewayFlag(fs, "base `URL` of the gateway (or of any v1 service)", false)
 	requestor := fs.String("requestor", "REF30", "the requestor `ID`")
 	deviceID := fs.String("device-id", "", "the device's `ID` (default: a new one each run, so each run signs in afresh)")
