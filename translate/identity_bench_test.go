@@ -160,3 +160,13 @@ func BenchmarkRegistrationRecordMemory(b *testing.B) {
 	b.ReportMetric(perRecord, "heap-bytes/record")
 	b.ReportMetric(stored, "value-bytes/record")
 }
+
+// get returns the value of key, or "".
+func (f userAgentFacts) get(key string) string {
+	for _, kv := range f {
+		if kv.key == key {
+			return kv.value
+		}
+	}
+	return ""
+}

@@ -17,16 +17,6 @@ type uaFact struct{ key, value string }
 // User-Agent header, rather than invented.
 type userAgentFacts []uaFact
 
-// get returns the value of key, or "".
-func (f userAgentFacts) get(key string) string {
-	for _, kv := range f {
-		if kv.key == key {
-			return kv.value
-		}
-	}
-	return ""
-}
-
 var (
 	uaRoku        = regexp.MustCompile(`\bRoku/DVP-(\d+(?:\.\d+)*)`)
 	uaPlayStation = regexp.MustCompile(`PlayStation(?:; PlayStation)? (\d)(?:[ /](\d+(?:\.\d+)*))?`)
