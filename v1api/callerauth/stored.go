@@ -58,21 +58,28 @@ func SharedKey(ctx context.Context, st store.Store, random io.Reader) (Key, erro
 		if stored {
 			return fresh, nil
 		}
-		b, err := st.Get(ctx, sharedKeyName)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+		if k, found, err := storedKey(ctx, st); err != nil || found {
+			return k, err
 		}
-		if err != nil {
-			return Key{}, fmt.Errorf("callerauth: reading the DCR key: %w", err)
-		}
-		k, err := ParseKey(string(b))
-		if err != nil {
-			// ParseKey's errors never quote the secret.
-			return Key{}, fmt.Errorf("callerauth: the DCR key in the store: %w", err)
-		}
-		return k, nil
 	}
 	return Key{}, errors.New("callerauth: the DCR key in the store keeps disappearing")
+}
+
+// storedKey reads the DCR key st holds; found is false when it holds none.
+func storedKey(ctx context.Context, st store.Store) (k Key, found bool, err error) {
+	b, err := st.Get(ctx, sharedKeyName)
+	if errors.Is(err, store.ErrNotFound) {
+		return Key{}, false, nil
+	}
+	if err != nil {
+		return Key{}, false, fmt.Errorf("callerauth: reading the DCR key: %w", err)
+	}
+	k, err = ParseKey(string(b))
+	if err != nil {
+		// ParseKey's errors never quote the secret.
+		return Key{}, false, fmt.Errorf("callerauth: the DCR key in the store: %w", err)
+	}
+	return k, true, nil
 }
 
 // encodeKey writes k the way ParseKey reads it.
@@ -89,16 +96,8 @@ func encodeKey(k Key) string {
 func AdoptSharedKey(ctx context.Context, st store.Store, random io.Reader, wait, poll time.Duration) (Key, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		b, err := st.Get(ctx, sharedKeyName)
-		switch {
-		case err == nil:
-			k, err := ParseKey(string(b))
-			if err != nil {
-				return Key{}, fmt.Errorf("callerauth: the DCR key in the store: %w", err)
-			}
-			return k, nil
-		case !errors.Is(err, store.ErrNotFound):
-			return Key{}, fmt.Errorf("callerauth: reading the DCR key: %w", err)
+		if k, found, err := storedKey(ctx, st); err != nil || found {
+			return k, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
