@@ -42,6 +42,9 @@ func (m Millis) Quoted() Millis {
 // IsZero reports whether the timestamp was absent (or JSON null).
 func (m Millis) IsZero() bool { return !m.set }
 
+// IsQuoted reports whether m encodes as a JSON string (see Quoted).
+func (m Millis) IsQuoted() bool { return m.quoted }
+
 // Int64 returns the epoch milliseconds, 0 when absent.
 func (m Millis) Int64() int64 { return m.ms }
 

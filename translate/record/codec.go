@@ -79,17 +79,12 @@ func appendMillis(b []byte, m v2client.Millis) []byte {
 	switch {
 	case m.IsZero():
 		return append(b, 0)
-	case isQuoted(m):
+	case m.IsQuoted():
 		b = append(b, 2)
 	default:
 		b = append(b, 1)
 	}
 	return binary.AppendVarint(b, m.Int64())
-}
-
-func isQuoted(m v2client.Millis) bool {
-	j, _ := m.MarshalJSON()
-	return len(j) > 0 && j[0] == '"'
 }
 
 // appendUUID writes a canonical lower-case UUID as its 16 bytes, anything
