@@ -233,7 +233,8 @@ func (gw *gateway) setLevel(cfg *Config) {
 
 // restartOnly names the settings that differ between the running
 // configuration and the new one but are fixed for the life of the
-// process: the listeners, the v2 upstream and its client, the store and
+// process: the listeners, the v2 upstream and its client, the store (and
+// the in-memory store's cap, set when it is made) and
 // the keys sealing what the gateway keeps there, the pinned v2
 // credentials, the log's form, the shadow comparisons' bounds, the
 // device-address rule.
@@ -254,6 +255,7 @@ func restartOnly(running, next *Config) []string {
 		{"log_format", func(c *Config) any { return c.LogFormat }},
 		{"log_buffer", func(c *Config) any { return c.LogBuffer }},
 		{"store", func(c *Config) any { return c.Store }},
+		{"store_max_entries", func(c *Config) any { return c.StoreMaxEntries }},
 		{"buckets", func(c *Config) any { return c.Buckets }},
 		{"store_keys", func(c *Config) any { return c.StoreKeys }},
 		{"requestors[].v2_client_id and v2_client_secret", func(c *Config) any { return c.pinned() }},

@@ -277,6 +277,7 @@ func TestReloadRefusals(t *testing.T) {
 	}{
 		{"provision", base + "mode: canary\ncanary_percent: 300\n", []string{"invalid configuration", "canary_percent: want 0 to 100", "v1_upstream: required by mode canary"}},
 		{"restart only", base + "store: redis://127.0.0.1:1/0\nupstream_timeout: 3s\nshutdown_timeout: 1s\n", []string{"change only with a restart: upstream_timeout, shutdown_timeout, store"}},
+		{"store cap", base + "store_max_entries: 5000\n", []string{"change only with a restart: store_max_entries"}},
 		{"parse", base + "canary_percent: lots\n", []string{"canary_percent (line 3)"}},
 		{"unknown field", base + "canary_percnet: 5\n", []string{"canary_percnet"}},
 	}
